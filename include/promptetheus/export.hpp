@@ -1,0 +1,23 @@
+// Symbol export and ABI namespace macros. Included by every public header.
+#pragma once
+
+#if defined(_WIN32) && defined(PROMPTETHEUS_SHARED)
+#  if defined(promptetheus_EXPORTS)
+#    define PROMPTETHEUS_API __declspec(dllexport)
+#  else
+#    define PROMPTETHEUS_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) || defined(__clang__)
+#  define PROMPTETHEUS_API __attribute__((visibility("default")))
+#else
+#  define PROMPTETHEUS_API
+#endif
+
+#define PROMPTETHEUS_VERSION_MAJOR 0
+#define PROMPTETHEUS_VERSION_MINOR 1
+#define PROMPTETHEUS_VERSION_PATCH 0
+#define PROMPTETHEUS_VERSION_STRING "0.1.0"
+
+// A versioned inline namespace turns an ABI mix-up between library builds into a link error.
+#define PROMPTETHEUS_BEGIN_NAMESPACE namespace promptetheus { inline namespace v0 {
+#define PROMPTETHEUS_END_NAMESPACE } }
