@@ -1,0 +1,43 @@
+// Envelope validation of one event (spec §1.3): the SDK runs it before queueing an event, the dev
+// server runs it on ingest, the CLI runs it on import. The messages are part of the wire contract
+// (the server returns them verbatim as rejection reasons and 422 details), so they live here only.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace promptetheus::detail {
+
+/// The reference SDK raises TypeError for a wrong JSON type and ValueError for a wrong value.
+enum class ValidationErrorKind { type_error, value_error };
+
+struct ValidationError {
+  ValidationErrorKind kind;
+  std::string message;  // exact §1.3 text, e.g. "event.seq must be >= 0"
+};
+
+/// The 16 event types in canonical order (§1.5).
+inline constexpr std::array<std::string_view, 16> kEventTypes = {
+    "user_message", "agent_message", "tool_call",   "tool_result",     "retrieval", "browser_action",
+    "dom_snapshot", "screenshot",    "replay_artifact", "goal_check",  "state_change",
+    "session_end",  "llm_call",      "score",       "error",           "metric"};
+
+bool is_known_event_type(std::string_view type) noexcept;
+
+/// Checks one event in the §1.3 order and returns the first failure, or nothing when the event is
+/// valid. Never throws (a failure to build a message degrades to a generic one).
+std::optional<ValidationError> validate_event(const nlohmann::json& event) noexcept;
+
+/// Python's repr() of a str, as used inside validation messages (`unknown event type: 'x'`):
+/// single quotes unless the text contains ' and no ", escapes for \\ \n \r \t and the quote, and
+/// \xNN / \uNNNN / \UNNNNNNNN for non-printable code points. Printability of non-ASCII code points
+/// is approximated without Unicode tables: C0/C1 controls, the space separators other than U+0020,
+/// the line/paragraph separators, the common format characters, private-use code points,
+/// noncharacters and invalid UTF-8 bytes are escaped; everything else is printed literally.
+std::string python_str_repr(std::string_view utf8);
+
+}  // namespace promptetheus::detail
