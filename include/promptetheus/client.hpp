@@ -1,0 +1,107 @@
+// Client: one event pipeline (queue + worker thread + transport). The process has a default
+// client (init/shutdown/flush/stats below); explicit Clients serve tests and hosts that need
+// several pipelines.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "promptetheus/export.hpp"
+#include "promptetheus/options.hpp"
+#include "promptetheus/status.hpp"
+
+PROMPTETHEUS_BEGIN_NAMESPACE
+
+namespace detail {
+class Pipeline;
+}
+
+/// A snapshot of a client's counters. Every event a helper accepted ends in exactly one of:
+/// written (delivered or spooled), dead_lettered, or one of the dropped_* reasons.
+struct Stats {
+  std::uint64_t enqueued = 0;          ///< accepted onto the queue
+  std::uint64_t written = 0;           ///< delivered + spooled
+  std::uint64_t delivered = 0;         ///< accepted by the API (or kept by a memory/custom transport)
+  std::uint64_t spooled = 0;           ///< appended to spool files (includes overflow spills)
+  std::uint64_t overflow_spilled = 0;  ///< of spooled: written by the caller because the queue was full
+  std::uint64_t dead_lettered = 0;     ///< rejected by the API, kept in dead-letter/
+  std::uint64_t retries = 0;           ///< HTTP attempts repeated after a transient failure
+  std::uint64_t dropped_queue_full = 0;    ///< queue full and the spool unavailable
+  std::uint64_t dropped_after_end = 0;     ///< emitted after the session's session_end
+  std::uint64_t dropped_invalid = 0;       ///< failed envelope validation (contract §1.3)
+  std::uint64_t dropped_io_error = 0;      ///< the spool could not be written
+  std::uint64_t dropped_shutdown = 0;      ///< still queued when shutdown ran out of time
+  std::uint64_t dropped_duplicate = 0;     ///< the API already had them (HTTP 409)
+  std::uint64_t queue_depth = 0;           ///< waiting for the worker now
+  std::string circuit_state = "closed";    ///< "closed", "open" or "half_open" (HTTP only)
+  std::string transport;                   ///< the transport in use: "http", "spool", ...
+
+  std::uint64_t dropped_total() const noexcept {
+    return dropped_queue_full + dropped_after_end + dropped_invalid + dropped_io_error +
+           dropped_shutdown + dropped_duplicate;
+  }
+};
+
+class PROMPTETHEUS_API Client {
+ public:
+  /// Builds the pipeline and starts its worker thread. Never throws: on a configuration problem
+  /// the client falls back (e.g. to the spool) and status() says why; on a fatal one it is inert.
+  explicit Client(Options options = Options{}) noexcept;
+  /// Shuts down within options.shutdown_timeout. Never throws.
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  /// How construction went. Thread-safe.
+  Status status() const noexcept;
+
+  /// Waits until every event enqueued before the call has been written, spooled or dropped, or
+  /// until `timeout` passes. Returns true when everything was handled. Thread-safe; blocks at
+  /// most `timeout`. A no-op returning true after shutdown.
+  bool flush(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) noexcept;
+
+  /// Stops accepting events, drains the queue to the transport and stops the worker, returning
+  /// within `timeout` (in-flight network transfers are aborted then, and what is left is written
+  /// to the spool). Idempotent and thread-safe; a second call returns at once. Returns true when
+  /// everything was handled in time.
+  bool shutdown(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) noexcept;
+
+  /// Counters. Thread-safe, lock-free, never blocks.
+  Stats stats() const noexcept;
+
+  /// The options in force (after fallbacks). Thread-safe (immutable after construction).
+  const Options& options() const noexcept;
+
+  /// For Session and friends: the pipeline this client feeds.
+  std::shared_ptr<detail::Pipeline> pipeline() const noexcept { return pipeline_; }
+
+ private:
+  std::shared_ptr<detail::Pipeline> pipeline_;
+};
+
+/// Starts (or restarts) the process-wide default client. A previous default client is shut down
+/// first. Registers a std::atexit hook (once) that shuts it down within shutdown_timeout when
+/// options.flush_at_exit is set. Never throws; see Status for fallbacks. Thread-safe.
+PROMPTETHEUS_API Status init(Options options = Options::from_env()) noexcept;
+
+/// Shuts the default client down (see Client::shutdown). Later calls are no-ops. Thread-safe.
+PROMPTETHEUS_API bool shutdown(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) noexcept;
+
+/// Flushes the default client (see Client::flush); true when there is none. Thread-safe.
+PROMPTETHEUS_API bool flush(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) noexcept;
+
+/// Counters of the default client (all zero when there is none). Thread-safe.
+PROMPTETHEUS_API Stats stats() noexcept;
+
+/// Calls shutdown() when it goes out of scope: put one at the top of main().
+class PROMPTETHEUS_API ShutdownGuard {
+ public:
+  ShutdownGuard() = default;
+  ~ShutdownGuard() { (void)promptetheus::shutdown(); }
+  ShutdownGuard(const ShutdownGuard&) = delete;
+  ShutdownGuard& operator=(const ShutdownGuard&) = delete;
+};
+
+PROMPTETHEUS_END_NAMESPACE

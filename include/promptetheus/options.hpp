@@ -1,0 +1,92 @@
+// Options: the configuration of a Client. A plain aggregate; start from defaults or from_env(),
+// then assign fields in code (code > environment > ~/.promptetheus/config.toml > defaults).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "promptetheus/export.hpp"
+
+PROMPTETHEUS_BEGIN_NAMESPACE
+
+class Transport;
+
+/// Where events go.
+enum class TransportMode {
+  automatic,  ///< http when an API key is set, spool otherwise
+  http,       ///< the Promptetheus HTTP API, with the spool as retry queue
+  spool,      ///< JSONL files in spool_dir only
+  memory,     ///< kept in memory (tests; see promptetheus/testing.hpp)
+  off,        ///< nothing is recorded
+};
+
+enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3, off = 4 };
+
+/// Parses "auto", "http", "spool", "memory", "off" (or "none"). Returns false for anything else.
+PROMPTETHEUS_API bool parse_transport_mode(std::string_view text, TransportMode& out) noexcept;
+PROMPTETHEUS_API const char* to_string(TransportMode mode) noexcept;
+
+struct PROMPTETHEUS_API Options {
+  // Connection                                                     environment variable
+  std::string api_url = "http://127.0.0.1:4318";                    // PROMPTETHEUS_API_URL
+  std::string api_key;                                              // PROMPTETHEUS_API_KEY
+  std::string project_id;                                           // PROMPTETHEUS_PROJECT
+  std::string environment;                                          // PROMPTETHEUS_ENVIRONMENT
+  double sample_rate = 1.0;              // clamped to [0,1]           PROMPTETHEUS_SAMPLE_RATE
+  std::string redact;                    // policy name (reserved)     PROMPTETHEUS_REDACT
+  std::chrono::milliseconds http_timeout{30000};                    // PROMPTETHEUS_HTTP_TIMEOUT (seconds)
+  TransportMode transport = TransportMode::automatic;              // PROMPTETHEUS_TRANSPORT
+  std::string spool_dir = ".promptetheus/spool";                    // PROMPTETHEUS_SPOOL_DIR
+  /// Screenshots and recordings are kept here, under <artifact_dir>/<session>/<artifact_id>/.
+  std::string artifact_dir = ".promptetheus/artifacts";
+
+  // Pipeline
+  std::size_t max_queue_events = 100000;        ///< events waiting for the worker
+  std::size_t max_queue_bytes = 64u << 20;      ///< approximate bytes waiting for the worker
+  bool overflow_to_spool = true;                ///< queue full: append to the spool (else drop)
+  std::size_t batch_size = 50;                  ///< events per HTTP request
+  std::size_t max_batch_bytes = 5u << 20;       ///< bytes per HTTP request body (before gzip)
+  /// The worker wakes at least this often (and as soon as a batch is full); the spool is written
+  /// within this interval.
+  std::chrono::milliseconds flush_interval{200};
+  int max_retries = 5;
+  std::size_t compress_min_bytes = 1024;        ///< gzip bodies at or above this size; 0 = never
+  int circuit_failure_threshold = 5;
+  std::chrono::milliseconds circuit_reset{30000};
+  std::uint64_t spool_max_bytes = 256ull << 20; ///< 0 = unbounded; dead-letter files never pruned
+
+  // Lifecycle
+  std::chrono::milliseconds shutdown_timeout{2000};  ///< bound of shutdown() and the exit hook
+  bool flush_at_exit = true;                         ///< register a bounded std::atexit shutdown
+  bool flush_on_session_end = false;                 ///< Session end waits for its events
+  std::chrono::milliseconds session_end_flush_timeout{2000};
+
+  // Diagnostics
+  LogLevel log_level = LogLevel::warn;               // PROMPTETHEUS_DEBUG=1 -> debug
+  /// Receives the SDK's diagnostics instead of stderr. Called from any thread, under a lock:
+  /// it must not call back into the SDK.
+  std::function<void(LogLevel, std::string_view)> log_handler;
+
+  /// A destination of the caller's own; when set it replaces the transport chosen by `transport`.
+  /// Its methods are called from the worker thread only.
+  std::shared_ptr<Transport> custom_transport;
+
+  /// Problems found while reading the environment and config file (also logged as warnings).
+  std::vector<std::string> warnings;
+
+  /// Defaults, overlaid with ~/.promptetheus/config.toml (top level, or the [promptetheus] table
+  /// when present), overlaid with every PROMPTETHEUS_* variable that is set and non-empty.
+  /// Assign fields after calling it so that code wins. Unparsable values warn and fall back:
+  /// sample_rate -> 1.0, http_timeout -> 30 s, transport -> auto. A missing or malformed file
+  /// counts as no file. Never throws; reads the environment, so call it before starting threads
+  /// that call setenv.
+  static Options from_env() noexcept;
+};
+
+PROMPTETHEUS_END_NAMESPACE

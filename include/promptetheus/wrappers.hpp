@@ -1,0 +1,111 @@
+// Wrappers for callables with the event order of the reference decorators (contract §2.8):
+//   observe(name, options, fn)  a new Session per call: session_started, tool_call, body events,
+//                               tool_result, session_end
+//   tool(name, fn)              tool_call / tool_result on the current() session at call time
+//   traced(name, fn)            a Span of the current() session around each call
+// Arguments are recorded as {"args": [arg, ...], "kwargs": {}} and results as JSON when
+// nlohmann::json can represent the type (provide to_json for your own types), otherwise as the
+// string "<unrepresentable>". An exception is recorded (tool_result.error "<type>: <what()>",
+// session_end "failed") and rethrown unchanged. The wrappers themselves never throw anything but
+// the wrapped function's exceptions.
+#pragma once
+
+#include <exception>
+#include <functional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "promptetheus/export.hpp"
+#include "promptetheus/session.hpp"
+#include "promptetheus/span.hpp"
+
+PROMPTETHEUS_BEGIN_NAMESPACE
+
+/// "<demangled type>: <what()>" for an exception (or "unknown exception"). Never throws.
+PROMPTETHEUS_API std::string describe_exception(const std::exception_ptr& exception) noexcept;
+
+namespace detail {
+
+template <class T>
+nlohmann::json to_json_or_placeholder(const T& value) noexcept {
+  try {
+    if constexpr (std::is_constructible_v<nlohmann::json, const T&>) {
+      return nlohmann::json(value);
+    } else {
+      return "<unrepresentable>";
+    }
+  } catch (...) {
+    return "<unrepresentable>";
+  }
+}
+
+template <class... Args>
+nlohmann::json call_arguments(const Args&... args) noexcept {
+  try {
+    nlohmann::json list = nlohmann::json::array();
+    (list.push_back(to_json_or_placeholder(args)), ...);
+    return nlohmann::json{{"args", std::move(list)}, {"kwargs", nlohmann::json::object()}};
+  } catch (...) {
+    return nlohmann::json::object();
+  }
+}
+
+/// Runs `fn(args...)` between tool_call and tool_result on `session`.
+template <class F, class... Args>
+decltype(auto) run_as_tool(const SessionHandle& session, const std::string& name, F& fn, Args&&... args) {
+  using Result = std::invoke_result_t<F&, Args&&...>;
+  std::string call_id = session.tool_call(name, call_arguments(args...));
+  try {
+    if constexpr (std::is_void_v<Result>) {
+      std::invoke(fn, std::forward<Args>(args)...);
+      session.tool_result(call_id, nullptr);
+    } else {
+      Result result = std::invoke(fn, std::forward<Args>(args)...);
+      session.tool_result(call_id, to_json_or_placeholder(result));
+      return result;
+    }
+  } catch (...) {
+    session.tool_result(call_id, nullptr, describe_exception(std::current_exception()));
+    throw;
+  }
+}
+
+}  // namespace detail
+
+/// A callable that runs `fn` in a new Session per call (agent defaults to `name`).
+template <class F>
+auto observe(std::string name, SessionOptions options, F fn) {
+  if (options.agent.empty()) options.agent = name;
+  return [name = std::move(name), options = std::move(options), fn = std::move(fn)](auto&&... args) mutable
+         -> decltype(auto) {
+    Session session(options);
+    try {
+      return detail::run_as_tool(session, name, fn, std::forward<decltype(args)>(args)...);
+    } catch (...) {
+      session.fail(std::current_exception());
+      throw;
+    }
+  };
+}
+
+/// A callable that records each call as a tool call of the current() session.
+template <class F>
+auto tool(std::string name, F fn) {
+  return [name = std::move(name), fn = std::move(fn)](auto&&... args) mutable -> decltype(auto) {
+    return detail::run_as_tool(current(), name, fn, std::forward<decltype(args)>(args)...);
+  };
+}
+
+/// A callable that wraps each call in a Span of the current() session.
+template <class F>
+auto traced(std::string name, F fn) {
+  return [name = std::move(name), fn = std::move(fn)](auto&&... args) mutable -> decltype(auto) {
+    Span span(name);
+    return std::invoke(fn, std::forward<decltype(args)>(args)...);
+  };
+}
+
+PROMPTETHEUS_END_NAMESPACE

@@ -1,0 +1,173 @@
+#include "core/ids.hpp"
+
+#include <pthread.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <random>
+
+namespace promptetheus::detail {
+namespace {
+
+std::atomic<std::uint64_t> g_fork_generation{0};
+
+void on_fork_child() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
+void register_fork_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] { pthread_atfork(nullptr, nullptr, on_fork_child); });
+}
+
+void os_random(void* buffer, std::size_t size) {
+  auto* p = static_cast<unsigned char*>(buffer);
+  std::size_t filled = 0;
+  while (filled < size) {
+    ssize_t n = ::getrandom(p + filled, size - filled, 0);
+    if (n <= 0) break;
+    filled += static_cast<std::size_t>(n);
+  }
+  if (filled < size) {
+    // getrandom unavailable: fall back to the standard library's source.
+    std::random_device rd;
+    for (; filled < size; ++filled) p[filled] = static_cast<unsigned char>(rd());
+  }
+}
+
+// xoshiro256** seeded from the OS; re-seeded when the thread notices a fork so that parent and
+// child never emit the same ids.
+struct FastRandom {
+  std::uint64_t s[4] = {0, 0, 0, 0};
+  std::uint64_t generation = ~0ull;
+
+  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  std::uint64_t next() {
+    std::uint64_t gen = g_fork_generation.load(std::memory_order_relaxed);
+    if (gen != generation) {
+      generation = gen;
+      os_random(s, sizeof s);
+      if ((s[0] | s[1] | s[2] | s[3]) == 0) s[0] = 1;
+    }
+    std::uint64_t result = rotl(s[1] * 5, 7) * 9;
+    std::uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+  }
+};
+
+thread_local FastRandom t_random;
+
+const char kHex[] = "0123456789abcdef";
+const char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+}  // namespace
+
+std::uint64_t fork_generation() noexcept {
+  register_fork_handler();
+  return g_fork_generation.load(std::memory_order_relaxed);
+}
+
+std::string new_ulid() {
+  register_fork_handler();
+  std::uint64_t ms = static_cast<std::uint64_t>(now_unix_us() / 1000);
+  unsigned char rnd[10];
+  os_random(rnd, sizeof rnd);
+  std::string out(26, '0');
+  // The 48-bit millisecond time in 10 characters, most significant 5-bit group first.
+  for (int i = 9; i >= 0; --i) {
+    out[static_cast<std::size_t>(i)] = kCrockford[ms & 31];
+    ms >>= 5;
+  }
+  // 80 random bits in 16 characters, big-endian 5-bit groups.
+  int bit = 0;
+  for (int i = 0; i < 16; ++i) {
+    int value = 0;
+    for (int b = 0; b < 5; ++b, ++bit) {
+      value = (value << 1) | ((rnd[bit / 8] >> (7 - bit % 8)) & 1);
+    }
+    out[static_cast<std::size_t>(10 + i)] = kCrockford[value];
+  }
+  return out;
+}
+
+std::string new_nonce() {
+  unsigned char rnd[4];
+  os_random(rnd, sizeof rnd);
+  std::string out;
+  for (unsigned char c : rnd) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+SpanId new_span_id() noexcept {
+  SpanId id;
+  std::uint64_t a = t_random.next(), b = t_random.next();
+  std::memcpy(id.data(), &a, 8);
+  std::memcpy(id.data() + 8, &b, 8);
+  return id;
+}
+
+void append_hex(std::string& out, const SpanId& id) {
+  for (std::uint8_t c : id) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+}
+
+std::string span_id_string(const SpanId& id) {
+  std::string out = "span_";
+  append_hex(out, id);
+  return out;
+}
+
+std::string new_hex_id() {
+  std::string out;
+  out.reserve(32);
+  append_hex(out, new_span_id());
+  return out;
+}
+
+std::int64_t now_unix_us() noexcept {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+void append_timestamp(std::string& out, std::int64_t unix_us) {
+  // The worker formats many events per second: cache the date-time prefix of the last second.
+  thread_local std::int64_t cached_second = -1;
+  thread_local char cached_prefix[20];
+  std::int64_t second = unix_us >= 0 ? unix_us / 1000000 : (unix_us - 999999) / 1000000;
+  std::int64_t micros = unix_us - second * 1000000;
+  if (second != cached_second) {
+    time_t t = static_cast<time_t>(second);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    std::snprintf(cached_prefix, sizeof cached_prefix, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cached_second = second;
+  }
+  out.append(cached_prefix, 19);
+  char frac[9];
+  frac[0] = '.';
+  for (int i = 6; i >= 1; --i) {
+    frac[i] = static_cast<char>('0' + micros % 10);
+    micros /= 10;
+  }
+  frac[7] = 'Z';
+  out.append(frac, 8);
+}
+
+}  // namespace promptetheus::detail

@@ -1,0 +1,31 @@
+// Identifier formats of contract §1.2 and the clock.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/event.hpp"
+
+namespace promptetheus::detail {
+
+/// A 26-character ULID: 48-bit millisecond time + 80 bits from the OS CSPRNG, Crockford base32.
+std::string new_ulid();
+/// 8 lowercase hex digits from the OS CSPRNG (one per Session).
+std::string new_nonce();
+/// 128 random bits from a fast per-thread generator (re-seeded after fork()).
+SpanId new_span_id() noexcept;
+/// "span_" + 32 lowercase hex.
+std::string span_id_string(const SpanId& id);
+/// 32 lowercase hex (call ids, artifact ids).
+std::string new_hex_id();
+void append_hex(std::string& out, const SpanId& id);
+
+/// Unix time in microseconds from the realtime clock (vDSO, no syscall).
+std::int64_t now_unix_us() noexcept;
+/// "YYYY-MM-DDTHH:MM:SS.ffffffZ", always six fraction digits.
+void append_timestamp(std::string& out, std::int64_t unix_us);
+
+/// Bumped in the child after fork(); pipelines and generators compare it to notice a fork.
+std::uint64_t fork_generation() noexcept;
+
+}  // namespace promptetheus::detail

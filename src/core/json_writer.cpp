@@ -1,0 +1,289 @@
+#include "core/json_writer.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+#include "core/ids.hpp"
+#include "core/session_state.hpp"
+
+namespace promptetheus::detail {
+namespace {
+
+const char kHex[] = "0123456789abcdef";
+
+void append_u16_escape(std::string& out, unsigned code) {
+  char buf[6] = {'\\', 'u', kHex[(code >> 12) & 15], kHex[(code >> 8) & 15], kHex[(code >> 4) & 15],
+                 kHex[code & 15]};
+  out.append(buf, 6);
+}
+
+void append_code_point(std::string& out, std::uint32_t cp) {
+  if (cp >= 0x10000) {
+    cp -= 0x10000;
+    append_u16_escape(out, 0xD800 + (cp >> 10));
+    append_u16_escape(out, 0xDC00 + (cp & 0x3FF));
+  } else {
+    append_u16_escape(out, cp);
+  }
+}
+
+// Decodes one UTF-8 sequence at s[i]. Returns its length, or 0 when the bytes are not valid
+// UTF-8 (overlong forms, surrogates and values above U+10FFFF are invalid too).
+std::size_t decode_utf8(std::string_view s, std::size_t i, std::uint32_t& cp) {
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = byte(i);
+  std::size_t len;
+  std::uint32_t min;
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2, cp = c & 0x1F, min = 0x80;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3, cp = c & 0x0F, min = 0x800;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4, cp = c & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    unsigned char cc = byte(i + k);
+    if ((cc & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+}  // namespace
+
+void write_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  std::size_t i = 0;
+  while (i < text.size()) {
+    // Copy the longest run of printable ASCII that needs no escape in one append.
+    std::size_t run = i;
+    while (run < text.size()) {
+      unsigned char c = static_cast<unsigned char>(text[run]);
+      if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out.append(text.data() + i, run - i);
+      i = run;
+      if (i >= text.size()) break;
+    }
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    switch (c) {
+      case '"': out += "\\\""; ++i; continue;
+      case '\\': out += "\\\\"; ++i; continue;
+      case '\n': out += "\\n"; ++i; continue;
+      case '\r': out += "\\r"; ++i; continue;
+      case '\t': out += "\\t"; ++i; continue;
+      case '\b': out += "\\b"; ++i; continue;
+      case '\f': out += "\\f"; ++i; continue;
+      default: break;
+    }
+    if (c < 0x80) {  // other control characters and DEL
+      append_u16_escape(out, c);
+      ++i;
+      continue;
+    }
+    std::uint32_t cp = 0;
+    std::size_t len = decode_utf8(text, i, cp);
+    if (len == 0) {
+      append_u16_escape(out, 0xFFFD);
+      ++i;
+    } else {
+      append_code_point(out, cp);
+      i += len;
+    }
+  }
+  out += '"';
+}
+
+void write_json_double(std::string& out, double value) {
+  if (!std::isfinite(value)) {
+    out += "null";
+    return;
+  }
+  // Shortest round-trip digits, then Python's repr layout: positional notation for decimal
+  // exponents in [-4, 16), scientific otherwise, always with a fraction or an exponent.
+  char sci[64];
+  auto res = std::to_chars(sci, sci + sizeof sci, value, std::chars_format::scientific);
+  std::string_view s(sci, static_cast<std::size_t>(res.ptr - sci));
+  bool negative = false;
+  if (!s.empty() && s[0] == '-') {
+    negative = true;
+    s.remove_prefix(1);
+  }
+  std::size_t e_pos = s.find('e');
+  std::string digits;
+  for (char c : s.substr(0, e_pos)) {
+    if (c != '.') digits += c;
+  }
+  int exponent = std::atoi(std::string(s.substr(e_pos + 1)).c_str());
+  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+  if (negative) out += '-';
+  int n = static_cast<int>(digits.size());
+  if (exponent >= -4 && exponent < 16) {
+    if (exponent < 0) {
+      out += "0.";
+      out.append(static_cast<std::size_t>(-exponent - 1), '0');
+      out += digits;
+    } else if (exponent + 1 >= n) {
+      out += digits;
+      out.append(static_cast<std::size_t>(exponent + 1 - n), '0');
+      out += ".0";
+    } else {
+      out.append(digits, 0, static_cast<std::size_t>(exponent + 1));
+      out += '.';
+      out.append(digits, static_cast<std::size_t>(exponent + 1), std::string::npos);
+    }
+  } else {
+    out += digits[0];
+    if (n > 1) {
+      out += '.';
+      out.append(digits, 1, std::string::npos);
+    }
+    out += 'e';
+    out += exponent < 0 ? '-' : '+';
+    int magnitude = exponent < 0 ? -exponent : exponent;
+    if (magnitude < 10) out += '0';
+    out += std::to_string(magnitude);
+  }
+}
+
+namespace {
+template <class Int>
+void write_integer(std::string& out, Int value) {
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof buf, value);
+  out.append(buf, static_cast<std::size_t>(res.ptr - buf));
+}
+}  // namespace
+
+void write_json(std::string& out, const nlohmann::json& value) {
+  using T = nlohmann::json::value_t;
+  switch (value.type()) {
+    case T::null:
+    case T::discarded:
+    case T::binary:
+      out += "null";
+      return;
+    case T::boolean:
+      out += value.get<bool>() ? "true" : "false";
+      return;
+    case T::number_integer:
+      write_integer(out, value.get<std::int64_t>());
+      return;
+    case T::number_unsigned:
+      write_integer(out, value.get<std::uint64_t>());
+      return;
+    case T::number_float:
+      write_json_double(out, value.get<double>());
+      return;
+    case T::string:
+      write_json_string(out, value.get_ref<const std::string&>());
+      return;
+    case T::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& item : value) {
+        if (!first) out += ',';
+        first = false;
+        write_json(out, item);
+      }
+      out += ']';
+      return;
+    }
+    case T::object: {
+      // nlohmann::json keeps objects in a std::map: byte order of UTF-8 keys is code point order.
+      out += '{';
+      bool first = true;
+      for (auto it = value.begin(); it != value.end(); ++it) {
+        if (!first) out += ',';
+        first = false;
+        write_json_string(out, it.key());
+        out += ':';
+        write_json(out, it.value());
+      }
+      out += '}';
+      return;
+    }
+  }
+}
+
+void write_value(std::string& out, const Value& value) {
+  struct Visitor {
+    std::string& out;
+    void operator()(std::nullptr_t) const { out += "null"; }
+    void operator()(bool b) const { out += b ? "true" : "false"; }
+    void operator()(std::int64_t i) const { write_integer(out, i); }
+    void operator()(double d) const { write_json_double(out, d); }
+    void operator()(const std::string& s) const { write_json_string(out, s); }
+    void operator()(const nlohmann::json& j) const { write_json(out, j); }
+  };
+  std::visit(Visitor{out}, value);
+}
+
+void write_event(std::string& out, const Event& event) {
+  const SessionState& session = *event.session;
+  // Envelope keys in sorted order: idempotency_key, metadata, parent_id, payload, seq,
+  // session_id, span_id, timestamp, type.
+  out += "{\"idempotency_key\":";
+  std::string key = session.key_prefix();
+  key += std::to_string(event.seq);
+  write_json_string(out, key);
+  if (!event.metadata.is_null()) {
+    out += ",\"metadata\":";
+    write_json(out, event.metadata);
+  }
+  if (event.has_span) {
+    out += ",\"parent_id\":";
+    if (event.has_parent) {
+      out += "\"span_";
+      append_hex(out, event.parent_id);
+      out += '"';
+    } else {
+      out += "null";
+    }
+  }
+  out += ",\"payload\":{";
+  // Helpers add fields in any order; write them sorted by key.
+  const Payload& payload = event.payload;
+  std::size_t order[Payload::kMaxFields];
+  for (std::size_t i = 0; i < payload.size(); ++i) order[i] = i;
+  std::sort(order, order + payload.size(),
+            [&](std::size_t a, std::size_t b) { return std::strcmp(payload[a].key, payload[b].key) < 0; });
+  for (std::size_t k = 0; k < payload.size(); ++k) {
+    const Field& field = payload[order[k]];
+    if (k > 0) out += ',';
+    out += '"';
+    out += field.key;  // helper keys are plain ASCII identifiers
+    out += "\":";
+    write_value(out, field.value);
+  }
+  out += "},\"seq\":";
+  write_integer(out, event.seq);
+  out += ",\"session_id\":";
+  write_json_string(out, session.id());
+  if (event.has_span) {
+    out += ",\"span_id\":\"span_";
+    append_hex(out, event.span_id);
+    out += '"';
+  }
+  out += ",\"timestamp\":\"";
+  append_timestamp(out, event.time_us);
+  out += "\",\"type\":\"";
+  out += event_type_name(event.type);
+  out += "\"}";
+}
+
+std::string canonical_json(const nlohmann::json& value) {
+  std::string out;
+  write_json(out, value);
+  return out;
+}
+
+}  // namespace promptetheus::detail

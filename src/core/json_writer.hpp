@@ -1,0 +1,30 @@
+// The canonical JSON writer: the JSON-spool form of contract §1.8 (keys sorted by code point,
+// compact separators, ASCII-only with \uXXXX escapes as Python's json.dumps writes them).
+// Differences from the reference, by design: NaN and +-Infinity are written as null, and invalid
+// UTF-8 is replaced by U+FFFD. Nothing here throws except std::bad_alloc.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "core/event.hpp"
+
+namespace promptetheus::detail {
+
+/// A JSON string literal with quotes.
+void write_json_string(std::string& out, std::string_view text);
+/// A float as Python's repr() writes it (shortest round trip; "1e-07", "1e+16", "100.0").
+void write_json_double(std::string& out, double value);
+/// Any JSON value, object keys sorted.
+void write_json(std::string& out, const nlohmann::json& value);
+/// A payload value.
+void write_value(std::string& out, const Value& value);
+/// The whole event envelope (no trailing newline).
+void write_event(std::string& out, const Event& event);
+
+/// Convenience: the canonical form of `value` as a string.
+std::string canonical_json(const nlohmann::json& value);
+
+}  // namespace promptetheus::detail

@@ -1,0 +1,62 @@
+// The shared state of one session: identity, seq counter, metadata and tags.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace promptetheus::detail {
+
+class Pipeline;
+
+class SessionState {
+ public:
+  SessionState(std::string id, std::string nonce, std::shared_ptr<Pipeline> pipeline);
+
+  const std::string& id() const noexcept { return id_; }
+  /// "<session_id>:<nonce>:" — the idempotency key without its seq.
+  const std::string& key_prefix() const noexcept { return key_prefix_; }
+  const std::shared_ptr<Pipeline>& pipeline() const noexcept { return pipeline_; }
+
+  /// Takes the next seq for an ordinary event. Returns false (and consumes nothing usable) once
+  /// session_end has been taken. Lock-free.
+  bool next_seq(std::uint64_t& seq) noexcept {
+    std::uint64_t value = seq_.fetch_add(1, std::memory_order_relaxed);
+    if (value & kEndedBit) return false;
+    seq = value;
+    return true;
+  }
+  /// Takes the seq of session_end: the last one. Returns false if it was already taken.
+  bool take_end_seq(std::uint64_t& seq) noexcept {
+    std::uint64_t value = seq_.load(std::memory_order_relaxed);
+    do {
+      if (value & kEndedBit) return false;
+    } while (!seq_.compare_exchange_weak(value, (value + 1) | kEndedBit, std::memory_order_relaxed));
+    seq = value;
+    return true;
+  }
+  bool ended() const noexcept { return (seq_.load(std::memory_order_relaxed) & kEndedBit) != 0; }
+
+  // Session data recorded in session_started and updated by update_metadata/add_tags.
+  std::string agent;
+  std::string user_goal;
+  std::string project_id;
+  std::string environment;
+  std::mutex data_mutex;  // guards metadata and tags (helpers that change them are rare)
+  nlohmann::json metadata = nlohmann::json::object();
+  std::vector<std::string> tags;
+
+ private:
+  static constexpr std::uint64_t kEndedBit = 1ull << 62;
+  std::string id_;
+  std::string key_prefix_;
+  std::shared_ptr<Pipeline> pipeline_;
+  std::atomic<std::uint64_t> seq_{0};
+};
+
+}  // namespace promptetheus::detail

@@ -1,0 +1,272 @@
+#include "transport/spool.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.hpp"
+
+namespace promptetheus::detail {
+namespace {
+
+bool is_safe_char(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == '-';
+}
+
+bool ends_with(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+struct FileInfo {
+  std::string path;
+  std::uint64_t size;
+  struct timespec mtime;
+};
+
+// Every `*.jsonl` directly inside `dir`.
+std::vector<FileInfo> list_jsonl(const std::string& dir) {
+  std::vector<FileInfo> files;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return files;
+  while (dirent* entry = ::readdir(d)) {
+    std::string name = entry->d_name;
+    if (!ends_with(name, ".jsonl")) continue;
+    std::string path = dir + "/" + name;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    files.push_back({path, static_cast<std::uint64_t>(st.st_size), st.st_mtim});
+  }
+  ::closedir(d);
+  return files;
+}
+
+}  // namespace
+
+std::string safe_session_name(std::string_view session_id) {
+  std::string out;
+  out.reserve(session_id.size());
+  bool in_run = false;
+  for (unsigned char c : session_id) {
+    if (is_safe_char(c)) {
+      out += static_cast<char>(c);
+      in_run = false;
+    } else if (!in_run) {
+      out += '_';
+      in_run = true;
+    }
+  }
+  std::size_t begin = out.find_first_not_of("._");
+  if (begin == std::string::npos) return "unknown-session";
+  std::size_t end = out.find_last_not_of("._");
+  return out.substr(begin, end - begin + 1);
+}
+
+std::string with_reject_reason(std::string_view json, std::string_view reason) {
+  // "_reject_reason" sorts before every lowercase envelope key ('_' < 'a'), and canonical lines
+  // only have lowercase keys before it, so it goes first unless an uppercase or digit-led key
+  // exists. Find the first key that sorts after it.
+  std::string escaped;
+  escaped.reserve(reason.size() + 2);
+  escaped += '"';
+  for (unsigned char c : reason) {
+    switch (c) {
+      case '"': escaped += "\\\""; break;
+      case '\\': escaped += "\\\\"; break;
+      case '\n': escaped += "\\n"; break;
+      case '\r': escaped += "\\r"; break;
+      case '\t': escaped += "\\t"; break;
+      default:
+        if (c < 0x20 || c >= 0x7f) {
+          static const char* hex = "0123456789abcdef";
+          escaped += "\\u00";
+          escaped += hex[c >> 4];
+          escaped += hex[c & 15];
+        } else {
+          escaped += static_cast<char>(c);
+        }
+    }
+  }
+  escaped += '"';
+  std::string field = "\"_reject_reason\":" + escaped;
+  if (json.size() < 2 || json.front() != '{') return std::string(json);
+  if (json == "{}") return "{" + field + "}";
+  // Keys of canonical envelopes are plain ASCII identifiers; walk top-level keys in order.
+  std::size_t pos = 1;
+  int depth = 0;
+  bool in_string = false;
+  std::size_t key_start = 1;
+  for (std::size_t i = 1; i < json.size(); ++i) {
+    char c = json[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      if (depth == 0 && (json[i - 1] == '{' || json[i - 1] == ',')) {
+        key_start = i;
+        std::size_t key_end = json.find('"', i + 1);
+        std::string_view key = json.substr(i + 1, key_end - i - 1);
+        if (key > std::string_view("_reject_reason")) {
+          pos = key_start;
+          return std::string(json.substr(0, pos)) + field + "," + std::string(json.substr(pos));
+        }
+      }
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (depth == 0) break;
+      --depth;
+    }
+  }
+  // Every key sorts before it: append at the end.
+  std::string out(json.substr(0, json.size() - 1));
+  out += ",";
+  out += field;
+  out += "}";
+  return out;
+}
+
+Spool::Spool(std::string dir, std::uint64_t max_bytes) : dir_(std::move(dir)), max_bytes_(max_bytes) {
+  while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
+}
+
+std::string Spool::dead_letter_dir() const { return dir_ + "/dead-letter"; }
+
+std::string Spool::pending_path(std::string_view session_id) const {
+  return dir_ + "/" + safe_session_name(session_id) + ".jsonl";
+}
+
+bool Spool::make_dirs(const std::string& path) noexcept {
+  try {
+    if (path.empty()) return true;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) return S_ISDIR(st.st_mode);
+    std::size_t slash = path.find_last_of('/');
+    if (slash != std::string::npos && slash > 0 && !make_dirs(path.substr(0, slash))) return false;
+    if (::mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) return true;
+    return false;
+  } catch (...) {
+    return false;
+  }
+}
+
+bool Spool::append_file(const std::string& path, std::string_view data) noexcept {
+  try {
+    std::size_t slash = path.find_last_of('/');
+    if (slash != std::string::npos && !make_dirs(path.substr(0, slash))) {
+      log_warn("cannot create spool directory for " + path + ": " + std::strerror(errno));
+      return false;
+    }
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      log_warn("cannot open spool file " + path + ": " + std::strerror(errno));
+      return false;
+    }
+    std::size_t written = 0;
+    while (written < data.size()) {
+      ssize_t n = ::write(fd, data.data() + written, data.size() - written);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        log_warn("cannot write spool file " + path + ": " + std::strerror(errno));
+        // Cut back a partial write so the file never ends in a torn line.
+        if (written > 0) {
+          struct stat st {};
+          if (::fstat(fd, &st) == 0 && ::ftruncate(fd, st.st_size - static_cast<off_t>(written)) != 0) {
+          }
+        }
+        ::close(fd);
+        return false;
+      }
+      written += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+bool Spool::append(std::string_view session_id, const std::vector<const EncodedEvent*>& events) noexcept {
+  if (events.empty()) return true;
+  try {
+    std::size_t total = 0;
+    for (const auto* e : events) total += e->json.size() + 1;
+    std::string blob;
+    blob.reserve(total);
+    for (const auto* e : events) {
+      blob += e->json;
+      blob += '\n';
+    }
+    bool ok = append_file(pending_path(session_id), blob);
+    if (ok && max_bytes_ > 0) prune();
+    return ok;
+  } catch (...) {
+    return false;
+  }
+}
+
+bool Spool::append(std::string_view session_id, const std::vector<EncodedEvent>& events) noexcept {
+  try {
+    std::vector<const EncodedEvent*> ptrs;
+    ptrs.reserve(events.size());
+    for (const auto& e : events) ptrs.push_back(&e);
+    return append(session_id, ptrs);
+  } catch (...) {
+    return false;
+  }
+}
+
+bool Spool::dead_letter(std::string_view session_id,
+                        const std::vector<std::pair<const EncodedEvent*, std::string>>& rejected) noexcept {
+  if (rejected.empty()) return true;
+  try {
+    std::string blob;
+    for (const auto& [event, reason] : rejected) {
+      blob += with_reject_reason(event->json, reason);
+      blob += '\n';
+    }
+    return append_file(dead_letter_dir() + "/" + safe_session_name(session_id) + ".jsonl", blob);
+  } catch (...) {
+    return false;
+  }
+}
+
+std::size_t Spool::prune() noexcept {
+  if (max_bytes_ == 0) return 0;
+  try {
+    auto pending = list_jsonl(dir_);
+    auto dead = list_jsonl(dead_letter_dir());
+    std::uint64_t total = 0;
+    for (const auto& f : pending) total += f.size;
+    for (const auto& f : dead) total += f.size;
+    if (total <= max_bytes_) return 0;
+    std::sort(pending.begin(), pending.end(), [](const FileInfo& a, const FileInfo& b) {
+      if (a.mtime.tv_sec != b.mtime.tv_sec) return a.mtime.tv_sec < b.mtime.tv_sec;
+      return a.mtime.tv_nsec < b.mtime.tv_nsec;
+    });
+    std::size_t deleted = 0;
+    for (const auto& f : pending) {
+      if (total <= max_bytes_) break;
+      if (::unlink(f.path.c_str()) == 0) {
+        total -= f.size;
+        ++deleted;
+      }
+    }
+    if (deleted > 0) {
+      log_warn("spool over its size cap: pruned " + std::to_string(deleted) + " oldest file(s) in " + dir_);
+    }
+    return deleted;
+  } catch (...) {
+    return 0;
+  }
+}
+
+}  // namespace promptetheus::detail
