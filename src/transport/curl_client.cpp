@@ -1,0 +1,200 @@
+#include "transport/curl_client.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+
+#include "core/log.hpp"
+
+namespace promptetheus::detail {
+
+namespace {
+
+// libcurl >= 7.84 makes this thread-safe; call_once keeps older builds correct too. Never
+// paired with curl_global_cleanup: the host or its resolver threads may still use curl.
+void global_init_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct HeaderList {
+  curl_slist* list = nullptr;
+  void add(const std::string& h) {
+    if (auto* next = curl_slist_append(list, h.c_str())) list = next;
+  }
+  ~HeaderList() { curl_slist_free_all(list); }
+};
+
+}  // namespace
+
+CurlClient::CurlClient(CurlOptions options) : options_(std::move(options)) {
+  global_init_once();
+  CURL* h = curl_easy_init();
+  handle_ = h;
+  if (!h) {
+    log_warn("promptetheus: curl_easy_init failed; HTTP delivery will spool every batch");
+    return;
+  }
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_bytes);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_time.count()));
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &CurlClient::on_progress);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, this);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &CurlClient::on_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, this);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &CurlClient::on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, this);
+  curl_easy_setopt(h, CURLOPT_POST, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075700
+  curl_easy_setopt(h, CURLOPT_QUICK_EXIT, 1L);  // never wait for a stuck resolver thread
+#endif
+}
+
+CurlClient::~CurlClient() {
+  if (handle_) curl_easy_cleanup(static_cast<CURL*>(handle_));
+}
+
+int CurlClient::on_progress(void* self, long long, long long, long long, long long) {
+  return static_cast<CurlClient*>(self)->aborted() ? 1 : 0;
+}
+
+std::size_t CurlClient::on_body(char* data, std::size_t size, std::size_t count, void* self) {
+  auto* client = static_cast<CurlClient*>(self);
+  const std::size_t n = size * count;
+  HttpResult* r = client->current_;
+  if (r) {
+    const std::size_t room = client->options_.max_response_bytes > r->body.size()
+                                 ? client->options_.max_response_bytes - r->body.size()
+                                 : 0;
+    if (n > room) r->body_truncated = true;
+    r->body.append(data, std::min(n, room));
+  }
+  return n;  // keep reading (and discarding) so the connection stays reusable
+}
+
+std::size_t CurlClient::on_header(char* data, std::size_t size, std::size_t count, void* self) {
+  auto* client = static_cast<CurlClient*>(self);
+  const std::size_t n = size * count;
+  HttpResult* r = client->current_;
+  if (!r) return n;
+  std::string_view line(data, n);
+  if (line.rfind("HTTP/", 0) == 0) {
+    r->retry_after.clear();  // a new response (e.g. after 100 Continue) starts fresh
+    return n;
+  }
+  constexpr std::string_view name = "retry-after:";
+  if (line.size() > name.size()) {
+    bool match = true;
+    for (std::size_t i = 0; i < name.size() && match; ++i) {
+      match = std::tolower(static_cast<unsigned char>(line[i])) == name[i];
+    }
+    if (match) {
+      auto value = line.substr(name.size());
+      while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.remove_suffix(1);
+      r->retry_after.assign(value.begin(), value.end());
+    }
+  }
+  return n;
+}
+
+HttpResult CurlClient::post(const PostRequest& req) noexcept {
+  HttpResult result;
+  try {
+    CURL* h = static_cast<CURL*>(handle_);
+    if (!h) {
+      result.curl_code = CURLE_FAILED_INIT;
+      result.error = "no curl handle";
+      return result;
+    }
+    if (aborted()) {
+      result.curl_code = CURLE_ABORTED_BY_CALLBACK;
+      result.error = "aborted before start";
+      return result;
+    }
+    HeaderList headers;
+    headers.add("Content-Type: application/json");
+    headers.add("Accept: application/json");
+    headers.add("Expect:");  // no 100-continue round trip on large bodies
+    if (req.gzip) headers.add("Content-Encoding: gzip");
+    if (!req.api_key.empty()) headers.add("Authorization: Bearer " + std::string(req.api_key));
+
+    auto total = options_.total_timeout;
+    if (req.timeout.count() > 0) total = std::min(total, req.timeout);
+    total = std::max(total, std::chrono::milliseconds(1));
+
+    char errbuf[CURL_ERROR_SIZE] = {0};
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.list);
+    // POSTFIELDSIZE_LARGE makes curl send Content-Length: never chunked (contract §4.6).
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(total.count()));
+
+    current_ = &result;
+    CURLcode rc = curl_easy_perform(h);
+    current_ = nullptr;
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+
+    result.curl_code = rc;
+    if (rc == CURLE_OK) {
+      long status = 0;
+      curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+      result.status = status;
+    } else {
+      result.error = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+      result.body.clear();
+    }
+  } catch (...) {
+    current_ = nullptr;
+    result = HttpResult{};
+    result.curl_code = CURLE_OUT_OF_MEMORY;
+    result.error = "exception during transfer";
+  }
+  return result;
+}
+
+std::string encode_path_segment(std::string_view segment) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(segment.size());
+  for (unsigned char c : segment) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  // "." and ".." are dot-segments even when unreserved: encode them so they stay literal.
+  if (out == "." || out == "..") {
+    std::string dots;
+    for (std::size_t i = 0; i < out.size(); ++i) dots += "%2E";
+    return dots;
+  }
+  return out;
+}
+
+std::string join_url(std::string_view endpoint, std::string_view path) {
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.remove_suffix(1);
+  std::string url(endpoint);
+  if (path.empty() || path.front() != '/') url.push_back('/');
+  url.append(path);
+  return url;
+}
+
+}  // namespace promptetheus::detail

@@ -1,0 +1,72 @@
+// One reusable libcurl easy handle for POSTing JSON to the ingestion API (STYLE.md §8.8):
+// keep-alive, no signals, connect/total/low-speed timeouts, no redirects, TLS verification on,
+// an explicit Content-Length (never chunked), and an abort flag that interrupt() can set from
+// another thread to end an in-flight transfer promptly.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "transport/http_outcome.hpp"
+
+namespace promptetheus::detail {
+
+struct CurlOptions {
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds total_timeout{10000};
+  /// A transfer slower than low_speed_bytes per second for low_speed_time is aborted.
+  long low_speed_bytes = 1024;
+  std::chrono::seconds low_speed_time{10};
+  std::string user_agent = "promptetheus-cpp/0.1.0";
+  /// Response bodies are read up to this many bytes; the rest is discarded (body_truncated).
+  std::size_t max_response_bytes = 4u << 20;
+};
+
+struct PostRequest {
+  std::string url;
+  std::string_view body;
+  bool gzip = false;             ///< body is gzip-compressed: adds Content-Encoding
+  std::string_view api_key;      ///< adds `Authorization: Bearer <key>` when not empty
+  /// Upper bound for this transfer on top of total_timeout (e.g. the caller's deadline).
+  std::chrono::milliseconds timeout{0};
+};
+
+class CurlClient {
+ public:
+  explicit CurlClient(CurlOptions options);
+  ~CurlClient();
+  CurlClient(const CurlClient&) = delete;
+  CurlClient& operator=(const CurlClient&) = delete;
+
+  /// Performs one POST. Never throws; failures are reported in the result.
+  HttpResult post(const PostRequest& request) noexcept;
+
+  /// Thread-safe: makes the in-flight transfer (and every later one) fail fast with
+  /// CURLE_ABORTED_BY_CALLBACK until clear_abort().
+  void abort() noexcept { abort_.store(true, std::memory_order_release); }
+  void clear_abort() noexcept { abort_.store(false, std::memory_order_release); }
+  bool aborted() const noexcept { return abort_.load(std::memory_order_acquire); }
+
+ private:
+  static int on_progress(void* self, long long, long long, long long, long long);
+  static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* self);
+  static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* self);
+
+  CurlOptions options_;
+  void* handle_ = nullptr;  // CURL*, kept out of this header's includes
+  std::atomic<bool> abort_{false};
+  HttpResult* current_ = nullptr;  // the result being filled by the callbacks
+};
+
+/// Percent-encodes `segment` as one URL path segment: everything outside the RFC 3986
+/// unreserved set [A-Za-z0-9-._~] becomes %XX, so `/`, `?`, `#` and `..` tricks stay inside it.
+std::string encode_path_segment(std::string_view segment);
+
+/// Joins an endpoint (with or without a trailing slash or base path) and an absolute API path.
+/// `http://h:1/base/` + `/api/traces` -> `http://h:1/base/api/traces` (no relative resolution).
+std::string join_url(std::string_view endpoint, std::string_view path);
+
+}  // namespace promptetheus::detail

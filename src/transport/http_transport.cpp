@@ -1,0 +1,495 @@
+#include "transport/http_transport.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "core/log.hpp"
+
+namespace promptetheus::detail {
+
+// One reusable deflate stream writing gzip (mtime 0, so equal input gives equal bytes).
+struct HttpTransport::Gzip {
+  z_stream zs{};
+  bool ready = false;
+  explicit Gzip(int level) {
+    ready = deflateInit2(&zs, std::clamp(level, 1, 9), Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+  }
+  ~Gzip() {
+    if (ready) deflateEnd(&zs);
+  }
+  bool compress(const std::string& in, std::string& out) {
+    if (!ready || deflateReset(&zs) != Z_OK) return false;
+    out.resize(deflateBound(&zs, static_cast<uLong>(in.size())) + 32);
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs.avail_in = static_cast<uInt>(in.size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    if (deflate(&zs, Z_FINISH) != Z_STREAM_END) return false;
+    out.resize(out.size() - zs.avail_out);
+    return true;
+  }
+};
+
+namespace {
+
+bool looks_like_session_started(const std::string& json) {
+  return json.find("\"session_started\"") != std::string::npos;
+}
+
+}  // namespace
+
+std::string trace_body_from_event(std::string_view event_json) {
+  try {
+    auto ev = nlohmann::json::parse(event_json.begin(), event_json.end(), nullptr, false);
+    if (!ev.is_object() || ev.value("type", nlohmann::json()) != "state_change") return {};
+    auto payload = ev.find("payload");
+    if (payload == ev.end() || !payload->is_object() ||
+        payload->value("name", nlohmann::json()) != "session_started") {
+      return {};
+    }
+    auto sid = ev.find("session_id");
+    if (sid == ev.end() || !sid->is_string() || sid->get_ref<const std::string&>().empty()) return {};
+    nlohmann::json after = payload->value("after", nlohmann::json::object());
+    if (!after.is_object()) after = nlohmann::json::object();
+    auto field = [&](const char* key) { return after.value(key, nlohmann::json()); };
+
+    nlohmann::ordered_json body;
+    body["id"] = *sid;
+    body["agent"] = field("agent");
+    body["user_goal"] = after.contains("user_goal") && after["user_goal"].is_string()
+                            ? after["user_goal"]
+                            : nlohmann::json("");
+    body["project_id"] = field("project_id");
+    body["environment"] = field("environment");
+    auto meta = ev.find("metadata");
+    if (meta != ev.end() && meta->is_object()) {
+      body["metadata"] = *meta;
+    } else if (after.contains("metadata") && after["metadata"].is_object()) {
+      body["metadata"] = after["metadata"];
+    } else {
+      body["metadata"] = nlohmann::json::object();
+    }
+    body["tags"] = after.contains("tags") && after["tags"].is_array() ? after["tags"]
+                                                                     : nlohmann::json::array();
+    return body.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+  } catch (...) {
+    return {};
+  }
+}
+
+HttpTransport::HttpTransport(HttpTransportConfig config)
+    : config_(std::move(config)),
+      spool_(config_.spool_dir, config_.max_spool_bytes),
+      client_(CurlOptions{config_.connect_timeout, config_.request_timeout, config_.low_speed_bytes,
+                          config_.low_speed_time, config_.user_agent}),
+      breaker_(config_.circuit_failure_threshold, config_.circuit_reset, config_.clock),
+      rng_(config_.rng_seed ? config_.rng_seed : std::random_device{}()),
+      gzip_(std::make_unique<Gzip>(config_.gzip_level)) {
+  config_.batch_size = std::max<std::size_t>(1, config_.batch_size);
+  config_.max_batch_bytes = std::max<std::size_t>(1, config_.max_batch_bytes);
+}
+
+HttpTransport::~HttpTransport() = default;
+
+SteadyClock::time_point HttpTransport::now() const {
+  return config_.clock ? config_.clock() : SteadyClock::now();
+}
+
+bool HttpTransport::backing_off() const { return now() < next_attempt_at_; }
+
+bool HttpTransport::may_attempt(const Deadline& deadline) {
+  if (interrupted_.load(std::memory_order_acquire) || deadline.expired()) return false;
+  if (now() < next_attempt_at_) return false;
+  bool allowed = breaker_.allow();
+  publish_circuit_state();
+  return allowed;
+}
+
+void HttpTransport::publish_circuit_state() {
+  counters().circuit_state.store(static_cast<int>(breaker_.state()), std::memory_order_relaxed);
+}
+
+void HttpTransport::note_retry_after(const Outcome& outcome) {
+  if (outcome.retry_after) next_attempt_at_ = std::max(next_attempt_at_, now() + *outcome.retry_after);
+}
+
+void HttpTransport::note_success(const Outcome& outcome) {
+  breaker_.record_success();
+  attempt_ = 0;
+  if (failing_logged_) {
+    log_warn("promptetheus: delivery to " + config_.endpoint + " recovered");
+    failing_logged_ = false;
+  }
+  note_retry_after(outcome);
+  publish_circuit_state();
+}
+
+void HttpTransport::note_failure(const Outcome& outcome, bool counts_for_breaker) {
+  if (!failing_logged_) {
+    log_warn("promptetheus: delivery to " + config_.endpoint + " failed (" + outcome.reason +
+             "); events are spooled in " + config_.spool_dir + " and retried");
+    failing_logged_ = true;
+  }
+  const auto delay = backoff_delay(attempt_, config_.backoff_base, config_.backoff_cap, rng_);
+  next_attempt_at_ = now() + delay;
+  note_retry_after(outcome);
+  if (counts_for_breaker) {
+    // A batch is retried max_retries times (from the spool, after a backoff each time) before
+    // the failure counts for the breaker; a failed half-open probe reopens it at once.
+    if (attempt_ < config_.max_retries && breaker_.state() != CircuitBreaker::State::half_open) {
+      ++attempt_;
+      counters().retries.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      attempt_ = 0;
+      breaker_.record_failure();
+    }
+  } else {
+    counters().retries.fetch_add(1, std::memory_order_relaxed);
+  }
+  publish_circuit_state();
+}
+
+HttpResult HttpTransport::post(const std::string& path, const std::string& json,
+                               const Deadline& deadline) {
+  PostRequest req;
+  req.url = join_url(config_.endpoint, path);
+  req.api_key = config_.api_key;
+  auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline.remaining());
+  req.timeout = std::max(remaining, std::chrono::milliseconds(1));
+  if (config_.compress_min_bytes > 0 && json.size() >= config_.compress_min_bytes &&
+      gzip_->compress(json, compressed_)) {
+    req.body = compressed_;
+    req.gzip = true;
+  } else {
+    req.body = json;
+  }
+  return client_.post(req);
+}
+
+bool HttpTransport::ensure_trace(const std::string& sid, const Deadline& deadline, bool force) {
+  if (!force && traces_created_.count(sid)) return true;
+  std::string body;
+  auto known = trace_bodies_.find(sid);
+  if (known != trace_bodies_.end()) {
+    body = known->second;
+  } else if (force) {
+    // The server lost (or never had) the trace and no session_started was seen: create a bare
+    // one so the events are not lost as 404s.
+    body = nlohmann::json{{"id", sid}, {"user_goal", ""}}.dump(-1, ' ', true,
+                                                                nlohmann::json::error_handler_t::replace);
+  } else {
+    return true;  // nothing known: created by an earlier run, or found out through a 404
+  }
+  HttpResult r = post("/api/traces", body, deadline);
+  Outcome o = classify(r, std::chrono::system_clock::now(), config_.retry_after_cap);
+  switch (o.action) {
+    case Action::accepted:
+    case Action::duplicate:
+      traces_created_.insert(sid);
+      note_success(o);
+      return true;
+    case Action::transient:
+      note_failure(o, true);
+      return false;
+    case Action::pause:
+      breaker_.open_for(config_.pause_on_config_error);
+      note_failure(o, false);
+      return false;
+    case Action::interrupted:
+      return false;
+    case Action::trace_missing:
+    case Action::too_large:
+    case Action::dead_letter:
+      log_warn("promptetheus: creating trace " + sid + " failed (" + o.reason + ")");
+      traces_created_.insert(sid);  // do not ask again; the events still go out
+      return true;
+  }
+  return false;
+}
+
+void HttpTransport::dead_letter(const std::string& sid, const Batch& batch, const std::string& reason,
+                                Tally& tally) {
+  std::vector<std::pair<const EncodedEvent*, std::string>> rejected;
+  rejected.reserve(batch.size());
+  for (const auto* e : batch) rejected.emplace_back(e, reason);
+  if (spool_.dead_letter(sid, rejected)) {
+    tally.dead_lettered += batch.size();
+  } else {
+    tally.io_dropped += batch.size();
+  }
+}
+
+void HttpTransport::account_accepted(const std::string& sid, const Batch& batch, const HttpResult& r,
+                                     const Outcome& outcome, Tally& tally, Delivery& d) {
+  Resolution res = resolve_accepted(r.body, r.body_truncated, batch);
+  if (!res.rejected.empty()) {
+    std::vector<std::pair<const EncodedEvent*, std::string>> rejected;
+    for (auto& [index, reason] : res.rejected) rejected.emplace_back(batch[index], reason);
+    if (spool_.dead_letter(sid, rejected)) {
+      tally.dead_lettered += rejected.size();
+    } else {
+      tally.io_dropped += rejected.size();
+    }
+  }
+  if (res.fully_accounted) {
+    tally.delivered += res.accepted;
+    counters().delivered_batches.fetch_add(1, std::memory_order_relaxed);
+    note_success(outcome);
+  } else {
+    // Ambiguous answer: the server may or may not have stored these; send them again later
+    // (it de-duplicates on idempotency_key), after a backoff so a confused server is not hammered.
+    d.unaccounted = std::move(res.unaccounted);
+    tally.delivered += batch.size() - res.rejected.size() - d.unaccounted.size();
+    breaker_.record_success();
+    note_failure(outcome, false);
+  }
+}
+
+HttpTransport::Delivery HttpTransport::deliver(const std::string& sid, const Batch& batch,
+                                               const Deadline& deadline, Tally& tally,
+                                               bool retried_404) {
+  Delivery d;
+  auto all = [&] {
+    d.unaccounted.resize(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) d.unaccounted[i] = i;
+    return d;
+  };
+  if (batch.empty()) return d;
+  if (!ensure_trace(sid, deadline, false)) return all();
+
+  body_.clear();
+  body_ += "{\"events\":[";
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (i) body_ += ',';
+    body_ += batch[i]->json;
+  }
+  body_ += "]}";
+  HttpResult r = post("/api/traces/" + encode_path_segment(sid) + "/events", body_, deadline);
+  Outcome o = classify(r, std::chrono::system_clock::now(), config_.retry_after_cap);
+
+  switch (o.action) {
+    case Action::accepted:
+      account_accepted(sid, batch, r, o, tally, d);
+      return d;
+    case Action::duplicate:
+      tally.safe_dropped += batch.size();
+      note_success(o);
+      return d;
+    case Action::dead_letter:
+      dead_letter(sid, batch, o.reason, tally);
+      note_success(o);
+      return d;
+    case Action::too_large: {
+      note_success(o);
+      if (batch.size() == 1) {
+        dead_letter(sid, batch, o.reason, tally);
+        return d;
+      }
+      const std::size_t half = batch.size() / 2;
+      Batch first(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(half));
+      Batch second(batch.begin() + static_cast<std::ptrdiff_t>(half), batch.end());
+      Delivery a = deliver(sid, first, deadline, tally, retried_404);
+      Delivery b;
+      if (may_attempt(deadline)) {
+        b = deliver(sid, second, deadline, tally, retried_404);
+      } else {
+        for (std::size_t i = 0; i < second.size(); ++i) b.unaccounted.push_back(i);
+      }
+      d.unaccounted = std::move(a.unaccounted);
+      for (std::size_t i : b.unaccounted) d.unaccounted.push_back(i + half);
+      return d;
+    }
+    case Action::trace_missing:
+      if (!retried_404 && ensure_trace(sid, deadline, true) && may_attempt(deadline)) {
+        return deliver(sid, batch, deadline, tally, true);
+      }
+      note_failure(o, true);
+      return all();
+    case Action::transient:
+      note_failure(o, true);
+      return all();
+    case Action::pause:
+      if (!failing_logged_ || breaker_.state() != CircuitBreaker::State::open) {
+        log_warn("promptetheus: the API refused delivery (" + o.reason + "); pausing for " +
+                 std::to_string(config_.pause_on_config_error.count() / 1000) +
+                 " s, events are kept in the spool");
+      }
+      breaker_.open_for(config_.pause_on_config_error);
+      note_failure(o, false);
+      return all();
+    case Action::interrupted:
+      return all();
+  }
+  return all();
+}
+
+std::vector<HttpTransport::Batch> HttpTransport::split(const Batch& events) const {
+  std::vector<Batch> out;
+  Batch current;
+  std::size_t bytes = 0;
+  for (const auto* e : events) {
+    const std::size_t size = e->json.size() + 1;
+    if (!current.empty() &&
+        (current.size() >= config_.batch_size || bytes + size > config_.max_batch_bytes)) {
+      out.push_back(std::move(current));
+      current.clear();
+      bytes = 0;
+    }
+    current.push_back(e);
+    bytes += size;
+  }
+  if (!current.empty()) out.push_back(std::move(current));
+  return out;
+}
+
+void HttpTransport::remember_trace(const EncodedEvent& e) {
+  if (!looks_like_session_started(e.json)) return;
+  std::string body = trace_body_from_event(e.json);
+  if (body.empty()) return;
+  if (trace_bodies_.size() >= 4096) trace_bodies_.clear();  // bounded; 404 handling covers the rest
+  if (traces_created_.size() >= 65536) traces_created_.clear();
+  trace_bodies_[e.session_id] = std::move(body);
+}
+
+void HttpTransport::spool_live(const std::string& sid, const Batch& batch) {
+  if (batch.empty()) return;
+  if (spool_.append(sid, batch)) {
+    counters().spooled_events.fetch_add(batch.size(), std::memory_order_relaxed);
+    spool_pending_ = true;
+  } else {
+    counters().dropped_io_error.fetch_add(batch.size(), std::memory_order_relaxed);
+  }
+}
+
+void HttpTransport::send(std::vector<EncodedEvent>& events, const Deadline& deadline) noexcept {
+  // Group by session, keeping first-appearance order and each session's event order.
+  std::vector<std::pair<std::string, Batch>> groups;
+  std::size_t accounted_before = 0;
+  try {
+    std::unordered_map<std::string_view, std::size_t> index;
+    for (const auto& e : events) {
+      remember_trace(e);
+      static const std::string unknown_session = "unknown-session";
+      const std::string& sid = e.session_id.empty() ? unknown_session : e.session_id;
+      std::size_t g;
+      if (!groups.empty() && groups.back().first == sid) {
+        g = groups.size() - 1;
+      } else {
+        auto it = index.find(sid);
+        if (it == index.end()) {
+          groups.emplace_back(sid, Batch{});
+          g = groups.size() - 1;
+          index.emplace(groups[g].first, g);
+        } else {
+          g = it->second;
+        }
+      }
+      groups[g].second.push_back(&e);
+    }
+
+    // Older spooled events first, within a small budget so a backlog never stalls the queue.
+    if (spool_pending_ && may_attempt(deadline)) replay(deadline, 4);
+
+    for (auto& [sid, session_events] : groups) {
+      for (const Batch& batch : split(session_events)) {
+        if (!may_attempt(deadline)) {
+          if (breaker_.state() == CircuitBreaker::State::open) {
+            counters().circuit_skipped_batches.fetch_add(1, std::memory_order_relaxed);
+          }
+          spool_live(sid, batch);
+          accounted_before += batch.size();
+          continue;
+        }
+        Tally tally;
+        Delivery d = deliver(sid, batch, deadline, tally);
+        counters().delivered_events.fetch_add(tally.delivered, std::memory_order_relaxed);
+        counters().dead_lettered_events.fetch_add(tally.dead_lettered, std::memory_order_relaxed);
+        counters().safe_dropped_events.fetch_add(tally.safe_dropped, std::memory_order_relaxed);
+        counters().dropped_io_error.fetch_add(tally.io_dropped, std::memory_order_relaxed);
+        Batch retry;
+        retry.reserve(d.unaccounted.size());
+        for (std::size_t i : d.unaccounted) retry.push_back(batch[i]);
+        spool_live(sid, retry);
+        accounted_before += batch.size();
+      }
+    }
+  } catch (...) {
+    // Out of memory or similar: whatever was not accounted yet goes to the spool as a whole
+    // (a few events may be spooled twice; the server de-duplicates them).
+    log_error("promptetheus: HTTP delivery failed unexpectedly; spooling the batch");
+    std::size_t skip = accounted_before;
+    for (auto& [sid, session_events] : groups) {
+      if (skip >= session_events.size()) {
+        skip -= session_events.size();
+        continue;
+      }
+      Batch rest(session_events.begin() + static_cast<std::ptrdiff_t>(skip), session_events.end());
+      skip = 0;
+      spool_live(sid, rest);
+    }
+  }
+}
+
+ReplayReport HttpTransport::replay(const Deadline& deadline, std::size_t max_batches) noexcept {
+  ReplayReport report;
+  try {
+    ReplayOptions options;
+    options.batch_size = config_.batch_size;
+    options.deadline = deadline;
+    options.max_batches = max_batches;
+    Tally tally;
+    report = replay_spool(config_.spool_dir, options,
+                          [&](const std::string& sid, std::vector<EncodedEvent>& batch) {
+                            ReplayBatchResult result;
+                            for (const auto& e : batch) remember_trace(e);
+                            if (!may_attempt(deadline)) {
+                              result.stop = true;
+                              return result;
+                            }
+                            Batch ptrs;
+                            for (const auto& e : batch) ptrs.push_back(&e);
+                            Delivery d = deliver(sid, ptrs, deadline, tally);
+                            result.keep = std::move(d.unaccounted);
+                            // Anything not accounted means "try again later", not "go on now".
+                            result.stop = !result.keep.empty() && result.keep.size() == batch.size();
+                            return result;
+                          });
+    replay_totals_.delivered += tally.delivered;
+    replay_totals_.dead_lettered += tally.dead_lettered;
+    replay_totals_.safe_dropped += tally.safe_dropped;
+    ++replay_totals_.passes;
+    counters().replayed_events.fetch_add(tally.delivered, std::memory_order_relaxed);
+    if (!report.stopped && !report.out_of_budget && report.events_kept == 0 && report.files_busy == 0 &&
+        !report.io_error) {
+      spool_pending_ = false;
+    }
+  } catch (...) {
+    report.io_error = true;
+  }
+  return report;
+}
+
+ReplayReport HttpTransport::replay_now(const Deadline& deadline) noexcept {
+  next_attempt_at_ = SteadyClock::time_point{};
+  return replay(deadline, 0);
+}
+
+void HttpTransport::idle(const Deadline& deadline) noexcept {
+  if (spool_pending_ && may_attempt(deadline)) replay(deadline, 0);
+}
+
+void HttpTransport::close(const Deadline& deadline) noexcept {
+  // Everything given to send() is already delivered or durable in the spool; use what time
+  // is left for one more replay pass when the API is reachable.
+  if (spool_pending_ && may_attempt(deadline)) replay(deadline, 0);
+}
+
+void HttpTransport::interrupt() noexcept {
+  interrupted_.store(true, std::memory_order_release);
+  client_.abort();
+}
+
+}  // namespace promptetheus::detail

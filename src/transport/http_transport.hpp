@@ -1,0 +1,142 @@
+// Durable delivery to the Promptetheus ingestion API (contract §4.5-4.7, DESIGN.md §2-3).
+//
+// Runs entirely on the pipeline's worker thread. send() posts each session's events in batches
+// (at most batch_size events and max_batch_bytes of body), creating the session's trace first.
+// It never sleeps: a batch that fails transiently is appended to the spool at once (the spool
+// is the retry queue), and while a backoff, a Retry-After or an open circuit is in force new
+// batches go straight to the spool. idle() and send() replay the spool once it is time to try
+// again. Every event given to send() is accounted in DeliveryCounters exactly once.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "promptetheus/transport.hpp"
+#include "transport/curl_client.hpp"
+#include "transport/http_outcome.hpp"
+#include "transport/retry_policy.hpp"
+#include "transport/spool.hpp"
+#include "transport/spool_replay.hpp"
+
+namespace promptetheus::detail {
+
+struct HttpTransportConfig {
+  std::string endpoint = "http://127.0.0.1:4318";
+  std::string api_key;  ///< sent as `Authorization: Bearer <key>` when set; never logged
+  std::string spool_dir = ".promptetheus/spool";
+  std::size_t batch_size = 50;
+  std::size_t max_batch_bytes = 5u << 20;  ///< events per request are capped by body size too
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds request_timeout{10000};
+  long low_speed_bytes = 1024;  ///< abort a transfer slower than this (bytes/s) ...
+  std::chrono::seconds low_speed_time{10};  ///< ... for this long
+  std::size_t compress_min_bytes = 1024;  ///< gzip bodies at least this big; 0 = never
+  int gzip_level = 1;
+  /// Consecutive failed attempts of a batch (each retried from the spool after a backoff)
+  /// before it counts as one failure of the circuit breaker.
+  unsigned max_retries = 5;
+  std::chrono::milliseconds backoff_base{500};
+  std::chrono::milliseconds backoff_cap{30000};
+  unsigned circuit_failure_threshold = 5;
+  std::chrono::milliseconds circuit_reset{30000};
+  std::chrono::seconds retry_after_cap{30};
+  /// How long delivery pauses after 401/403, an unfollowed redirect or a TLS/URL error.
+  std::chrono::milliseconds pause_on_config_error{300000};
+  std::uint64_t max_spool_bytes = 256ull << 20;
+  std::string user_agent = "promptetheus-cpp/0.1.0";
+  std::uint64_t rng_seed = 0;  ///< 0 = seeded from std::random_device
+  std::function<SteadyClock::time_point()> clock;  ///< empty = steady_clock::now (tests inject)
+};
+
+/// Outcomes of replaying the spool. Events replayed were counted as spooled when they were
+/// first given to send(); these counters say what became of them afterwards.
+struct ReplayTotals {
+  std::uint64_t delivered = 0;
+  std::uint64_t dead_lettered = 0;
+  std::uint64_t safe_dropped = 0;
+  std::uint64_t passes = 0;
+};
+
+class HttpTransport final : public Transport {
+ public:
+  explicit HttpTransport(HttpTransportConfig config);
+  ~HttpTransport() override;
+
+  void send(std::vector<EncodedEvent>& events, const Deadline& deadline) noexcept override;
+  void idle(const Deadline& deadline) noexcept override;
+  void close(const Deadline& deadline) noexcept override;
+  void interrupt() noexcept override;
+
+  /// Replays the spool now, ignoring the backoff (not an open circuit). Worker thread only.
+  ReplayReport replay_now(const Deadline& deadline) noexcept;
+
+  const HttpTransportConfig& config() const noexcept { return config_; }
+  const ReplayTotals& replay_totals() const noexcept { return replay_totals_; }
+  /// True while a backoff, Retry-After or pause keeps requests from being made.
+  bool backing_off() const;
+
+ private:
+  struct Tally {
+    std::uint64_t delivered = 0, dead_lettered = 0, safe_dropped = 0, io_dropped = 0;
+  };
+  struct Delivery {
+    std::vector<std::size_t> unaccounted;  ///< indices to spool (live) or keep (replay)
+  };
+  using Batch = std::vector<const EncodedEvent*>;
+
+  SteadyClock::time_point now() const;
+  bool may_attempt(const Deadline& deadline);
+  Delivery deliver(const std::string& session_id, const Batch& batch, const Deadline& deadline,
+                   Tally& tally, bool retried_404 = false);
+  void account_accepted(const std::string& session_id, const Batch& batch, const HttpResult& r,
+                        const Outcome& outcome, Tally& tally, Delivery& d);
+  void dead_letter(const std::string& session_id, const Batch& batch, const std::string& reason,
+                   Tally& tally);
+  bool ensure_trace(const std::string& session_id, const Deadline& deadline, bool force);
+  HttpResult post(const std::string& path, const std::string& json, const Deadline& deadline);
+  void note_success(const Outcome& outcome);
+  void note_failure(const Outcome& outcome, bool counts_for_breaker);
+  void note_retry_after(const Outcome& outcome);
+  void publish_circuit_state();
+  void remember_trace(const EncodedEvent& event);
+  void spool_live(const std::string& session_id, const Batch& batch);
+  ReplayReport replay(const Deadline& deadline, std::size_t max_batches) noexcept;
+  std::vector<Batch> split(const Batch& events) const;
+
+  HttpTransportConfig config_;
+  Spool spool_;
+  CurlClient client_;
+  CircuitBreaker breaker_;
+  std::mt19937_64 rng_;
+  std::atomic<bool> interrupted_{false};
+
+  SteadyClock::time_point next_attempt_at_{};  ///< no request before this (backoff / Retry-After)
+  unsigned attempt_ = 0;                         ///< consecutive failed attempts (backoff exponent)
+  bool failing_logged_ = false;
+  bool spool_pending_ = true;  ///< the spool may hold events (true at start: replay old runs)
+  ReplayTotals replay_totals_;
+
+  /// Trace bodies derived from session_started events, and sessions whose trace exists.
+  std::unordered_map<std::string, std::string> trace_bodies_;
+  std::unordered_set<std::string> traces_created_;
+
+  std::string body_;        ///< reused request body buffer
+  std::string compressed_;  ///< reused gzip output buffer
+  struct Gzip;
+  std::unique_ptr<Gzip> gzip_;
+};
+
+/// `POST /api/traces` body derived from a session_started state_change event (DESIGN.md §2):
+/// {id, agent, user_goal, project_id, environment, tags, metadata} from payload.after and the
+/// event's metadata. Returns empty when `event_json` is not a session_started event.
+std::string trace_body_from_event(std::string_view event_json);
+
+}  // namespace promptetheus::detail

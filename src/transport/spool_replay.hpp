@@ -1,0 +1,72 @@
+// Replaying the spool directory: the retry queue of HTTP delivery and `promptetheus spool replay`.
+//
+// A replayer claims a pending `<dir>/<name>.jsonl` by taking an exclusive flock on it and
+// renaming it to `<stem>.replaying-<pid>-<tid>-<ns>.jsonl`; the lock is held for as long as the
+// file is being replayed. Another replayer (thread or process) that finds a file locked skips
+// it, so no file is ever sent by two live replayers. A claimed file whose lock can be taken
+// belongs to a replayer that died: it is taken over. When replay of a file ends, the claim is
+// always released: the file is deleted when every event is accounted for, otherwise the events
+// still pending are put back under the pending name, so no `.replaying-` file outlives its
+// replayer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "promptetheus/transport.hpp"
+
+namespace promptetheus::detail {
+
+/// What the sink did with one batch handed to it by the replayer.
+struct ReplayBatchResult {
+  /// The destination failed transiently: this batch and every later one stay in the spool and
+  /// the replay stops.
+  bool stop = false;
+  /// Indices into the batch that are still unaccounted (kept in the spool). Everything else
+  /// was accounted for by the sink (delivered, dead-lettered or known duplicate).
+  std::vector<std::size_t> keep;
+};
+
+/// Delivers one batch of events of one session. Called on the replaying thread.
+using ReplaySink =
+    std::function<ReplayBatchResult(const std::string& session_id, std::vector<EncodedEvent>& batch)>;
+
+struct ReplayOptions {
+  std::size_t batch_size = 50;
+  Deadline deadline = Deadline::none();
+  /// Stop after handing this many batches to the sink (0 = no limit); the rest waits.
+  std::size_t max_batches = 0;
+};
+
+struct ReplayReport {
+  std::size_t files_claimed = 0;
+  std::size_t files_completed = 0;   ///< every event accounted for; file deleted
+  std::size_t files_released = 0;    ///< events left over; put back under the pending name
+  std::size_t files_busy = 0;        ///< locked by another replayer; skipped
+  std::uint64_t events_sent = 0;     ///< events handed to the sink
+  std::uint64_t events_kept = 0;     ///< events left in the spool
+  std::uint64_t malformed_lines = 0; ///< unreadable lines skipped (and logged)
+  bool stopped = false;              ///< the sink reported a transient failure
+  bool out_of_budget = false;        ///< the deadline or the batch limit ended the pass early
+  bool io_error = false;             ///< a file could not be read or released
+};
+
+/// Replays every top-level `*.jsonl` of `dir` (sorted by name; the dead letter is never
+/// touched). Lines are read in order; blank and malformed lines are skipped with a warning.
+/// Consecutive events of the same session are handed to `sink` in batches of at most
+/// batch_size. Never throws.
+ReplayReport replay_spool(const std::string& dir, const ReplayOptions& options,
+                          const ReplaySink& sink) noexcept;
+
+/// The pending file name a spool file belongs to: `x.replaying-1-2-3.jsonl` -> `x.jsonl`.
+std::string pending_name_of(std::string_view file_name);
+
+/// Parses one spool line into an event (session_id from the line, or `fallback_session` when
+/// missing or empty). Returns false for a blank or malformed line (not a JSON object).
+bool parse_spool_line(std::string_view line, const std::string& fallback_session, EncodedEvent& out);
+
+}  // namespace promptetheus::detail
