@@ -12,11 +12,11 @@
 #include "promptetheus/options.hpp"
 #include "promptetheus/status.hpp"
 
-PROMPTETHEUS_BEGIN_NAMESPACE
-
-namespace detail {
+namespace promptetheus::detail {
 class Pipeline;
-}
+}  // namespace promptetheus::detail
+
+PROMPTETHEUS_BEGIN_NAMESPACE
 
 /// A snapshot of a client's counters. Every event a helper accepted ends in exactly one of:
 /// written (delivered or spooled), dead_lettered, or one of the dropped_* reasons.
@@ -79,6 +79,7 @@ class PROMPTETHEUS_API Client {
 
  private:
   std::shared_ptr<detail::Pipeline> pipeline_;
+  std::shared_ptr<const Status> status_;
 };
 
 /// Starts (or restarts) the process-wide default client. A previous default client is shut down

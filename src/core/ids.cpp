@@ -148,7 +148,7 @@ std::int64_t now_unix_us() noexcept {
 void append_timestamp(std::string& out, std::int64_t unix_us) {
   // The worker formats many events per second: cache the date-time prefix of the last second.
   thread_local std::int64_t cached_second = -1;
-  thread_local char cached_prefix[20];
+  thread_local char cached_prefix[64];
   std::int64_t second = unix_us >= 0 ? unix_us / 1000000 : (unix_us - 999999) / 1000000;
   std::int64_t micros = unix_us - second * 1000000;
   if (second != cached_second) {

@@ -1,0 +1,114 @@
+// The pipeline: a bounded lock-free queue, one worker thread, and a transport.
+//
+// Caller threads: Pipeline::enqueue() takes an Event (no I/O, no lock, no syscall unless a batch
+// is full) and never blocks. The worker wakes every flush_interval, or early when a batch fills
+// or on flush/shutdown, drains the queue in bulk, serialises events, and hands them to the
+// transport. Flush and shutdown use counters (enqueued vs completed), not queue markers, because
+// the queue is FIFO only per producer.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <concurrentqueue/concurrentqueue.h>
+#include <concurrentqueue/lightweightsemaphore.h>
+
+#include "core/event.hpp"
+#include "promptetheus/client.hpp"
+#include "promptetheus/options.hpp"
+#include "promptetheus/status.hpp"
+#include "promptetheus/transport.hpp"
+#include "transport/spool.hpp"
+
+namespace promptetheus::detail {
+
+class Pipeline : public std::enable_shared_from_this<Pipeline> {
+ public:
+  /// Builds the transport from `options` and starts the worker. Never throws; `status` says how
+  /// it went (a pipeline whose transport could not be built falls back to the spool).
+  static std::shared_ptr<Pipeline> create(Options options, Status& status) noexcept;
+  ~Pipeline();
+
+  /// The pipeline to use now: this one, or after fork() in the child a fresh one with the same
+  /// options (built on first use; the parent's thread and queue are never touched).
+  Pipeline& active() noexcept;
+  std::shared_ptr<Pipeline> active_shared() noexcept;
+
+  /// Hot path. Queues the event, or spills it to the spool / drops it when the queue is full.
+  /// Returns true when the event will be written. Never blocks, never throws.
+  bool enqueue(Event&& event) noexcept;
+  bool accepting() const noexcept { return accepting_.load(std::memory_order_relaxed); }
+  bool records() const noexcept { return options_.transport != TransportMode::off || options_.custom_transport; }
+
+  bool flush(std::chrono::milliseconds timeout) noexcept;
+  bool shutdown(std::chrono::milliseconds timeout) noexcept;
+  Stats stats() const noexcept;
+  const Options& options() const noexcept { return options_; }
+
+  void count_dropped_after_end() noexcept { dropped_after_end_.fetch_add(1, std::memory_order_relaxed); }
+  void count_dropped_invalid() noexcept { dropped_invalid_.fetch_add(1, std::memory_order_relaxed); }
+
+  /// Serialises one event (and stores its artifact bytes first). Used by the worker and by the
+  /// overflow and shutdown spills.
+  static EncodedEvent encode(Event& event) noexcept;
+
+ private:
+  explicit Pipeline(Options options);
+  void start() noexcept;
+  void run() noexcept;
+  std::size_t drain_once(std::vector<Event>& buffer, std::vector<EncodedEvent>& encoded,
+                         const Deadline& deadline) noexcept;
+  bool spill(Event&& event) noexcept;
+  void spill_leftovers() noexcept;
+  void notify_flush_waiters() noexcept;
+  bool on_worker_thread() const noexcept;
+
+  Options options_;
+  std::string transport_name_;
+  std::unique_ptr<Spool> spool_;           // set when events may spill to the spool
+  std::shared_ptr<Transport> transport_;
+  DeliveryCounters counters_;
+
+  moodycamel::ConcurrentQueue<Event> queue_;
+  moodycamel::LightweightSemaphore wake_;
+  std::size_t wake_every_ = 1024;
+
+  // enqueued_ counts every event offered to the queue (including those then spilled or dropped,
+  // which complete at once); completed_ counts events fully handled. flush waits for equality.
+  alignas(64) std::atomic<std::uint64_t> enqueued_{0};
+  alignas(64) std::atomic<std::uint64_t> queue_bytes_{0};
+  alignas(64) std::atomic<std::uint64_t> completed_{0};
+  std::atomic<std::uint64_t> overflow_spilled_{0};
+  std::atomic<std::uint64_t> dropped_queue_full_{0};
+  std::atomic<std::uint64_t> dropped_after_end_{0};
+  std::atomic<std::uint64_t> dropped_invalid_{0};
+  std::atomic<std::uint64_t> dropped_shutdown_{0};
+
+  std::atomic<bool> accepting_{false};
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> urgent_{false};
+  std::atomic<bool> shutdown_called_{false};
+  std::atomic<std::int64_t> stop_deadline_ns_{0};
+
+  std::mutex wait_mutex_;
+  std::condition_variable wait_cv_;
+  std::atomic<int> waiters_{0};
+  bool worker_exited_ = false;  // guarded by wait_mutex_
+  std::thread worker_;
+  std::thread::id worker_id_;
+
+  std::uint64_t fork_generation_ = 0;
+  std::atomic<std::shared_ptr<Pipeline>*> successor_{nullptr};
+};
+
+/// The default client's pipeline (null before init() or after shutdown()). Thread-safe.
+std::shared_ptr<Pipeline> default_pipeline() noexcept;
+
+}  // namespace promptetheus::detail

@@ -1,0 +1,548 @@
+// Session, SessionHandle helpers (contract §2.3-§2.4) and the session lifecycle (§2.2).
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "core/exception_info.hpp"
+#include "core/ids.hpp"
+#include "core/log.hpp"
+#include "core/pipeline.hpp"
+#include "core/registry.hpp"
+#include "core/session_state.hpp"
+#include "core/span_events.hpp"
+#include "core/thread_context.hpp"
+#include "promptetheus/client.hpp"
+#include "promptetheus/session.hpp"
+#include "promptetheus/wrappers.hpp"
+#include "transport/spool.hpp"
+
+namespace promptetheus::detail {
+
+SessionState::SessionState(std::string id, std::string nonce, std::shared_ptr<Pipeline> pipeline)
+    : id_(std::move(id)), pipeline_(std::move(pipeline)) {
+  key_prefix_.reserve(id_.size() + nonce.size() + 2);
+  key_prefix_ += id_;
+  key_prefix_ += ':';
+  key_prefix_ += nonce;
+  key_prefix_ += ':';
+}
+
+namespace {
+
+// Rough size of a JSON value, for the queue's byte bound.
+std::size_t approx_size(const nlohmann::json& j) {
+  switch (j.type()) {
+    case nlohmann::json::value_t::string: return j.get_ref<const std::string&>().size() + 8;
+    case nlohmann::json::value_t::array: {
+      std::size_t n = 16;
+      for (const auto& item : j) n += approx_size(item);
+      return n;
+    }
+    case nlohmann::json::value_t::object: {
+      std::size_t n = 16;
+      for (auto it = j.begin(); it != j.end(); ++it) n += it.key().size() + 8 + approx_size(it.value());
+      return n;
+    }
+    default: return 8;
+  }
+}
+
+std::size_t approx_size(const Value& v) {
+  if (auto* s = std::get_if<std::string>(&v)) return s->size() + 8;
+  if (auto* j = std::get_if<nlohmann::json>(&v)) return approx_size(*j);
+  return 8;
+}
+
+nlohmann::json string_list(const std::vector<std::string>& items) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& s : items) list.push_back(s);
+  return list;
+}
+
+nlohmann::json optional_string(const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); }
+
+}  // namespace
+
+/// Builds and submits one event: the steps of contract §2.3, in its order.
+class EventBuilder {
+ public:
+  EventBuilder(const std::shared_ptr<SessionState>& state, EventType type) : state_(state) { event_.type = type; }
+
+  Payload& payload() noexcept { return event_.payload; }
+  Event& event() noexcept { return event_; }
+
+  bool submit(nlohmann::json metadata, bool is_end = false) noexcept {
+    SessionState* st = state_.get();
+    if (!st) return false;
+    Pipeline& pipeline = *st->pipeline();
+    if (!pipeline.accepting()) return false;
+    // 1. seq. Events after session_end are dropped (and counted), unlike the reference.
+    if (is_end ? !st->take_end_seq(event_.seq) : !st->next_seq(event_.seq)) {
+      pipeline.count_dropped_after_end();
+      return false;
+    }
+    // 2. envelope; metadata only when non-empty.
+    event_.session = state_;
+    event_.time_us = now_unix_us();
+    if (metadata.is_object() && !metadata.empty()) {
+      event_.metadata = std::move(metadata);
+    } else if (!metadata.is_null() && !metadata.is_object()) {
+      event_.metadata = nullptr;  // only objects are attached
+    }
+    // 3. span stamps from this thread's open spans of this session.
+    stamp_span(event_, st);
+    // 5. validation: helpers build valid envelopes by construction; the one rule a caller can
+    //    break is an empty llm_call model (contract §1.3 item 9).
+    if (event_.type == EventType::llm_call) {
+      const auto* model = std::get_if<std::string>(&event_.payload[0].value);
+      if (!model || model->empty()) {
+        log_warn("dropping llm_call: llm_call.payload.model must be nonempty");
+        pipeline.count_dropped_invalid();
+        return false;
+      }
+    }
+    std::size_t bytes = sizeof(Event) + st->key_prefix().size();
+    for (std::size_t i = 0; i < event_.payload.size(); ++i) bytes += approx_size(event_.payload[i].value);
+    if (!event_.metadata.is_null()) bytes += approx_size(event_.metadata);
+    event_.approx_bytes = static_cast<std::uint32_t>(std::min<std::size_t>(bytes, UINT32_MAX));
+    // 9. deliver.
+    return pipeline.enqueue(std::move(event_));
+  }
+
+ private:
+  const std::shared_ptr<SessionState>& state_;
+  Event event_;
+};
+
+bool record_span_start(const std::shared_ptr<SessionState>& session, const std::string& name,
+                       nlohmann::json metadata) noexcept {
+  if (!session) return false;
+  try {
+    EventBuilder b(session, EventType::state_change);
+    b.payload().add("name", std::string("span_start"));
+    b.payload().add("span_name", name);
+    return b.submit(std::move(metadata));
+  } catch (...) {
+    return false;
+  }
+}
+
+bool record_span_end(const std::shared_ptr<SessionState>& session, const std::string& name,
+                     std::int64_t duration_ms, nlohmann::json metadata) noexcept {
+  if (!session) return false;
+  try {
+    EventBuilder b(session, EventType::state_change);
+    b.payload().add("name", std::string("span_end"));
+    b.payload().add("span_name", name);
+    b.payload().add("duration_ms", duration_ms);
+    return b.submit(std::move(metadata));
+  } catch (...) {
+    return false;
+  }
+}
+
+}  // namespace promptetheus::detail
+
+namespace promptetheus {
+inline namespace v0 {
+
+using detail::EventBuilder;
+using detail::EventType;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string& noop_id() {
+  static const std::string* id = new std::string("noop");
+  return *id;
+}
+
+// Artifacts (contract §2.5): bytes are kept under <artifact_dir>/<session>/<artifact_id>/<name>
+// (written by the worker before the event), and the event references them.
+bool record_artifact(const std::shared_ptr<detail::SessionState>& state, EventType type,
+                     std::vector<std::uint8_t>* bytes, const std::filesystem::path* file,
+                     const std::string* artifact_type, json* event_time_map, json metadata) {
+  if (!state) return false;
+  EventBuilder b(state, type);
+  auto& p = b.payload();
+  const bool screenshot = type == EventType::screenshot;
+  if (!screenshot) {
+    p.add("artifact_type", *artifact_type);
+    p.add("event_time_map", event_time_map->is_object() ? std::move(*event_time_map) : json::object());
+  }
+  std::string filename = "artifact.bin";
+  std::uint64_t size = 0;
+  bool have_bytes = false;
+  std::string copy_from;
+  if (bytes) {
+    size = bytes->size();
+    have_bytes = true;
+  } else {
+    struct stat st {};
+    std::string path = file->string();
+    if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      size = static_cast<std::uint64_t>(st.st_size);
+      have_bytes = true;
+      copy_from = path;
+      filename = file->filename().string();
+    }
+  }
+  if (have_bytes) {
+    const std::string ext = screenshot ? ".png" : ".webm";
+    std::string lower = filename;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (lower.size() < ext.size() || lower.compare(lower.size() - ext.size(), ext.size(), ext) != 0) {
+      filename = std::filesystem::path(filename).stem().string() + ext;
+    }
+    p.add("size_bytes", static_cast<std::int64_t>(size));
+    if (screenshot && bytes) p.add("source_type", std::string("bytes"));
+    std::string artifact_id = "artifact_" + detail::new_hex_id();
+    auto write = std::make_unique<detail::ArtifactWrite>();
+    write->storage_path = state->pipeline()->options().artifact_dir + "/" +
+                          detail::safe_session_name(state->id()) + "/" + artifact_id + "/" + filename;
+    if (bytes) write->bytes = std::move(*bytes);
+    write->copy_from = copy_from;
+    p.add("artifact_id", artifact_id);
+    p.add("storage_path", write->storage_path);
+    b.event().artifact = std::move(write);
+    if (!bytes) p.add("source", file->string());
+  } else {
+    p.add("source", file->string());
+  }
+  return b.submit(std::move(metadata));
+}
+
+}  // namespace
+
+const std::string& SessionHandle::id() const noexcept { return state_ ? state_->id() : noop_id(); }
+
+bool SessionHandle::is_recording() const noexcept {
+  return state_ && state_->pipeline()->accepting() && !state_->ended();
+}
+
+bool SessionHandle::user_message(std::string content, json metadata) const noexcept {
+  if (!state_) return false;
+  EventBuilder b(state_, EventType::user_message);
+  b.payload().add("content", std::move(content));
+  return b.submit(std::move(metadata));
+}
+
+bool SessionHandle::agent_message(std::string content, json metadata) const noexcept {
+  if (!state_) return false;
+  EventBuilder b(state_, EventType::agent_message);
+  b.payload().add("content", std::move(content));
+  return b.submit(std::move(metadata));
+}
+
+std::string SessionHandle::tool_call(std::string tool_name, json arguments, std::string call_id,
+                                     json metadata) const noexcept {
+  if (!state_) return {};
+  try {
+    if (call_id.empty()) call_id = detail::new_hex_id();
+    EventBuilder b(state_, EventType::tool_call);
+    b.payload().add("tool_name", std::move(tool_name));
+    b.payload().add("arguments", arguments.is_null() ? json::object() : std::move(arguments));
+    b.payload().add("call_id", call_id);
+    b.submit(std::move(metadata));
+    return call_id;
+  } catch (...) {
+    return {};
+  }
+}
+
+bool SessionHandle::tool_result(std::string call_id, json result, std::optional<std::string> error,
+                                json metadata) const noexcept {
+  if (!state_) return false;
+  EventBuilder b(state_, EventType::tool_result);
+  b.payload().add("call_id", std::move(call_id));
+  b.payload().add("result", std::move(result));
+  if (error) b.payload().add("error", std::move(*error));
+  else b.payload().add("error", nullptr);
+  return b.submit(std::move(metadata));
+}
+
+bool SessionHandle::retrieval(std::string query, json documents, json metadata) const noexcept {
+  if (!state_) return false;
+  EventBuilder b(state_, EventType::retrieval);
+  b.payload().add("query", std::move(query));
+  b.payload().add("documents", std::move(documents));
+  return b.submit(std::move(metadata));
+}
+
+bool SessionHandle::browser_action(std::string action, std::string target, std::optional<std::string> url,
+                                   json metadata) const noexcept {
+  if (!state_) return false;
+  EventBuilder b(state_, EventType::browser_action);
+  b.payload().add("action", std::move(action));
+  b.payload().add("target", std::move(target));
+  if (url) b.payload().add("url", std::move(*url));
+  else b.payload().add("url", nullptr);
+  return b.submit(std::move(metadata));
+}
+
+bool SessionHandle::dom_snapshot(std::string url, std::string visible_text, json selected_values,
+                                 std::vector<std::string> warnings, json metadata) const noexcept {
+  if (!state_) return false;
+  try {
+    EventBuilder b(state_, EventType::dom_snapshot);
+    b.payload().add("url", std::move(url));
+    b.payload().add("visible_text", std::move(visible_text));
+    b.payload().add("selected_values", selected_values.is_null() ? json::object() : std::move(selected_values));
+    b.payload().add("warnings", detail::string_list(warnings));
+    return b.submit(std::move(metadata));
+  } catch (...) {
+    return false;
+  }
+}
+
+bool SessionHandle::screenshot(std::vector<std::uint8_t> png_bytes, json metadata) const noexcept {
+  try {
+    return record_artifact(state_, EventType::screenshot, &png_bytes, nullptr, nullptr, nullptr, std::move(metadata));
+  } catch (...) {
+    return false;
+  }
+}
+
+bool SessionHandle::screenshot(const std::filesystem::path& file, json metadata) const noexcept {
+  try {
+    return record_artifact(state_, EventType::screenshot, nullptr, &file, nullptr, nullptr, std::move(metadata));
+  } catch (...) {
+    return false;
+  }
+}
+
+bool SessionHandle::replay_artifact(std::vector<std::uint8_t> webm_bytes, std::string artifact_type,
+                                    json event_time_map, json metadata) const noexcept {
+  try {
+    return record_artifact(state_, EventType::replay_artifact, &webm_bytes, nullptr, &artifact_type, &event_time_map,
+                           std::move(metadata));
+  } catch (...) {
+    return false;
+  }
+}
+
+bool SessionHandle::replay_artifact(const std::filesystem::path& file, std::string artifact_type,
+                                    json event_time_map, json metadata) const noexcept {
+  try {
+    return record_artifact(state_, EventType::replay_artifact, nullptr, &file, &artifact_type, &event_time_map,
+                           std::move(metadata));
+  } catch (...) {
+    return false;
+  }
+}
+
+bool SessionHandle::llm_call(std::string model, LlmUsage usage, json metadata) const noexcept {
+  if (!state_) return false;
+  EventBuilder b(state_, EventType::llm_call);
+  auto& p = b.payload();
+  p.add("model", std::move(model));  // field 0: checked by EventBuilder::submit
+  if (usage.input_tokens) p.add("input_tokens", *usage.input_tokens);
+  if (usage.output_tokens) p.add("output_tokens", *usage.output_tokens);
+  if (usage.latency_ms) p.add("latency_ms", *usage.latency_ms);
+  if (usage.messages_ref) p.add("messages_ref", std::move(*usage.messages_ref));
+  if (usage.prompt_ref) p.add("prompt_ref", std::move(*usage.prompt_ref));
+  return b.submit(std::move(metadata));
+}
+
+bool SessionHandle::score(std::string name, json value, std::optional<std::string> comment,
+                          std::optional<std::string> source, json metadata) const noexcept {
+  if (!state_) return false;
+  EventBuilder b(state_, EventType::score);
+  b.payload().add("name", std::move(name));
+  b.payload().add("value", std::move(value));
+  if (comment) b.payload().add("comment", std::move(*comment));
+  if (source) b.payload().add("source", std::move(*source));
+  return b.submit(std::move(metadata));
+}
+
+bool SessionHandle::metric(std::string name, double value, std::optional<std::string> unit,
+                           json metadata) const noexcept {
+  if (!state_) return false;
+  EventBuilder b(state_, EventType::metric);
+  b.payload().add("name", std::move(name));
+  b.payload().add("value", value);
+  if (unit) b.payload().add("unit", std::move(*unit));
+  return b.submit(std::move(metadata));
+}
+
+bool SessionHandle::error(const std::exception& exception, std::optional<std::string> error_type, bool handled,
+                          json metadata) const noexcept {
+  if (!state_) return false;
+  try {
+    EventBuilder b(state_, EventType::error);
+    b.payload().add("handled", handled);
+    b.payload().add("message", std::string(exception.what()));
+    b.payload().add("error_type", error_type ? std::move(*error_type) : detail::exception_type_name(exception));
+    return b.submit(std::move(metadata));
+  } catch (...) {
+    return false;
+  }
+}
+
+bool SessionHandle::error(std::exception_ptr exception, std::optional<std::string> error_type, bool handled,
+                          json metadata) const noexcept {
+  if (!state_) return false;
+  try {
+    std::rethrow_exception(exception);
+  } catch (const std::exception& e) {
+    return error(e, std::move(error_type), handled, std::move(metadata));
+  } catch (...) {
+    std::string description = describe_exception(std::current_exception());
+    EventBuilder b(state_, EventType::error);
+    b.payload().add("handled", handled);
+    b.payload().add("message", description);
+    b.payload().add("error_type", error_type ? std::move(*error_type) : description);
+    return b.submit(std::move(metadata));
+  }
+}
+
+bool SessionHandle::error(std::string message, std::optional<std::string> error_type, bool handled,
+                          json metadata) const noexcept {
+  if (!state_) return false;
+  EventBuilder b(state_, EventType::error);
+  b.payload().add("handled", handled);
+  b.payload().add("message", std::move(message));
+  if (error_type) b.payload().add("error_type", std::move(*error_type));
+  return b.submit(std::move(metadata));
+}
+
+bool SessionHandle::goal_check(bool passed, std::vector<std::string> mismatches, json metadata) const noexcept {
+  if (!state_) return false;
+  try {
+    EventBuilder b(state_, EventType::goal_check);
+    b.payload().add("passed", passed);
+    b.payload().add("mismatches", detail::string_list(mismatches));
+    return b.submit(std::move(metadata));
+  } catch (...) {
+    return false;
+  }
+}
+
+bool SessionHandle::state_change(std::string name, json before, json after, json metadata) const noexcept {
+  if (!state_) return false;
+  EventBuilder b(state_, EventType::state_change);
+  b.payload().add("name", std::move(name));
+  b.payload().add("before", std::move(before));
+  b.payload().add("after", std::move(after));
+  return b.submit(std::move(metadata));
+}
+
+bool SessionHandle::update_metadata(json values) const noexcept {
+  if (!state_) return false;
+  try {
+    if (!values.is_object()) values = json::object();
+    {
+      std::lock_guard<std::mutex> lock(state_->data_mutex);
+      for (auto it = values.begin(); it != values.end(); ++it) state_->metadata[it.key()] = it.value();
+    }
+    return state_change("metadata_update", nullptr, std::move(values));
+  } catch (...) {
+    return false;
+  }
+}
+
+bool SessionHandle::add_tags(std::vector<std::string> tags) const noexcept {
+  if (!state_) return false;
+  try {
+    std::vector<std::string> added;
+    {
+      std::lock_guard<std::mutex> lock(state_->data_mutex);
+      for (auto& tag : tags) {
+        if (std::find(state_->tags.begin(), state_->tags.end(), tag) != state_->tags.end()) continue;
+        state_->tags.push_back(tag);
+        added.push_back(std::move(tag));
+      }
+    }
+    return state_change("tags_added", nullptr, json{{"tags", detail::string_list(added)}});
+  } catch (...) {
+    return false;
+  }
+}
+
+bool SessionHandle::end(std::string status, std::optional<std::string> error) const noexcept {
+  if (!state_) return false;
+  EventBuilder b(state_, EventType::session_end);
+  b.payload().add("status", std::move(status));
+  if (error) b.payload().add("error", std::move(*error));
+  else b.payload().add("error", nullptr);
+  bool recorded = b.submit(nullptr, /*is_end=*/true);
+  const Options& options = state_->pipeline()->options();
+  if (recorded && options.flush_on_session_end) (void)flush(options.session_end_flush_timeout);
+  return recorded;
+}
+
+bool SessionHandle::flush(std::chrono::milliseconds timeout) const noexcept {
+  if (!state_) return true;
+  return state_->pipeline()->flush(timeout);
+}
+
+// ---- Session ------------------------------------------------------------------------------
+
+Session::Session(std::string agent, std::string user_goal) noexcept
+    : Session([&] {
+        SessionOptions o;
+        o.agent = std::move(agent);
+        o.user_goal = std::move(user_goal);
+        return o;
+      }()) {}
+
+Session::Session(SessionOptions options) noexcept : uncaught_at_entry_(std::uncaught_exceptions()) {
+  try {
+    std::shared_ptr<detail::Pipeline> pipeline =
+        options.client ? options.client->pipeline() : detail::default_pipeline();
+    if (pipeline) pipeline = pipeline->active_shared();
+    if (!pipeline || !pipeline->accepting()) return;  // a no-op session
+    const Options& client_options = pipeline->options();
+    std::string id = options.session_id.empty() ? detail::new_ulid() : std::move(options.session_id);
+    auto state = std::make_shared<detail::SessionState>(std::move(id), detail::new_nonce(), pipeline);
+    state->agent = std::move(options.agent);
+    state->user_goal = std::move(options.user_goal);
+    state->project_id = options.project_id.empty() ? client_options.project_id : std::move(options.project_id);
+    state->environment = options.environment.empty() ? client_options.environment : std::move(options.environment);
+    state->metadata = options.metadata.is_object() ? std::move(options.metadata) : json::object();
+    for (auto& tag : options.tags) {
+      if (std::find(state->tags.begin(), state->tags.end(), tag) == state->tags.end()) state->tags.push_back(tag);
+    }
+    state_ = state;
+    if (auto* ctx = detail::thread_context()) ctx->sessions.push_back(state);
+    json after = {{"agent", state->agent},
+                  {"user_goal", state->user_goal},
+                  {"project_id", detail::optional_string(state->project_id)},
+                  {"environment", detail::optional_string(state->environment)},
+                  {"tags", detail::string_list(state->tags)}};
+    // Session metadata rides on session_started so that every consumer (the HTTP transport's
+    // trace creation, replay, import) can rebuild the trace from the events alone.
+    state_change("session_started", nullptr, std::move(after), state->metadata);
+  } catch (...) {
+    detail::log_error("cannot start a session; recording nothing for it");
+    state_.reset();
+  }
+}
+
+Session::~Session() {
+  if (!state_) return;
+  try {
+    if (std::uncaught_exceptions() > uncaught_at_entry_) {
+      end("failed", detail::describe_unwinding_exception());
+    } else {
+      end("completed");
+    }
+    if (auto* ctx = detail::thread_context()) {
+      auto& sessions = ctx->sessions;
+      for (auto it = sessions.rbegin(); it != sessions.rend(); ++it) {
+        if (*it == state_) {
+          sessions.erase(std::next(it).base());
+          break;
+        }
+      }
+    }
+  } catch (...) {
+  }
+}
+
+bool Session::fail(std::exception_ptr exception) const noexcept {
+  return end("failed", describe_exception(exception));
+}
+
+}  // namespace v0
+}  // namespace promptetheus

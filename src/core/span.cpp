@@ -1,0 +1,63 @@
+#include "promptetheus/span.hpp"
+
+#include <cmath>
+
+#include "core/event.hpp"
+#include "core/ids.hpp"
+#include "core/session_state.hpp"
+#include "core/span_events.hpp"
+#include "core/thread_context.hpp"
+
+namespace promptetheus {
+inline namespace v0 {
+
+Span::Span(std::string name, nlohmann::json metadata) noexcept : session_(current()) {
+  open(std::move(name), std::move(metadata));
+}
+
+Span::Span(const SessionHandle& session, std::string name, nlohmann::json metadata) noexcept : session_(session) {
+  open(std::move(name), std::move(metadata));
+}
+
+void Span::open(std::string name, nlohmann::json metadata) noexcept {
+  try {
+    if (!session_.state()) return;
+    auto* ctx = detail::thread_context();
+    if (!ctx) return;
+    name_ = std::move(name);
+    metadata_ = std::move(metadata);
+    id_ = detail::new_span_id();
+    ctx->spans.push_back({session_.state().get(), id_});
+    active_ = true;
+    started_ = std::chrono::steady_clock::now();
+    // span_start carries the new span as span_id and the enclosing one as parent_id.
+    detail::record_span_start(session_.state(), name_, metadata_);
+  } catch (...) {
+  }
+}
+
+Span::~Span() {
+  if (!active_) return;
+  try {
+    auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
+    // Python's round(): half to even.
+    auto duration_ms = static_cast<std::int64_t>(std::nearbyint(elapsed));
+    detail::record_span_end(session_.state(), name_, duration_ms, std::move(metadata_));
+  } catch (...) {
+  }
+  // Pop even if recording span_end failed.
+  if (auto* ctx = detail::thread_context()) {
+    auto& spans = ctx->spans;
+    for (auto it = spans.rbegin(); it != spans.rend(); ++it) {
+      if (it->id == id_ && it->session == session_.state().get()) {
+        spans.erase(std::next(it).base());
+        break;
+      }
+    }
+  }
+}
+
+std::string Span::id() const { return active_ ? detail::span_id_string(id_) : std::string(); }
+
+}  // namespace v0
+}  // namespace promptetheus

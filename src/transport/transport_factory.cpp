@@ -1,0 +1,61 @@
+#include "transport/transport_factory.hpp"
+
+#include "core/log.hpp"
+#include "transport/memory_transport.hpp"
+#include "transport/spool_transport.hpp"
+
+namespace promptetheus::detail {
+namespace {
+
+TransportChoice spool_choice(const Options& options, Status status) {
+  TransportChoice choice;
+  choice.transport = std::make_shared<SpoolTransport>(Spool(options.spool_dir, options.spool_max_bytes));
+  choice.name = "spool";
+  choice.spool_dir = options.spool_dir;
+  choice.status = std::move(status);
+  return choice;
+}
+
+}  // namespace
+
+TransportChoice make_transport(const Options& options) noexcept {
+  try {
+    if (options.custom_transport) {
+      TransportChoice choice;
+      choice.transport = options.custom_transport;
+      choice.name = "custom";
+      choice.spool_dir = options.overflow_to_spool ? options.spool_dir : "";
+      return choice;
+    }
+    switch (options.transport) {
+      case TransportMode::off:
+        return TransportChoice{nullptr, "off", "", Status{}};
+      case TransportMode::memory:
+        return TransportChoice{std::make_shared<MemoryTransport>(), "memory", "", Status{}};
+      case TransportMode::spool:
+        return spool_choice(options, Status{});
+      case TransportMode::automatic:
+        if (options.api_key.empty()) return spool_choice(options, Status{});
+        [[fallthrough]];
+      case TransportMode::http: {
+        Status status;
+        if (options.api_key.empty()) {
+          status = Status(ErrorCode::invalid_argument,
+                          "transport=http requires api_key or PROMPTETHEUS_API_KEY; using the spool");
+        } else if (options.api_url.empty()) {
+          status = Status(ErrorCode::invalid_argument,
+                          "transport=http requires api_url or PROMPTETHEUS_API_URL; using the spool");
+        } else {
+          status = Status(ErrorCode::transport, "the HTTP transport is not available in this build; using the spool");
+        }
+        log_warn(status.message());
+        return spool_choice(options, status);
+      }
+    }
+    return spool_choice(options, Status{});
+  } catch (const std::exception& e) {
+    return TransportChoice{nullptr, "off", "", Status(ErrorCode::transport, e.what())};
+  }
+}
+
+}  // namespace promptetheus::detail
