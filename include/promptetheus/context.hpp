@@ -5,11 +5,11 @@
 
 #include "promptetheus/export.hpp"
 
-PROMPTETHEUS_BEGIN_NAMESPACE
-
-namespace detail {
+namespace promptetheus::detail {
 struct ThreadContext;
-}
+}  // namespace promptetheus::detail
+
+PROMPTETHEUS_BEGIN_NAMESPACE
 
 /// A copy of the calling thread's current session and open spans. Copyable; thread-safe to copy
 /// and to hand to other threads. A new thread sees no session unless it installs a Context.

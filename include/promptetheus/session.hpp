@@ -14,14 +14,14 @@
 
 #include "promptetheus/export.hpp"
 
+namespace promptetheus::detail {
+class SessionState;
+}  // namespace promptetheus::detail
+
 PROMPTETHEUS_BEGIN_NAMESPACE
 
 class Client;
 class Span;
-
-namespace detail {
-class SessionState;
-}
 
 /// Parameters of a Session (contract §2.1). Start from defaults and assign fields.
 struct SessionOptions {

@@ -13,11 +13,11 @@
 #include "promptetheus/export.hpp"
 #include "promptetheus/session.hpp"
 
-PROMPTETHEUS_BEGIN_NAMESPACE
-
-namespace detail {
+namespace promptetheus::detail {
 class MemoryTransport;
-}
+}  // namespace promptetheus::detail
+
+PROMPTETHEUS_BEGIN_NAMESPACE
 
 namespace testing {
 

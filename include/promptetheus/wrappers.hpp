@@ -27,7 +27,9 @@ PROMPTETHEUS_BEGIN_NAMESPACE
 /// "<demangled type>: <what()>" for an exception (or "unknown exception"). Never throws.
 PROMPTETHEUS_API std::string describe_exception(const std::exception_ptr& exception) noexcept;
 
-namespace detail {
+PROMPTETHEUS_END_NAMESPACE
+
+namespace promptetheus::detail {
 
 template <class T>
 nlohmann::json to_json_or_placeholder(const T& value) noexcept {
@@ -73,7 +75,10 @@ decltype(auto) run_as_tool(const SessionHandle& session, const std::string& name
   }
 }
 
-}  // namespace detail
+}  // namespace promptetheus::detail
+
+PROMPTETHEUS_BEGIN_NAMESPACE
+
 
 /// A callable that runs `fn` in a new Session per call (agent defaults to `name`).
 template <class F>

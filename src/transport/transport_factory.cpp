@@ -1,6 +1,9 @@
 #include "transport/transport_factory.hpp"
 
+#include <algorithm>
+
 #include "core/log.hpp"
+#include "transport/http_transport.hpp"
 #include "transport/memory_transport.hpp"
 #include "transport/spool_transport.hpp"
 
@@ -46,7 +49,20 @@ TransportChoice make_transport(const Options& options) noexcept {
           status = Status(ErrorCode::invalid_argument,
                           "transport=http requires api_url or PROMPTETHEUS_API_URL; using the spool");
         } else {
-          status = Status(ErrorCode::transport, "the HTTP transport is not available in this build; using the spool");
+          HttpTransportConfig config;
+          config.endpoint = options.api_url;
+          config.api_key = options.api_key;
+          config.spool_dir = options.spool_dir;
+          config.batch_size = options.batch_size;
+          config.max_batch_bytes = options.max_batch_bytes;
+          config.request_timeout = options.http_timeout;
+          config.compress_min_bytes = options.compress_min_bytes;
+          config.max_retries = static_cast<unsigned>(std::max(0, options.max_retries));
+          config.circuit_failure_threshold = static_cast<unsigned>(std::max(1, options.circuit_failure_threshold));
+          config.circuit_reset = options.circuit_reset;
+          config.max_spool_bytes = options.spool_max_bytes;
+          return TransportChoice{std::make_shared<HttpTransport>(std::move(config)), "http", options.spool_dir,
+                                 Status{}};
         }
         log_warn(status.message());
         return spool_choice(options, status);
