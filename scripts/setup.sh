@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config git ca-certificates
+  build-essential cmake pkg-config git ca-certificates curl
   libcurl4-openssl-dev zlib1g-dev
   nlohmann-json3-dev libfmt-dev libconcurrentqueue-dev
   catch2 libcli11-dev libcpp-httplib-dev libsqlite3-dev libicu-dev
