@@ -19,10 +19,6 @@ std::atomic<std::uint64_t> g_fork_generation{0};
 
 void on_fork_child() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
 
-void register_fork_handler() {
-  static std::once_flag once;
-  std::call_once(once, [] { pthread_atfork(nullptr, nullptr, on_fork_child); });
-}
 
 void os_random(void* buffer, std::size_t size) {
   auto* p = static_cast<unsigned char*>(buffer);
@@ -72,10 +68,15 @@ const char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 }  // namespace
 
-std::uint64_t fork_generation() noexcept {
-  register_fork_handler();
-  return g_fork_generation.load(std::memory_order_relaxed);
+void register_fork_handler() noexcept {
+  static std::once_flag once;
+  try {
+    std::call_once(once, [] { pthread_atfork(nullptr, nullptr, on_fork_child); });
+  } catch (...) {
+  }
 }
+
+std::uint64_t fork_generation() noexcept { return g_fork_generation.load(std::memory_order_relaxed); }
 
 std::string new_ulid() {
   register_fork_handler();

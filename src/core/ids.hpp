@@ -26,6 +26,8 @@ std::int64_t now_unix_us() noexcept;
 void append_timestamp(std::string& out, std::int64_t unix_us);
 
 /// Bumped in the child after fork(); pipelines and generators compare it to notice a fork.
+/// Counts only once register_fork_handler() has run (every Pipeline::create calls it).
 std::uint64_t fork_generation() noexcept;
+void register_fork_handler() noexcept;
 
 }  // namespace promptetheus::detail

@@ -57,6 +57,7 @@ std::shared_ptr<Pipeline> Pipeline::create(Options options, Status& status) noex
     if (options.flush_interval.count() <= 0) options.flush_interval = std::chrono::milliseconds(200);
     // Pipelines of a forked child are abandoned, never destroyed: their queue and thread
     // belong to the parent's memory image.
+    register_fork_handler();
     std::uint64_t generation = fork_generation();
     std::shared_ptr<Pipeline> pipeline(new Pipeline(std::move(options)), [generation](Pipeline* p) {
       if (fork_generation() == generation) delete p;
