@@ -1,0 +1,635 @@
+#include "dev/dev_server.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "core/event_validation.hpp"
+#include "dev/artifact_paths.hpp"
+#include "dev/dev_store.hpp"
+#include "dev/http.hpp"
+
+namespace promptetheus::devserver {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The dev server has a single tenant: every principal works in this workspace and project.
+constexpr const char* kWorkspace = "ws_dev";
+constexpr const char* kProject = "proj_dev";
+
+// cpp-httplib matches routes with std::regex on the decoded path, which both loses the segment
+// boundaries of percent-encoded ids and costs stack per character. Every request is therefore
+// renamed to this one path before routing, and dispatched on the raw request target.
+constexpr const char* kDispatchPath = "/_promptetheus_dispatch";
+
+const std::vector<std::string> kArtifactContentTypes = {"video/webm", "image/png", "image/jpeg"};
+
+std::string lowercase(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string trim(const std::string& s) {
+  const auto first = s.find_first_not_of(" \t");
+  if (first == std::string::npos) return {};
+  return s.substr(first, s.find_last_not_of(" \t") - first + 1);
+}
+
+std::string dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(dump(body), "application/json");
+}
+
+void send_error(httplib::Response& res, int status, const std::string& detail) {
+  send_json(res, status, json{{"detail", detail}});
+  if (status == 413) res.set_header("Connection", "close");
+}
+
+void send_error(httplib::Response& res, const HttpError& error) {
+  send_error(res, error.status, error.detail);
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// "%2F" → "/", and so on; a malformed escape is kept as written. '+' is not a space in a path.
+std::string percent_decode(const std::string& segment) {
+  std::string out;
+  for (std::size_t i = 0; i < segment.size(); ++i) {
+    if (segment[i] == '%' && i + 2 < segment.size() && hex_value(segment[i + 1]) >= 0 && hex_value(segment[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(segment[i + 1]) * 16 + hex_value(segment[i + 2]));
+      i += 2;
+    } else {
+      out += segment[i];
+    }
+  }
+  return out;
+}
+
+// The decoded segments of the request target's path: "/api/traces/a%2Fb/events?x" →
+// {"api", "traces", "a/b", "events"}.
+std::vector<std::string> path_segments(const std::string& target) {
+  const std::string path = target.substr(0, target.find('?'));
+  std::vector<std::string> segments;
+  if (path.empty() || path[0] != '/') return segments;
+  std::size_t start = 1;
+  for (;;) {
+    const auto slash = path.find('/', start);
+    segments.push_back(percent_decode(path.substr(start, slash - start)));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return segments;
+}
+
+std::string utc_now_seconds() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+std::string status_text(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 431: return "Request Header Fields Too Large";
+    default: return "HTTP error " + std::to_string(status);
+  }
+}
+
+bool is_non_bool_integer(const json& v) { return v.is_number_integer(); }
+
+// The media type of a Content-Type value, without parameters, lowercased.
+std::string media_type(const std::string& content_type) {
+  return lowercase(trim(content_type.substr(0, content_type.find(';'))));
+}
+
+enum class Route { health, traces, trace, events, artifacts, sessions, not_found };
+
+Route match_route(const std::vector<std::string>& s) {
+  const auto n = s.size();
+  if (n == 1 && s[0] == "health") return Route::health;
+  if (n >= 2 && s[0] == "api" && s[1] == "sessions" && n == 2) return Route::sessions;
+  if (n < 2 || s[0] != "api" || s[1] != "traces") return Route::not_found;
+  if (n == 2) return Route::traces;
+  if (s[2].empty()) return Route::not_found;
+  if (n == 3) return Route::trace;
+  if (n == 4 && s[3] == "events") return Route::events;
+  if (n == 4 && s[3] == "artifacts") return Route::artifacts;
+  return Route::not_found;
+}
+
+}  // namespace
+
+struct DevServer::Impl {
+  DevServerOptions options;
+  std::unique_ptr<DevStore> store;
+  std::unique_ptr<httplib::Server> http;
+  std::thread listener;
+  int port = 0;
+  std::mutex lifecycle;
+
+  // --- one request --------------------------------------------------------------------------
+
+  // The body of a request, read at most once; every request body is drained before answering so
+  // the response is never cut off by a reset of a connection with unread input.
+  struct Exchange {
+    const httplib::Request& req;
+    httplib::Response& res;
+    const httplib::ContentReader* reader;
+    bool body_consumed = false;
+  };
+
+  std::optional<HttpError> read_raw(Exchange& ex, RawBody& body) {
+    ex.body_consumed = true;
+    if (!ex.reader) return std::nullopt;  // GET and friends: bodies are ignored
+    return read_body(ex.req, *ex.reader, options.limits, body);
+  }
+
+  std::optional<HttpError> read_json(Exchange& ex, json& out) {
+    RawBody body;
+    if (auto error = read_raw(ex, body)) return error;
+    return parse_json_object(body, options.limits, out);
+  }
+
+  void drain(Exchange& ex) {
+    if (ex.body_consumed || !ex.reader) return;
+    ex.body_consumed = true;
+    BodyLimits drain_limits = options.limits;
+    RawBody ignored;
+    read_body(ex.req, *ex.reader, drain_limits, ignored);
+  }
+
+  void handle(const httplib::Request& req, httplib::Response& res,
+              const httplib::ContentReader* reader) {
+    Exchange ex{req, res, reader};
+    try {
+      dispatch(ex);
+    } catch (const std::exception& e) {
+      std::cerr << "promptetheus dev: internal error on " << req.method << " request: " << e.what()
+                << '\n';
+      send_error(res, 500, "internal server error");
+    }
+    try {
+      drain(ex);
+    } catch (...) {
+    }
+  }
+
+  void dispatch(Exchange& ex) {
+    const auto segments = path_segments(ex.req.target);
+    const Route route = match_route(segments);
+    const std::string& method = ex.req.method;
+
+    const auto method_is = [&](const char* m) { return method == m; };
+    bool allowed = false;
+    switch (route) {
+      case Route::health:
+      case Route::trace:
+      case Route::sessions: allowed = method_is("GET"); break;
+      case Route::traces:
+      case Route::events: allowed = method_is("GET") || method_is("POST"); break;
+      case Route::artifacts: allowed = method_is("POST"); break;
+      case Route::not_found: return send_error(ex.res, 404, "Not Found");
+    }
+    if (!allowed) return send_error(ex.res, 405, "Method Not Allowed");
+    if (route == Route::health) return send_json(ex.res, 200, json{{"status", "ok"}});
+
+    // Ingestion routes take project keys and console tokens; reading is a console feature.
+    const bool is_read = method_is("GET");
+    const Principal who = authenticate(ex.req.get_header_value("Authorization"), options.credentials);
+    if (who == Principal::none) {
+      ex.res.set_header("WWW-Authenticate", "Bearer");
+      return send_error(ex.res, 401, "missing or invalid credential");
+    }
+    const bool permitted =
+        is_read ? who == Principal::console : (who == Principal::api_key || who == Principal::console);
+    if (!permitted) return send_error(ex.res, 403, "principal is not allowed for this endpoint");
+
+    const std::string id = segments.size() > 2 ? segments[2] : std::string();
+    switch (route) {
+      case Route::traces: return is_read ? list_traces(ex, "traces") : create_trace(ex);
+      case Route::sessions: return list_traces(ex, "sessions");
+      case Route::trace: return get_trace(ex, id);
+      case Route::events: return is_read ? get_events(ex, id) : post_events(ex, id);
+      case Route::artifacts: return post_artifact(ex, id);
+      default: return send_error(ex.res, 404, "Not Found");
+    }
+  }
+
+  // --- traces -------------------------------------------------------------------------------
+
+  void create_trace(Exchange& ex) {
+    json body;
+    if (auto error = read_json(ex, body)) return send_error(ex.res, *error);
+
+    const auto optional_string = [&](const char* key) -> std::optional<json> {
+      auto it = body.find(key);
+      if (it == body.end() || it->is_null()) return json(nullptr);
+      if (!it->is_string()) return std::nullopt;
+      return *it;
+    };
+    json trace = json::object();
+    for (const char* key : {"user_goal", "agent", "environment"}) {
+      auto value = optional_string(key);
+      if (!value) return send_error(ex.res, 422, std::string(key) + " must be a string");
+      trace[key] = *value;
+    }
+    if (trace["user_goal"].is_null()) trace["user_goal"] = "";
+
+    auto metadata = body.find("metadata");
+    if (metadata == body.end() || metadata->is_null()) {
+      trace["metadata"] = json::object();
+    } else if (metadata->is_object()) {
+      trace["metadata"] = *metadata;
+    } else {
+      return send_error(ex.res, 422, "metadata must be an object");
+    }
+    auto tags = body.find("tags");
+    if (tags == body.end() || tags->is_null()) {
+      trace["tags"] = json::array();
+    } else if (tags->is_array()) {
+      trace["tags"] = *tags;
+    } else {
+      return send_error(ex.res, 422, "tags must be a list");
+    }
+    auto source = body.find("source");
+    if (source != body.end() && !source->is_null()) {
+      if (!source->is_string()) return send_error(ex.res, 422, "source must be a string");
+      trace["source"] = *source;
+    }
+    // The project comes from the credential, never from the body (any project_id sent is ignored).
+    trace["workspace_id"] = kWorkspace;
+    trace["project_id"] = kProject;
+    trace["status"] = "running";
+    trace["started_at"] = utc_now_seconds();
+
+    auto id = body.find("id");
+    if (id != body.end() && !id->is_null()) {
+      if (!id->is_string()) return send_error(ex.res, 422, "id must be a string");
+      if (!id->get_ref<const std::string&>().empty()) trace["id"] = *id;
+    }
+    send_json(ex.res, 201, json{{"trace", store->put_trace(std::move(trace))}});
+  }
+
+  void list_traces(Exchange& ex, const char* key) {
+    json rows = json::array();
+    for (json& row : store->traces()) {
+      if (std::string(key) == "sessions") row["labels"] = json::array();
+      rows.push_back(std::move(row));
+    }
+    send_json(ex.res, 200, json{{key, std::move(rows)}});
+  }
+
+  void get_trace(Exchange& ex, const std::string& id) {
+    auto trace = store->trace(id);
+    if (!trace) return send_error(ex.res, 404, "trace not found");
+    send_json(ex.res, 200, json{{"trace", std::move(*trace)}});
+  }
+
+  // --- events -------------------------------------------------------------------------------
+
+  void get_events(Exchange& ex, const std::string& id) {
+    auto events = store->events(id);
+    if (!events) return send_error(ex.res, 404, "trace not found");
+    std::string body = "{\"events\":[";
+    for (std::size_t i = 0; i < events->size(); ++i) {
+      if (i) body += ',';
+      body += (*events)[i];
+    }
+    body += "]}";
+    ex.res.status = 200;
+    ex.res.set_content(std::move(body), "application/json");
+  }
+
+  static json rejection(std::size_t index, const json& event, const std::string& reason) {
+    json entry{{"index", index}};
+    if (event.is_object()) {
+      auto key = event.find("idempotency_key");
+      if (key != event.end() && !key->is_null()) entry["idempotency_key"] = *key;
+    }
+    entry["reason"] = reason;
+    return entry;
+  }
+
+  void post_events(Exchange& ex, const std::string& id) {
+    if (!store->trace(id)) return send_error(ex.res, 404, "trace not found");
+    json body;
+    if (auto error = read_json(ex, body)) return send_error(ex.res, *error);
+
+    // {"events": [...]}, {"events": <one value>} or one bare event.
+    json events;
+    auto list = body.find("events");
+    const bool bare = list == body.end();
+    if (bare) {
+      if (auto error = detail::validate_event(body)) return send_error(ex.res, 422, error->message);
+      events = json::array({std::move(body)});
+    } else if (list->is_array()) {
+      events = std::move(*list);
+    } else {
+      events = json::array({std::move(*list)});
+    }
+
+    std::vector<json> rejected;
+    std::vector<StoredEvent> accepted;
+    std::vector<std::size_t> accepted_index;
+    accepted.reserve(events.size());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      json& event = events[i];
+      if (auto error = detail::validate_event(event)) {
+        rejected.push_back(rejection(i, event, error->message));
+        continue;
+      }
+      const json& seq = event["seq"];
+      if (seq.is_number_unsigned() &&
+          seq.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        rejected.push_back(rejection(i, event, "seq " + seq.dump() + " is too large to store"));
+        continue;
+      }
+      event["session_id"] = id;
+      event["workspace_id"] = kWorkspace;
+      event["project_id"] = kProject;
+      accepted.push_back(StoredEvent{event["idempotency_key"].get<std::string>(),
+                                     seq.get<std::int64_t>(), dump(event)});
+      accepted_index.push_back(i);
+    }
+
+    std::size_t accepted_count = 0;
+    if (!accepted.empty()) {
+      auto outcomes = store->add_events(id, accepted);
+      if (!outcomes) return send_error(ex.res, 404, "trace not found");
+      for (std::size_t k = 0; k < outcomes->size(); ++k) {
+        if ((*outcomes)[k] == EventOutcome::seq_conflict) {
+          const std::size_t i = accepted_index[k];
+          rejected.push_back(rejection(i, events[i],
+                                       "seq " + std::to_string(accepted[k].seq) +
+                                           " already recorded with a different idempotency_key"));
+        } else {
+          ++accepted_count;  // stored, or a duplicate that is already stored
+        }
+      }
+    }
+    std::sort(rejected.begin(), rejected.end(),
+              [](const json& a, const json& b) { return a["index"] < b["index"]; });
+    send_json(ex.res, 200, json{{"accepted", accepted_count}, {"rejected", std::move(rejected)}});
+  }
+
+  // --- artifacts ----------------------------------------------------------------------------
+
+  std::optional<HttpError> check_content_type(const std::string& content_type) const {
+    const std::string type = media_type(content_type);
+    if (std::find(kArtifactContentTypes.begin(), kArtifactContentTypes.end(), type) !=
+        kArtifactContentTypes.end()) {
+      return std::nullopt;
+    }
+    return HttpError{415, "unsupported artifact content-type: " + detail::python_str_repr(content_type)};
+  }
+
+  HttpError too_large_artifact() const {
+    return HttpError{413, "artifact size_bytes must be an integer between 0 and " +
+                              std::to_string(options.max_artifact_bytes)};
+  }
+
+  void post_artifact(Exchange& ex, const std::string& id) {
+    if (!store->trace(id)) return send_error(ex.res, 404, "trace not found");
+    const std::string request_type = ex.req.get_header_value("Content-Type");
+    const bool metadata_only = media_type(request_type).find("json") != std::string::npos;
+
+    json artifact{{"session_id", id}, {"workspace_id", kWorkspace}, {"project_id", kProject}};
+    std::string bytes;
+    json artifact_type = nullptr;
+    std::optional<std::string> artifact_id;
+    std::string filename;
+
+    if (metadata_only) {
+      json body;
+      if (auto error = read_json(ex, body)) return send_error(ex.res, *error);
+      auto content_type = body.find("content_type");
+      const std::string type =
+          content_type != body.end() && content_type->is_string() ? content_type->get<std::string>() : "";
+      if (auto error = check_content_type(type)) return send_error(ex.res, *error);
+      auto size = body.find("size_bytes");
+      if (size == body.end() || !is_non_bool_integer(*size) ||
+          (!size->is_number_unsigned() && size->get<std::int64_t>() < 0) ||
+          size->get<std::uint64_t>() > options.max_artifact_bytes) {
+        return send_error(ex.res, too_large_artifact());
+      }
+      artifact["content_type"] = type;
+      artifact["size_bytes"] = *size;
+      auto name = body.find("filename");
+      filename = name != body.end() && name->is_string() ? name->get<std::string>() : "";
+      auto type_field = body.find("artifact_type");
+      if (type_field != body.end() && type_field->is_string()) artifact_type = *type_field;
+      auto id_field = body.find("artifact_id");
+      if (id_field != body.end() && id_field->is_string() && !id_field->get<std::string>().empty()) {
+        artifact_id = id_field->get<std::string>();
+      }
+    } else {
+      RawBody body;
+      if (auto error = read_raw(ex, body)) return send_error(ex.res, *error);
+      if (auto error = check_content_type(request_type)) return send_error(ex.res, *error);
+      if (body.bytes.size() > options.max_artifact_bytes) {
+        return send_error(ex.res, too_large_artifact());
+      }
+      artifact["content_type"] = media_type(request_type);
+      artifact["size_bytes"] = body.bytes.size();
+      filename = ex.req.get_header_value("X-Promptetheus-Filename");
+      if (ex.req.has_header("X-Promptetheus-Artifact-Type")) {
+        artifact_type = ex.req.get_header_value("X-Promptetheus-Artifact-Type");
+      }
+      const std::string header_id = ex.req.get_header_value("X-Promptetheus-Artifact-Id");
+      if (!header_id.empty()) artifact_id = header_id;
+      bytes = std::move(body.bytes);
+    }
+
+    artifact["filename"] = sanitize_artifact_filename(filename);
+    artifact["artifact_type"] = artifact_type;
+    if (artifact_id) artifact["artifact_id"] = *artifact_id;
+    // The row is recorded first so a minted id is reserved; the path depends on it.
+    const std::string stored_id = store->put_artifact(artifact);
+    artifact["artifact_id"] = stored_id;
+    const std::string storage_path = std::string("artifacts/") + kWorkspace + "/" +
+                                     safe_path_segment(id) + "/" + safe_path_segment(stored_id) +
+                                     "/" + artifact["filename"].get<std::string>();
+    artifact["storage_path"] = storage_path;
+    if (!metadata_only && !write_artifact_bytes(storage_path, bytes)) {
+      store->delete_artifact(id, stored_id);
+      return send_error(ex.res, 500, "could not store artifact bytes");
+    }
+    store->put_artifact(artifact);
+    send_json(ex.res, 201, json{{"artifact", std::move(artifact)}});
+  }
+
+  bool write_artifact_bytes(const std::string& storage_path, const std::string& bytes) {
+    std::error_code ec;
+    const fs::path target = fs::path(options.data_dir) / storage_path;
+    fs::create_directories(target.parent_path(), ec);
+    if (ec) return false;
+    const fs::path temporary = target.string() + ".part";
+    {
+      std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      if (!out.good()) {
+        fs::remove(temporary, ec);
+        return false;
+      }
+    }
+    fs::rename(temporary, target, ec);
+    return !ec;
+  }
+};
+
+DevServer::DevServer() : impl_(std::make_unique<Impl>()) {}
+
+DevServer::~DevServer() { stop(); }
+
+int DevServer::start(const DevServerOptions& options) {
+  std::lock_guard<std::mutex> lock(impl_->lifecycle);
+  if (impl_->http) throw std::runtime_error("the dev server is already running");
+  Impl& impl = *impl_;
+  impl.options = options;
+  if (impl.options.credentials.api_keys.empty()) impl.options.credentials.api_keys = {"pt_dev_key"};
+
+  std::error_code ec;
+  fs::create_directories(impl.options.data_dir, ec);
+  if (ec) {
+    throw std::runtime_error("cannot create data dir " + impl.options.data_dir + ": " + ec.message());
+  }
+  const std::string db_path = impl.options.db_path.empty()
+                                  ? (fs::path(impl.options.data_dir) / "promptetheus.db").string()
+                                  : impl.options.db_path;
+  impl.store = std::make_unique<DevStore>(db_path);
+
+  auto http = std::make_unique<httplib::Server>();
+  const std::size_t threads = std::max<std::size_t>(1, impl.options.threads);
+  http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http->set_tcp_nodelay(true);  // otherwise Nagle + delayed ACK stall each response ~40 ms
+  http->set_read_timeout(5);
+  http->set_write_timeout(5);
+  http->set_keep_alive_timeout(5);
+  http->set_keep_alive_max_count(100000);
+  http->set_payload_max_length(impl.options.limits.max_wire_bytes);
+
+  http->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    // The request object is ours to adjust before routing (cpp-httplib passes it as const only
+    // by convention): route everything to one dispatcher, and keep cpp-httplib from inflating a
+    // gzip body itself, which it would do into memory without any bound.
+    auto& mutable_req = const_cast<httplib::Request&>(req);
+    mutable_req.path = kDispatchPath;
+    if (mutable_req.has_header("Content-Encoding")) {
+      const std::string encoding = mutable_req.get_header_value("Content-Encoding");
+      mutable_req.headers.erase("Content-Encoding");
+      mutable_req.headers.emplace(kOriginalContentEncodingHeader, encoding);
+    }
+    if (lowercase(req.get_header_value("Content-Type")).rfind("multipart/", 0) == 0) {
+      send_error(res, 415, "multipart request bodies are not supported");
+      res.set_header("Connection", "close");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+
+  Impl* self = impl_.get();
+  const auto plain = [self](const httplib::Request& req, httplib::Response& res) {
+    self->handle(req, res, nullptr);
+  };
+  const auto with_body = [self](const httplib::Request& req, httplib::Response& res,
+                                const httplib::ContentReader& reader) {
+    self->handle(req, res, &reader);
+  };
+  http->Get(kDispatchPath, plain);
+  http->Options(kDispatchPath, plain);
+  http->Post(kDispatchPath, httplib::Server::HandlerWithContentReader(with_body));
+  http->Put(kDispatchPath, httplib::Server::HandlerWithContentReader(with_body));
+  http->Patch(kDispatchPath, httplib::Server::HandlerWithContentReader(with_body));
+  http->Delete(kDispatchPath, httplib::Server::HandlerWithContentReader(with_body));
+  http->set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    // Errors cpp-httplib produces itself (bad request line, oversized headers): JSON like ours.
+    if (res.body.empty()) send_error(res, res.status, status_text(res.status));
+  });
+  http->set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        send_error(res, 500, "internal server error");
+      });
+
+  int port = impl.options.port;
+  if (port == 0) {
+    port = http->bind_to_any_port(impl.options.host);
+  } else if (!http->bind_to_port(impl.options.host, port)) {
+    port = -1;
+  }
+  if (port <= 0) {
+    impl.store.reset();
+    throw std::runtime_error("cannot listen on " + impl.options.host + ":" +
+                             std::to_string(impl.options.port) + " (address in use?)");
+  }
+  impl.port = port;
+  impl.http = std::move(http);
+  auto listening_ended = std::make_shared<std::atomic<bool>>(false);
+  impl.listener = std::thread([server = impl.http.get(), listening_ended] {
+    server->listen_after_bind();
+    listening_ended->store(true);
+  });
+  while (!impl.http->is_running() && !listening_ended->load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!impl.http->is_running()) {
+    impl.listener.join();
+    impl.http.reset();
+    impl.store.reset();
+    throw std::runtime_error("the dev server stopped right after starting");
+  }
+  return port;
+}
+
+void DevServer::stop() noexcept {
+  if (!impl_) return;
+  std::lock_guard<std::mutex> lock(impl_->lifecycle);
+  if (!impl_->http) return;
+  impl_->http->stop();
+  if (impl_->listener.joinable()) impl_->listener.join();
+  impl_->http.reset();  // waits for the worker threads, so no request still uses the store
+  impl_->store.reset();
+  impl_->port = 0;
+}
+
+bool DevServer::running() const noexcept { return impl_ && impl_->http && impl_->http->is_running(); }
+
+int DevServer::port() const noexcept { return impl_ ? impl_->port : 0; }
+
+std::string DevServer::base_url() const {
+  const std::string& host = impl_->options.host;
+  const bool ipv6 = host.find(':') != std::string::npos;
+  return "http://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port());
+}
+
+}  // namespace promptetheus::devserver

@@ -1,0 +1,50 @@
+// The embedded local ingestion server behind `promptetheus dev`: the HTTP API of spec §5.1 (plus
+// read routes for local inspection), stored in SQLite, artifacts under a data directory.
+// Usable in-process: tests start it on an ephemeral loopback port (see
+// tests/integration/dev_server_fixture.hpp).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "dev/dev_auth.hpp"
+#include "dev/request_body.hpp"
+
+namespace promptetheus::devserver {
+
+struct DevServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 4318;                       // 0 = any free port (see DevServer::port())
+  std::string data_dir = ".promptetheus/dev";
+  std::string db_path;                   // empty = <data_dir>/promptetheus.db
+  Credentials credentials;               // an empty key list falls back to pt_dev_key
+  BodyLimits limits;
+  std::size_t max_artifact_bytes = 50u << 20;  // 52428800, PROMPTETHEUS_MAX_ARTIFACT_BYTES
+  std::size_t threads = 16;              // concurrent connections being served
+};
+
+class DevServer {
+ public:
+  DevServer();
+  ~DevServer();  // stops the server
+  DevServer(const DevServer&) = delete;
+  DevServer& operator=(const DevServer&) = delete;
+
+  /// Opens the database, binds and starts serving on a background thread. Returns the bound port.
+  /// Throws std::runtime_error (cannot create the data dir, open the database, or bind).
+  int start(const DevServerOptions& options);
+  /// Stops accepting, finishes in-flight requests, closes the database. Idempotent, noexcept.
+  void stop() noexcept;
+
+  bool running() const noexcept;
+  int port() const noexcept;
+  /// `http://<host>:<port>`.
+  std::string base_url() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace promptetheus::devserver

@@ -1,0 +1,305 @@
+#include "dev/dev_store.hpp"
+
+#include <stdexcept>
+
+#include <sqlite3.h>
+
+namespace promptetheus::devserver {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS traces (
+  id TEXT PRIMARY KEY,
+  body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+  session_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_key ON events(session_id, idempotency_key);
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_seq ON events(session_id, seq);
+CREATE TABLE IF NOT EXISTS artifacts (
+  session_id TEXT NOT NULL,
+  artifact_id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (session_id, artifact_id)
+);
+CREATE TABLE IF NOT EXISTS counters (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+)sql";
+
+std::string dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
+// A prepared statement with bound parameters that resets itself when it goes out of scope, so a
+// cached statement is always reusable and a one-off statement is always finalised.
+class DevStore::Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* cached) : db_(db), stmt_(cached), owned_(false) {}
+  Statement(sqlite3* db, const char* sql) : db_(db), owned_(true) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
+      throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
+    }
+  }
+  ~Statement() {
+    if (owned_) {
+      sqlite3_finalize(stmt_);
+    } else {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& bind(int index, const std::string& text) {
+    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+    return *this;
+  }
+  Statement& bind(int index, std::int64_t value) {
+    sqlite3_bind_int64(stmt_, index, value);
+    return *this;
+  }
+  /// SQLITE_ROW, SQLITE_DONE or SQLITE_CONSTRAINT; any other result throws.
+  int step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE || rc == SQLITE_CONSTRAINT) return rc;
+    throw std::runtime_error(std::string("sqlite step: ") + sqlite3_errmsg(db_));
+  }
+  std::string text(int column) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)))
+             : std::string();
+  }
+  std::int64_t integer(int column) { return sqlite3_column_int64(stmt_, column); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  bool owned_;
+};
+
+DevStore::DevStore(const std::string& path) {
+  if (sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    throw std::runtime_error("cannot open database " + path + ": " + message);
+  }
+  try {
+    sqlite3_busy_timeout(db_, 5000);
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=NORMAL");
+    exec(kSchema);
+    insert_event_ = prepare(
+        "INSERT INTO events(session_id, seq, idempotency_key, body) VALUES(?1, ?2, ?3, ?4) "
+        "ON CONFLICT(session_id, idempotency_key) DO NOTHING");
+    find_event_key_ =
+        prepare("SELECT 1 FROM events WHERE session_id = ?1 AND idempotency_key = ?2");
+    trace_exists_ = prepare("SELECT 1 FROM traces WHERE id = ?1");
+    select_events_ = prepare("SELECT body FROM events WHERE session_id = ?1 ORDER BY seq");
+  } catch (...) {
+    close();
+    throw;
+  }
+}
+
+DevStore::~DevStore() { close(); }
+
+void DevStore::close() noexcept {
+  for (sqlite3_stmt* stmt : {insert_event_, find_event_key_, trace_exists_, select_events_}) {
+    sqlite3_finalize(stmt);
+  }
+  insert_event_ = find_event_key_ = trace_exists_ = select_events_ = nullptr;
+  sqlite3_close(db_);
+  db_ = nullptr;
+}
+
+void DevStore::exec(const char* sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string message = error ? error : sqlite3_errmsg(db_);
+    sqlite3_free(error);
+    throw std::runtime_error("sqlite: " + message);
+  }
+}
+
+sqlite3_stmt* DevStore::prepare(const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db_));
+  }
+  return stmt;
+}
+
+bool DevStore::trace_exists_locked(const std::string& id) {
+  return Statement(db_, trace_exists_).bind(1, id).step() == SQLITE_ROW;
+}
+
+// Transactions roll back on any exception, so a failed batch leaves nothing half-stored.
+namespace {
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) { run("BEGIN IMMEDIATE"); }
+  ~Transaction() {
+    if (!committed_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  void commit() {
+    run("COMMIT");
+    committed_ = true;
+  }
+
+ private:
+  void run(const char* sql) {
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+      throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db_));
+    }
+  }
+  sqlite3* db_;
+  bool committed_ = false;
+};
+
+// The next unused "<prefix><n>" according to a persistent counter; `taken` says whether an id is
+// already used (by a row created with an explicit id).
+template <typename Taken>
+std::string mint_id(sqlite3* db, const char* counter, const std::string& prefix, Taken taken) {
+  std::int64_t n = 0;
+  {
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(db, "SELECT value FROM counters WHERE name = ?1", -1, &stmt, nullptr);
+    sqlite3_bind_text(stmt, 1, counter, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW) n = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+  }
+  std::string id;
+  do {
+    id = prefix + std::to_string(++n);
+  } while (taken(id));
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db,
+                     "INSERT INTO counters(name, value) VALUES(?1, ?2) "
+                     "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                     -1, &stmt, nullptr);
+  sqlite3_bind_text(stmt, 1, counter, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(stmt, 2, n);
+  const int rc = sqlite3_step(stmt);
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_DONE) throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db));
+  return id;
+}
+}  // namespace
+
+json DevStore::put_trace(json trace) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Transaction tx(db_);
+  if (!trace.contains("id")) {
+    trace["id"] = mint_id(db_, "trace", "sess_", [&](const std::string& id) {
+      return trace_exists_locked(id);
+    });
+  }
+  const std::string id = trace.at("id").get<std::string>();
+  Statement(db_,
+            "INSERT INTO traces(id, body) VALUES(?1, ?2) "
+            "ON CONFLICT(id) DO UPDATE SET body = excluded.body")
+      .bind(1, id)
+      .bind(2, dump(trace))
+      .step();
+  tx.commit();
+  return trace;
+}
+
+std::optional<json> DevStore::trace(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement select(db_, "SELECT body FROM traces WHERE id = ?1");
+  if (select.bind(1, id).step() != SQLITE_ROW) return std::nullopt;
+  return json::parse(select.text(0));
+}
+
+std::vector<json> DevStore::traces() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<json> rows;
+  Statement select(db_, "SELECT body FROM traces ORDER BY rowid DESC");
+  while (select.step() == SQLITE_ROW) rows.push_back(json::parse(select.text(0)));
+  return rows;
+}
+
+std::optional<std::vector<EventOutcome>> DevStore::add_events(
+    const std::string& trace_id, const std::vector<StoredEvent>& events) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Transaction tx(db_);
+  if (!trace_exists_locked(trace_id)) return std::nullopt;
+  std::vector<EventOutcome> outcomes;
+  outcomes.reserve(events.size());
+  for (const StoredEvent& event : events) {
+    Statement insert(db_, insert_event_);
+    const int rc = insert.bind(1, trace_id)
+                       .bind(2, event.seq)
+                       .bind(3, event.idempotency_key)
+                       .bind(4, event.json)
+                       .step();
+    if (rc == SQLITE_DONE) {
+      outcomes.push_back(sqlite3_changes(db_) == 1 ? EventOutcome::stored : EventOutcome::duplicate);
+      continue;
+    }
+    // The seq index refused the row. A stored event with the same key still makes this a
+    // duplicate (the key is checked first, as in the reference store); otherwise it conflicts.
+    Statement find(db_, find_event_key_);
+    const bool known_key =
+        find.bind(1, trace_id).bind(2, event.idempotency_key).step() == SQLITE_ROW;
+    outcomes.push_back(known_key ? EventOutcome::duplicate : EventOutcome::seq_conflict);
+  }
+  tx.commit();
+  return outcomes;
+}
+
+std::optional<std::vector<std::string>> DevStore::events(const std::string& trace_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!trace_exists_locked(trace_id)) return std::nullopt;
+  std::vector<std::string> rows;
+  Statement select(db_, select_events_);
+  select.bind(1, trace_id);
+  while (select.step() == SQLITE_ROW) rows.push_back(select.text(0));
+  return rows;
+}
+
+std::string DevStore::put_artifact(json artifact) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Transaction tx(db_);
+  if (!artifact.contains("artifact_id")) {
+    artifact["artifact_id"] = mint_id(db_, "artifact", "artifact_", [&](const std::string& id) {
+      return Statement(db_, "SELECT 1 FROM artifacts WHERE artifact_id = ?1").bind(1, id).step() ==
+             SQLITE_ROW;
+    });
+  }
+  const std::string id = artifact.at("artifact_id").get<std::string>();
+  Statement(db_,
+            "INSERT INTO artifacts(session_id, artifact_id, body) VALUES(?1, ?2, ?3) "
+            "ON CONFLICT(session_id, artifact_id) DO UPDATE SET body = excluded.body")
+      .bind(1, artifact.at("session_id").get<std::string>())
+      .bind(2, id)
+      .bind(3, dump(artifact))
+      .step();
+  tx.commit();
+  return id;
+}
+
+void DevStore::delete_artifact(const std::string& session_id, const std::string& artifact_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement(db_, "DELETE FROM artifacts WHERE session_id = ?1 AND artifact_id = ?2")
+      .bind(1, session_id)
+      .bind(2, artifact_id)
+      .step();
+}
+
+}  // namespace promptetheus::devserver
