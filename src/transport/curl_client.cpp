@@ -34,7 +34,7 @@ CurlClient::CurlClient(CurlOptions options) : options_(std::move(options)) {
   CURL* h = curl_easy_init();
   handle_ = h;
   if (!h) {
-    log_warn("promptetheus: curl_easy_init failed; HTTP delivery will spool every batch");
+    log_warn("curl_easy_init failed; HTTP delivery will spool every batch");
     return;
   }
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);

@@ -120,7 +120,7 @@ void HttpTransport::note_success(const Outcome& outcome) {
   breaker_.record_success();
   attempt_ = 0;
   if (failing_logged_) {
-    log_warn("promptetheus: delivery to " + config_.endpoint + " recovered");
+    log_warn("delivery to " + config_.endpoint + " recovered");
     failing_logged_ = false;
   }
   note_retry_after(outcome);
@@ -129,7 +129,7 @@ void HttpTransport::note_success(const Outcome& outcome) {
 
 void HttpTransport::note_failure(const Outcome& outcome, bool counts_for_breaker) {
   if (!failing_logged_) {
-    log_warn("promptetheus: delivery to " + config_.endpoint + " failed (" + outcome.reason +
+    log_warn("delivery to " + config_.endpoint + " failed (" + outcome.reason +
              "); events are spooled in " + config_.spool_dir + " and retried");
     failing_logged_ = true;
   }
@@ -203,7 +203,7 @@ bool HttpTransport::ensure_trace(const std::string& sid, const Deadline& deadlin
     case Action::trace_missing:
     case Action::too_large:
     case Action::dead_letter:
-      log_warn("promptetheus: creating trace " + sid + " failed (" + o.reason + ")");
+      log_warn("creating trace " + sid + " failed (" + o.reason + ")");
       traces_created_.insert(sid);  // do not ask again; the events still go out
       return true;
   }
@@ -313,7 +313,7 @@ HttpTransport::Delivery HttpTransport::deliver(const std::string& sid, const Bat
       return all();
     case Action::pause:
       if (!failing_logged_ || breaker_.state() != CircuitBreaker::State::open) {
-        log_warn("promptetheus: the API refused delivery (" + o.reason + "); pausing for " +
+        log_warn("the API refused delivery (" + o.reason + "); pausing for " +
                  std::to_string(config_.pause_on_config_error.count() / 1000) +
                  " s, events are kept in the spool");
       }
@@ -419,7 +419,7 @@ void HttpTransport::send(std::vector<EncodedEvent>& events, const Deadline& dead
   } catch (...) {
     // Out of memory or similar: whatever was not accounted yet goes to the spool as a whole
     // (a few events may be spooled twice; the server de-duplicates them).
-    log_error("promptetheus: HTTP delivery failed unexpectedly; spooling the batch");
+    log_error("HTTP delivery failed unexpectedly; spooling the batch");
     std::size_t skip = accounted_before;
     for (auto& [sid, session_events] : groups) {
       if (skip >= session_events.size()) {
