@@ -1,0 +1,47 @@
+#include "cli_common.hpp"
+
+#include <cstdio>
+
+#include "analysis/pyrepr.hpp"
+
+namespace promptetheus::cli {
+
+void write_out(std::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+void print_line(std::string_view text) {
+  std::string line;
+  line.reserve(text.size() + 1);
+  line.append(text);
+  line.push_back('\n');
+  write_out(line);
+}
+
+void print_error(std::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fputc('\n', stderr);
+}
+
+std::string not_found_message(const std::string& target) {
+  return "Could not find a session or file for " + analysis::py_str_repr(target) + ".";
+}
+
+}  // namespace promptetheus::cli
+
+namespace promptetheus::cli {
+
+void print_json(const nlohmann::ordered_json& j) {
+  print_line(j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+}
+
+void warn_about_read(const SessionReadNote& note) {
+  if (note.unreadable) {
+    print_error("warning: could not read " + note.source + ": " + note.error);
+  } else if (note.malformed > 0) {
+    print_error("note: skipped " + std::to_string(note.malformed) + " malformed line(s) in " + note.source);
+  }
+}
+
+}  // namespace promptetheus::cli

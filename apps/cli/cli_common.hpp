@@ -1,0 +1,60 @@
+// Shared plumbing of the `promptetheus` subcommands: output, default paths, registration.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace CLI { class App; }
+
+namespace promptetheus::cli {
+
+/// The reference CLI's default spool directory, relative to the working directory.
+inline constexpr const char* kDefaultSpoolDir = ".promptetheus/spool";
+/// The version the reference CLI reports; output parity includes this string.
+inline constexpr const char* kReferenceVersion = "2.0.1";
+
+/// Writes to stdout in one call (large outputs stay fast) and flushes.
+void write_out(std::string_view text);
+/// Writes a line (text + '\n') to stdout.
+void print_line(std::string_view text);
+/// Writes a line to stderr.
+void print_error(std::string_view text);
+
+/// The exit code chosen by the subcommand that ran.
+struct ExitCode {
+  int value = 0;
+};
+
+void add_version_command(CLI::App& app, ExitCode& rc);
+void add_sessions_command(CLI::App& app, ExitCode& rc);
+void add_spool_command(CLI::App& app, ExitCode& rc);  // list, replay, purge
+void add_spool_list_command(CLI::App& spool, ExitCode& rc);
+void add_spool_replay_command(CLI::App& spool, ExitCode& rc);
+void add_spool_purge_command(CLI::App& spool, ExitCode& rc);
+void add_export_command(CLI::App& app, ExitCode& rc);
+void add_import_command(CLI::App& app, ExitCode& rc);
+void add_replay_command(CLI::App& app, ExitCode& rc);
+void add_diff_command(CLI::App& app, ExitCode& rc);
+void add_fingerprint_command(CLI::App& app, ExitCode& rc);
+void add_doctor_command(CLI::App& app, ExitCode& rc);
+void add_init_command(CLI::App& app, ExitCode& rc);
+
+/// "Could not find a session or file for '<target>'." (target in Python repr quotes).
+std::string not_found_message(const std::string& target);
+
+}  // namespace promptetheus::cli
+
+#include <nlohmann/json.hpp>
+
+namespace promptetheus::cli {
+/// Prints a --json document (2-space indent; invalid UTF-8 replaced, never thrown on).
+void print_json(const nlohmann::ordered_json& j);
+/// Warns on stderr about lines skipped while reading `source`.
+struct SessionReadNote {
+  std::string source;
+  std::uint64_t blank = 0, malformed = 0;
+  bool unreadable = false;
+  std::string error;
+};
+void warn_about_read(const SessionReadNote& note);
+}  // namespace promptetheus::cli

@@ -1,0 +1,51 @@
+// `promptetheus diff A B [--dir D] [--json]` (contract §6.13, §7.2). rc 2 on a regression.
+#include <CLI/CLI.hpp>
+
+#include "analysis/diff.hpp"
+#include "analysis/reports.hpp"
+#include "cli_common.hpp"
+#include "session_loading.hpp"
+
+namespace promptetheus::cli {
+
+namespace {
+struct DiffOptions {
+  std::string a, b;
+  std::string dir = kDefaultSpoolDir;
+  bool json = false;
+};
+}  // namespace
+
+void add_diff_command(CLI::App& app, ExitCode& rc) {
+  auto opts = std::make_shared<DiffOptions>();
+  auto* cmd = app.add_subcommand("diff", "Compare two sessions step by step");
+  cmd->add_option("a", opts->a, "Baseline session id or file")->required();
+  cmd->add_option("b", opts->b, "Candidate session id or file")->required();
+  cmd->add_option("--dir", opts->dir, "Spool directory")->capture_default_str();
+  cmd->add_flag("--json", opts->json, "Machine-readable output");
+  cmd->callback([opts, &rc] {
+    const auto a = load_target_or_report(opts->a, opts->dir);
+    if (!a) {
+      rc.value = 1;
+      return;
+    }
+    const auto b = load_target_or_report(opts->b, opts->dir);
+    if (!b) {
+      rc.value = 1;
+      return;
+    }
+    const analysis::SessionDiff d = analysis::diff_sessions(a->events, b->events);
+    rc.value = d.regressed ? 2 : 0;
+    if (opts->json) {
+      print_json(analysis::diff_json(d, *a, *b));
+      return;
+    }
+    if (d.empty()) {
+      print_line("No differences: the two sessions match.");
+      return;
+    }
+    write_out(d.summary() + "\n\n" + (d.regressed ? "REGRESSED" : "changed, no regression") + "\n");
+  });
+}
+
+}  // namespace promptetheus::cli

@@ -1,0 +1,16 @@
+#include <CLI/CLI.hpp>
+
+#include "cli_common.hpp"
+
+namespace promptetheus::cli {
+
+void add_doctor_command(CLI::App& app, ExitCode& rc) {
+  auto* cmd = app.add_subcommand("doctor", "not implemented yet");
+  cmd->allow_extras();
+  cmd->callback([&rc] {
+    print_error("not implemented yet");
+    rc.value = 1;
+  });
+}
+
+}  // namespace promptetheus::cli

@@ -1,0 +1,58 @@
+// `promptetheus export SESSION_ID [--dir D] [--out FILE]` (contract §6.11).
+#include <CLI/CLI.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "analysis/export_document.hpp"
+#include "analysis/session_store.hpp"
+#include "cli_common.hpp"
+
+namespace promptetheus::cli {
+
+namespace {
+struct ExportOptions {
+  std::string session_id;
+  std::string dir = kDefaultSpoolDir;
+  std::string out;
+};
+}  // namespace
+
+void add_export_command(CLI::App& app, ExitCode& rc) {
+  auto opts = std::make_shared<ExportOptions>();
+  auto* cmd = app.add_subcommand("export", "Write a spooled session as one JSON document");
+  cmd->add_option("session_id", opts->session_id, "Session id")->required();
+  cmd->add_option("--dir", opts->dir, "Spool directory")->capture_default_str();
+  cmd->add_option("--out", opts->out, "Write to this file instead of stdout");
+  cmd->callback([opts, &rc] {
+    using namespace analysis;
+    const auto session = load_session_id(opts->session_id, opts->dir);
+    if (!session) {
+      print_line("No spooled session " + opts->session_id + " in " + display_path(opts->dir) + ".");
+      rc.value = 1;
+      return;
+    }
+    warn_about_read({session->source, session->stats.blank, session->stats.malformed,
+                     session->stats.unreadable, session->stats.error});
+    const std::string doc = export_document(opts->session_id, *session);
+    if (opts->out.empty()) {
+      rc.value = 0;
+      print_line(doc);
+      return;
+    }
+    std::FILE* f = std::fopen(opts->out.c_str(), "wb");
+    const bool ok = f && std::fwrite(doc.data(), 1, doc.size(), f) == doc.size();
+    const int err = errno;
+    const bool closed = f && std::fclose(f) == 0;
+    if (!ok || !closed) {
+      print_error("Could not write " + opts->out + ": " + std::strerror(err));
+      rc.value = 1;
+      return;
+    }
+    rc.value = 0;
+    print_line("Exported " + std::to_string(session->events.size()) + " event(s) to " + opts->out + ".");
+  });
+}
+
+}  // namespace promptetheus::cli

@@ -1,0 +1,47 @@
+// `promptetheus fingerprint TARGET [--dir D] [--json]` (contract §6.14, §7.1).
+#include <CLI/CLI.hpp>
+
+#include "analysis/fingerprint.hpp"
+#include "analysis/reports.hpp"
+#include "cli_common.hpp"
+#include "session_loading.hpp"
+
+namespace promptetheus::cli {
+
+namespace {
+struct FingerprintOptions {
+  std::string target;
+  std::string dir = kDefaultSpoolDir;
+  bool json = false;
+};
+}  // namespace
+
+void add_fingerprint_command(CLI::App& app, ExitCode& rc) {
+  auto opts = std::make_shared<FingerprintOptions>();
+  auto* cmd = app.add_subcommand("fingerprint", "Print the failure fingerprint of a session");
+  cmd->add_option("target", opts->target, "Session id or file path")->required();
+  cmd->add_option("--dir", opts->dir, "Spool directory")->capture_default_str();
+  cmd->add_flag("--json", opts->json, "Machine-readable output");
+  cmd->callback([opts, &rc] {
+    const auto session = load_target_or_report(opts->target, opts->dir);
+    if (!session) {
+      rc.value = 1;
+      return;
+    }
+    rc.value = 0;
+    const analysis::Fingerprint fp = analysis::fingerprint_v1(session->events);
+    if (opts->json) {
+      print_json(analysis::fingerprint_json(fp, *session));
+      return;
+    }
+    if (!fp.is_failure) {
+      print_line("No failure detected in this session.");
+      return;
+    }
+    std::string out = fp.fingerprint + "  " + fp.label + "\n";
+    for (const auto& s : fp.signals) out += "  - " + s + "\n";
+    write_out(out);
+  });
+}
+
+}  // namespace promptetheus::cli

@@ -1,0 +1,55 @@
+// The `promptetheus` command-line tool. Default output is byte-identical to the reference CLI
+// (contract §6); usage errors exit 2, like argparse.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include "cli_common.hpp"
+#include "dev/dev_command.hpp"
+
+int main(int argc, char** argv) {
+  using namespace promptetheus::cli;
+  CLI::App app{"Promptetheus: local tools for spooled agent sessions", "promptetheus"};
+  app.set_help_all_flag("--help-all", "Show help for every subcommand");
+  ExitCode rc;
+  add_version_command(app, rc);
+  add_sessions_command(app, rc);
+  add_spool_command(app, rc);
+  add_export_command(app, rc);
+  add_import_command(app, rc);
+  add_replay_command(app, rc);
+  add_diff_command(app, rc);
+  add_fingerprint_command(app, rc);
+  add_doctor_command(app, rc);
+  add_init_command(app, rc);
+  promptetheus::devserver::add_dev_command(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::CallForAllHelp&) {
+    std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    // Subcommand help requests arrive as CallForHelp from the subcommand's parse.
+    if (e.get_exit_code() == 0) {
+      return app.exit(e);
+    }
+    std::cerr << "promptetheus: error: " << e.what() << "\n";
+    std::cerr << "Run 'promptetheus --help' for usage.\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "promptetheus: " << e.what() << "\n";
+    return 1;
+  }
+  if (app.get_subcommands().empty()) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  }
+  std::fflush(stdout);
+  return rc.value;
+}

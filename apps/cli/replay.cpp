@@ -1,0 +1,55 @@
+// `promptetheus replay TARGET [--dir D] [--tree] [--json]` (contract §6.12, §7.3).
+#include <CLI/CLI.hpp>
+
+#include "analysis/replay.hpp"
+#include "analysis/reports.hpp"
+#include "analysis/trace_tree.hpp"
+#include "cli_common.hpp"
+#include "session_loading.hpp"
+
+namespace promptetheus::cli {
+
+namespace {
+struct ReplayOptions {
+  std::string target;
+  std::string dir = kDefaultSpoolDir;
+  bool tree = false;
+  bool json = false;
+};
+}  // namespace
+
+void add_replay_command(CLI::App& app, ExitCode& rc) {
+  auto opts = std::make_shared<ReplayOptions>();
+  auto* cmd = app.add_subcommand("replay", "Print a session's events as a timeline or run tree");
+  cmd->add_option("target", opts->target, "Session id or file path")->required();
+  cmd->add_option("--dir", opts->dir, "Spool directory")->capture_default_str();
+  cmd->add_flag("--tree", opts->tree, "Show the span tree");
+  cmd->add_flag("--json", opts->json, "Machine-readable output");
+  cmd->callback([opts, &rc] {
+    const auto session = load_target_or_report(opts->target, opts->dir);
+    if (!session) {
+      rc.value = 1;
+      return;
+    }
+    rc.value = 0;
+    if (opts->json) {
+      print_json(opts->tree ? analysis::replay_tree_json(*session) : analysis::replay_flat_json(*session));
+      return;
+    }
+    if (!opts->tree) {
+      write_out(analysis::render_flat(session->events));
+      return;
+    }
+    bool any_object = false;
+    for (const auto& e : session->events) any_object = any_object || e.is_object();
+    if (!any_object) {
+      print_line("(no events)");
+      return;
+    }
+    std::string out = analysis::render_tree(analysis::build_trace_forest(session->events));
+    out.push_back('\n');
+    write_out(out);
+  });
+}
+
+}  // namespace promptetheus::cli

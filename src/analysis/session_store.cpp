@@ -1,0 +1,307 @@
+#include "analysis/session_store.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "analysis/unicode.hpp"
+
+namespace promptetheus::analysis {
+
+namespace {
+
+bool payload_name_is(const Event& e, std::string_view name) {
+  if (!e.type.string_equals("state_change") || !e.payload.is_object()) return false;
+  return e.payload.get("name").string_equals(name);
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+/// pathlib's Path.suffix of the last path component ("" for ".json" or "a").
+std::string_view path_suffix(std::string_view path) {
+  const std::size_t slash = path.rfind('/');
+  const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  const std::size_t dot = name.rfind('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == name.size()) return {};
+  return name.substr(dot);
+}
+
+}  // namespace
+
+bool Event::is_span_start() const { return payload_name_is(*this, "span_start"); }
+bool Event::is_span_end() const { return payload_name_is(*this, "span_end"); }
+
+Event make_event(const JsonView& value) {
+  Event e;
+  e.value = value;
+  if (!value.is_object()) return e;
+  std::string decoded;
+  value.for_each_member([&](const JsonView& k, const JsonView& v) {
+    std::string_view key;
+    if (!k.plain_string(key)) {
+      decoded = k.as_string();
+      key = decoded;
+    }
+    if (key.empty()) return;
+    switch (key[0]) {
+      case 's':
+        if (key == "seq") e.seq = v;
+        else if (key == "span_id") e.span_id = v;
+        break;
+      case 't':
+        if (key == "type") e.type = v;
+        break;
+      case 'p':
+        if (key == "payload") e.payload = v;
+        else if (key == "parent_id") e.parent_id = v;
+        break;
+      default:
+        break;
+    }
+  });
+  return e;
+}
+
+bool is_blank_line(std::string_view line) noexcept {
+  std::size_t i = 0;
+  while (i < line.size()) {
+    const auto byte = static_cast<unsigned char>(line[i]);
+    if (byte < 0x80) {
+      if (!py_isspace(byte)) return false;
+      ++i;
+      continue;
+    }
+    if (!py_isspace(next_code_point(line, i))) return false;
+  }
+  return true;
+}
+
+Session parse_jsonl(std::shared_ptr<const std::string> text, std::string source) {
+  Session s;
+  s.source = std::move(source);
+  s.text = std::move(text);
+  const std::string& t = *s.text;
+  // Spool lines are ~200–300 bytes; reserving avoids regrowth on large files.
+  s.events.reserve(t.size() / 256 + 4);
+  std::size_t pos = 0;
+  while (pos < t.size()) {
+    const void* nl = std::memchr(t.data() + pos, '\n', t.size() - pos);
+    const std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - t.data()) : t.size();
+    const std::string_view line(t.data() + pos, end - pos);
+    pos = end + 1;
+    ++s.stats.lines;
+    const JsonView v = parse_json(line);
+    if (v.present()) {
+      s.events.push_back(make_event(v));
+    } else if (is_blank_line(line)) {
+      ++s.stats.blank;
+    } else {
+      ++s.stats.malformed;
+    }
+  }
+  return s;
+}
+
+bool read_whole_file(const std::string& path, std::string& out, std::string& error) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    error = std::strerror(errno);
+    return false;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    error = std::strerror(errno);
+    ::close(fd);
+    return false;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    error = "Is a directory";
+    ::close(fd);
+    return false;
+  }
+  out.clear();
+  if (S_ISREG(st.st_mode) && st.st_size > 0) out.reserve(static_cast<std::size_t>(st.st_size));
+  char buf[1 << 16];
+  for (;;) {
+    if (S_ISREG(st.st_mode) && out.capacity() - out.size() >= sizeof buf) {
+      // Read straight into the string's spare capacity.
+      const std::size_t old = out.size();
+      out.resize(out.capacity());
+      const ssize_t n = ::read(fd, out.data() + old, out.size() - old);
+      if (n < 0) {
+        if (errno == EINTR) {
+          out.resize(old);
+          continue;
+        }
+        error = std::strerror(errno);
+        ::close(fd);
+        return false;
+      }
+      out.resize(old + static_cast<std::size_t>(n));
+      if (n == 0) break;
+      continue;
+    }
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      error = std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return true;
+}
+
+Session read_jsonl_file(const std::string& path) {
+  auto text = std::make_shared<std::string>();
+  std::string error;
+  if (!read_whole_file(path, *text, error)) {
+    Session s;
+    s.source = path;
+    s.text = std::make_shared<const std::string>();
+    s.stats.unreadable = true;
+    s.stats.error = error;
+    return s;
+  }
+  return parse_jsonl(std::move(text), path);
+}
+
+bool is_directory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool is_regular_file(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool path_exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+DirState list_jsonl(const std::string& dir, std::vector<SpoolFile>& files, std::string* error) {
+  files.clear();
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return DirState::missing;
+  if (!S_ISDIR(st.st_mode)) return DirState::not_a_directory;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) {
+    if (error) *error = std::strerror(errno);
+    return DirState::unreadable;
+  }
+  while (const dirent* ent = ::readdir(d)) {
+    const std::string name = ent->d_name;
+    if (name.size() <= 6 || !ends_with(name, ".jsonl")) continue;
+    SpoolFile f;
+    f.name = name;
+    f.stem = name.substr(0, name.size() - 6);
+    f.path = join_path(dir, name);
+    struct stat fst {};
+    if (::stat(f.path.c_str(), &fst) != 0 || !S_ISREG(fst.st_mode)) continue;
+    f.bytes = static_cast<std::uint64_t>(fst.st_size);
+    files.push_back(std::move(f));
+  }
+  ::closedir(d);
+  std::sort(files.begin(), files.end(),
+            [](const SpoolFile& a, const SpoolFile& b) { return a.name < b.name; });
+  return DirState::ok;
+}
+
+LineCounts count_lines(const std::string& path) {
+  LineCounts c;
+  std::string text;
+  std::string error;
+  if (!read_whole_file(path, text, error)) {
+    c.unreadable = true;
+    return c;
+  }
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const void* nl = std::memchr(text.data() + pos, '\n', text.size() - pos);
+    const std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - text.data()) : text.size();
+    const std::string_view line(text.data() + pos, end - pos);
+    pos = end + 1;
+    if (is_blank_line(line)) continue;
+    ++c.non_blank;
+    if (parse_json(line).present()) ++c.parsed;
+  }
+  return c;
+}
+
+std::string display_path(const std::string& p) {
+  if (p.empty()) return ".";
+  std::string out;
+  std::size_t i = 0;
+  if (p[0] == '/') {
+    // POSIX keeps exactly two leading slashes; one or three-plus collapse to one.
+    std::size_t n = 0;
+    while (n < p.size() && p[n] == '/') ++n;
+    out = n == 2 ? "//" : "/";
+    i = n;
+  }
+  bool first = true;
+  while (i < p.size()) {
+    std::size_t j = p.find('/', i);
+    if (j == std::string::npos) j = p.size();
+    const std::string part = p.substr(i, j - i);
+    i = j + 1;
+    if (part.empty() || part == ".") continue;
+    if (!first) out.push_back('/');
+    out += part;
+    first = false;
+  }
+  if (out.empty()) return ".";
+  return out;
+}
+
+std::string join_path(const std::string& dir, const std::string& name) {
+  if (!name.empty() && name[0] == '/') return name;
+  if (dir.empty() || dir == ".") return name;
+  if (dir.back() == '/') return dir + name;
+  return dir + "/" + name;
+}
+
+std::optional<Session> load_session_id(const std::string& id, const std::string& dir) {
+  const std::string direct = join_path(dir, id + ".jsonl");
+  if (path_exists(direct)) return read_jsonl_file(direct);
+  std::vector<SpoolFile> files;
+  if (list_jsonl(dir, files) != DirState::ok) return std::nullopt;
+  for (const auto& f : files) {
+    if (f.stem == id) return read_jsonl_file(f.path);
+  }
+  return std::nullopt;
+}
+
+std::optional<Session> load_target(const std::string& target, const std::string& dir) {
+  if (!target.empty() && is_regular_file(target)) {
+    if (path_suffix(target) != ".json") return read_jsonl_file(target);
+    auto text = std::make_shared<std::string>();
+    std::string error;
+    if (!read_whole_file(target, *text, error)) return std::nullopt;
+    const JsonView doc = parse_json(*text);
+    JsonView list = doc;
+    if (doc.is_object()) list = doc.get("events");
+    if (!list.is_array()) return std::nullopt;
+    Session s;
+    s.source = target;
+    list.for_each_element([&](const JsonView& v) { s.events.push_back(make_event(v)); });
+    s.stats.lines = s.events.size();
+    s.text = std::move(text);
+    return s;
+  }
+  return load_session_id(target, dir);
+}
+
+}  // namespace promptetheus::analysis
