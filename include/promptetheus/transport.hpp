@@ -62,7 +62,8 @@ class PROMPTETHEUS_API Transport {
  public:
   virtual ~Transport() = default;
 
-  /// Takes a batch (events of any sessions, each session's events in seq order). Must account
+  /// Takes a batch of events of any sessions, in queue order (FIFO per producer thread, so one
+  /// session written from several threads may arrive out of seq order). Must account
   /// every event in `counters` before returning, and return by `deadline` as best it can.
   virtual void send(std::vector<EncodedEvent>& events, const Deadline& deadline) noexcept = 0;
 

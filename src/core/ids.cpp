@@ -121,10 +121,12 @@ SpanId new_span_id() noexcept {
 }
 
 void append_hex(std::string& out, const SpanId& id) {
-  for (std::uint8_t c : id) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
+  char buf[32];
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    buf[2 * i] = kHex[id[i] >> 4];
+    buf[2 * i + 1] = kHex[id[i] & 15];
   }
+  out.append(buf, sizeof buf);
 }
 
 std::string span_id_string(const SpanId& id) {

@@ -57,31 +57,40 @@ std::size_t decode_utf8(std::string_view s, std::size_t i, std::uint32_t& cp) {
 
 }  // namespace
 
+namespace {
+// Bytes that cannot be copied as they are: '"', '\\', control characters, DEL and non-ASCII.
+struct EscapeTable {
+  bool special[256];
+  constexpr EscapeTable() : special() {
+    for (int c = 0; c < 256; ++c) special[c] = c < 0x20 || c >= 0x7F || c == '"' || c == '\\';
+  }
+};
+constexpr EscapeTable kEscape;
+}  // namespace
+
 void write_json_string(std::string& out, std::string_view text) {
   out += '"';
+  const char* data = text.data();
+  const std::size_t size = text.size();
   std::size_t i = 0;
-  while (i < text.size()) {
-    // Copy the longest run of printable ASCII that needs no escape in one append.
+  while (i < size) {
+    // Copy the longest run of bytes that need no escape in one append.
     std::size_t run = i;
-    while (run < text.size()) {
-      unsigned char c = static_cast<unsigned char>(text[run]);
-      if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') break;
-      ++run;
-    }
+    while (run < size && !kEscape.special[static_cast<unsigned char>(data[run])]) ++run;
     if (run > i) {
-      out.append(text.data() + i, run - i);
+      out.append(data + i, run - i);
       i = run;
-      if (i >= text.size()) break;
+      if (i >= size) break;
     }
-    unsigned char c = static_cast<unsigned char>(text[i]);
+    unsigned char c = static_cast<unsigned char>(data[i]);
     switch (c) {
-      case '"': out += "\\\""; ++i; continue;
-      case '\\': out += "\\\\"; ++i; continue;
-      case '\n': out += "\\n"; ++i; continue;
-      case '\r': out += "\\r"; ++i; continue;
-      case '\t': out += "\\t"; ++i; continue;
-      case '\b': out += "\\b"; ++i; continue;
-      case '\f': out += "\\f"; ++i; continue;
+      case '"': out.append("\\\"", 2); ++i; continue;
+      case '\\': out.append("\\\\", 2); ++i; continue;
+      case '\n': out.append("\\n", 2); ++i; continue;
+      case '\r': out.append("\\r", 2); ++i; continue;
+      case '\t': out.append("\\t", 2); ++i; continue;
+      case '\b': out.append("\\b", 2); ++i; continue;
+      case '\f': out.append("\\f", 2); ++i; continue;
       default: break;
     }
     if (c < 0x80) {  // other control characters and DEL
@@ -227,29 +236,35 @@ void write_value(std::string& out, const Value& value) {
   std::visit(Visitor{out}, value);
 }
 
+namespace {
+template <std::size_t N>
+void append_literal(std::string& out, const char (&text)[N]) {
+  out.append(text, N - 1);
+}
+}  // namespace
+
 void write_event(std::string& out, const Event& event) {
   const SessionState& session = *event.session;
   // Envelope keys in sorted order: idempotency_key, metadata, parent_id, payload, seq,
   // session_id, span_id, timestamp, type.
-  out += "{\"idempotency_key\":";
-  std::string key = session.key_prefix();
-  key += std::to_string(event.seq);
-  write_json_string(out, key);
+  append_literal(out, "{\"idempotency_key\":");
+  out += session.json_key_prefix();
+  write_integer(out, event.seq);
+  out += '"';
   if (!event.metadata.is_null()) {
-    out += ",\"metadata\":";
+    append_literal(out, ",\"metadata\":");
     write_json(out, event.metadata);
   }
   if (event.has_span) {
-    out += ",\"parent_id\":";
     if (event.has_parent) {
-      out += "\"span_";
+      append_literal(out, ",\"parent_id\":\"span_");
       append_hex(out, event.parent_id);
       out += '"';
     } else {
-      out += "null";
+      append_literal(out, ",\"parent_id\":null");
     }
   }
-  out += ",\"payload\":{";
+  append_literal(out, ",\"payload\":{");
   // Helpers add fields in any order; write them sorted by key.
   const Payload& payload = event.payload;
   std::size_t order[Payload::kMaxFields];
@@ -260,24 +275,24 @@ void write_event(std::string& out, const Event& event) {
     const Field& field = payload[order[k]];
     if (k > 0) out += ',';
     out += '"';
-    out += field.key;  // helper keys are plain ASCII identifiers
-    out += "\":";
+    out.append(field.key);  // helper keys are plain ASCII identifiers
+    out.append("\":", 2);
     write_value(out, field.value);
   }
-  out += "},\"seq\":";
+  append_literal(out, "},\"seq\":");
   write_integer(out, event.seq);
-  out += ",\"session_id\":";
-  write_json_string(out, session.id());
+  append_literal(out, ",\"session_id\":");
+  out += session.json_id();
   if (event.has_span) {
-    out += ",\"span_id\":\"span_";
+    append_literal(out, ",\"span_id\":\"span_");
     append_hex(out, event.span_id);
     out += '"';
   }
-  out += ",\"timestamp\":\"";
+  append_literal(out, ",\"timestamp\":\"");
   append_timestamp(out, event.time_us);
-  out += "\",\"type\":\"";
-  out += event_type_name(event.type);
-  out += "\"}";
+  append_literal(out, "\",\"type\":\"");
+  out.append(event_type_name(event.type));
+  append_literal(out, "\"}");
 }
 
 std::string canonical_json(const nlohmann::json& value) {

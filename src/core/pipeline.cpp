@@ -183,35 +183,37 @@ bool Pipeline::spill(Event&& event) noexcept {
 
 EncodedEvent Pipeline::encode(Event& event) noexcept {
   EncodedEvent out;
+  encode_into(event, out);
+  return out;
+}
+
+void Pipeline::encode_into(Event& event, EncodedEvent& out) noexcept {
   try {
     if (event.artifact) store_artifact(*event.artifact);
     out.session_id = event.session->id();
     out.seq = event.seq;
+    out.json.clear();
     out.json.reserve(256 + event.approx_bytes / 2);
     write_event(out.json, event);
   } catch (...) {
     log_error("cannot serialise an event");
   }
-  return out;
 }
 
 std::size_t Pipeline::drain_once(std::vector<Event>& buffer, std::vector<EncodedEvent>& encoded,
                                  const Deadline& deadline) noexcept {
   std::size_t n = queue_.try_dequeue_bulk(buffer.begin(), buffer.size());
   if (n == 0) return 0;
+  // Reuse the strings of the previous batch (their capacity) unless a transport took them.
   std::uint64_t bytes = 0;
-  encoded.clear();
-  for (std::size_t i = 0; i < n; ++i) {
-    bytes += buffer[i].approx_bytes;
-    encoded.push_back(encode(buffer[i]));
-    buffer[i] = Event{};  // release the session reference and payload now
+  encoded.resize(n);
+  // Queue order: FIFO per producer thread, so a session written from several threads can
+  // arrive out of seq order. Consumers order by seq (contract §1.1); transports group by session.
+  for (std::size_t k = 0; k < n; ++k) {
+    bytes += buffer[k].approx_bytes;
+    encode_into(buffer[k], encoded[k]);
   }
-  // Transports receive each session's events together and in seq order (the queue is FIFO per
-  // producer only, so a session written from several threads can arrive interleaved).
-  std::stable_sort(encoded.begin(), encoded.end(), [](const EncodedEvent& a, const EncodedEvent& b) {
-    if (a.session_id != b.session_id) return a.session_id < b.session_id;
-    return a.seq < b.seq;
-  });
+  for (std::size_t i = 0; i < n; ++i) buffer[i] = Event{};  // release sessions and payloads now
   try {
     transport_->send(encoded, deadline);
   } catch (...) {

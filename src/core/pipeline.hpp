@@ -58,6 +58,7 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   /// Serialises one event (and stores its artifact bytes first). Used by the worker and by the
   /// overflow and shutdown spills.
   static EncodedEvent encode(Event& event) noexcept;
+  static void encode_into(Event& event, EncodedEvent& out) noexcept;
 
  private:
   explicit Pipeline(Options options);

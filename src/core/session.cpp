@@ -5,6 +5,7 @@
 
 #include "core/exception_info.hpp"
 #include "core/ids.hpp"
+#include "core/json_writer.hpp"
 #include "core/log.hpp"
 #include "core/pipeline.hpp"
 #include "core/registry.hpp"
@@ -25,6 +26,9 @@ SessionState::SessionState(std::string id, std::string nonce, std::shared_ptr<Pi
   key_prefix_ += ':';
   key_prefix_ += nonce;
   key_prefix_ += ':';
+  write_json_string(json_id_, id_);
+  write_json_string(json_key_prefix_, key_prefix_);
+  json_key_prefix_.pop_back();  // the closing quote comes after the seq
 }
 
 namespace {

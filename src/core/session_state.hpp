@@ -21,6 +21,10 @@ class SessionState {
   const std::string& id() const noexcept { return id_; }
   /// "<session_id>:<nonce>:" — the idempotency key without its seq.
   const std::string& key_prefix() const noexcept { return key_prefix_; }
+  /// The id as a JSON string literal, and the key prefix as an unterminated JSON string literal
+  /// (escaped once here so that the worker only copies them).
+  const std::string& json_id() const noexcept { return json_id_; }
+  const std::string& json_key_prefix() const noexcept { return json_key_prefix_; }
   const std::shared_ptr<Pipeline>& pipeline() const noexcept { return pipeline_; }
 
   /// Takes the next seq for an ordinary event. Returns false (and consumes nothing usable) once
@@ -55,6 +59,8 @@ class SessionState {
   static constexpr std::uint64_t kEndedBit = 1ull << 62;
   std::string id_;
   std::string key_prefix_;
+  std::string json_id_;
+  std::string json_key_prefix_;
   std::shared_ptr<Pipeline> pipeline_;
   std::atomic<std::uint64_t> seq_{0};
 };
