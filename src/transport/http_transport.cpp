@@ -382,7 +382,8 @@ void HttpTransport::send(std::vector<EncodedEvent>& events, const Deadline& dead
         if (it == index.end()) {
           groups.emplace_back(sid, Batch{});
           g = groups.size() - 1;
-          index.emplace(groups[g].first, g);
+          // Key by the event's own string: `groups` may reallocate and move its copies.
+          index.emplace(sid, g);
         } else {
           g = it->second;
         }
