@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -158,6 +159,32 @@ bool Spool::make_dirs(const std::string& path) noexcept {
   }
 }
 
+namespace {
+
+// Opens `path` for appending and locks it, making sure the locked file is still the one at
+// `path`. A replayer claims a file by locking it and renaming it away; lines appended to a file
+// after its claim would be lost with it. So a writer that finds its file locked or renamed
+// opens the path again (which creates a fresh file once the claim has moved the old one).
+// Returns -1 on failure.
+int open_locked_for_append(const std::string& path) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return -1;
+    bool locked = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+    struct stat opened {}, current {};
+    bool same = ::fstat(fd, &opened) == 0 && ::stat(path.c_str(), &current) == 0 &&
+                opened.st_dev == current.st_dev && opened.st_ino == current.st_ino;
+    if (locked && same) return fd;
+    ::close(fd);
+    // Locked and still in place: a replayer is between its lock and its rename. Give it a
+    // moment (the rename follows the lock immediately).
+    if (same) ::usleep(1000);
+  }
+  return -1;
+}
+
+}  // namespace
+
 bool Spool::append_file(const std::string& path, std::string_view data) noexcept {
   try {
     std::size_t slash = path.find_last_of('/');
@@ -165,7 +192,7 @@ bool Spool::append_file(const std::string& path, std::string_view data) noexcept
       log_warn("cannot create spool directory for " + path + ": " + std::strerror(errno));
       return false;
     }
-    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open_locked_for_append(path);
     if (fd < 0) {
       log_warn("cannot open spool file " + path + ": " + std::strerror(errno));
       return false;
@@ -177,9 +204,10 @@ bool Spool::append_file(const std::string& path, std::string_view data) noexcept
         if (errno == EINTR) continue;
         log_warn("cannot write spool file " + path + ": " + std::strerror(errno));
         // Cut back a partial write so the file never ends in a torn line.
-        if (written > 0) {
-          struct stat st {};
-          if (::fstat(fd, &st) == 0 && ::ftruncate(fd, st.st_size - static_cast<off_t>(written)) != 0) {
+        struct stat st {};
+        if (written > 0 && ::fstat(fd, &st) == 0) {
+          if (::ftruncate(fd, st.st_size - static_cast<off_t>(written)) != 0) {
+            log_warn("cannot remove a partial line from " + path);
           }
         }
         ::close(fd);
@@ -187,7 +215,7 @@ bool Spool::append_file(const std::string& path, std::string_view data) noexcept
       }
       written += static_cast<std::size_t>(n);
     }
-    ::close(fd);
+    ::close(fd);  // also releases the lock
     return true;
   } catch (...) {
     return false;
@@ -255,10 +283,15 @@ std::size_t Spool::prune() noexcept {
     std::size_t deleted = 0;
     for (const auto& f : pending) {
       if (total <= max_bytes_) break;
-      if (::unlink(f.path.c_str()) == 0) {
+      // A file locked by a writer or a replayer is in use: leave it.
+      int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      bool free_to_delete = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+      if (free_to_delete && ::unlink(f.path.c_str()) == 0) {
         total -= f.size;
         ++deleted;
       }
+      ::close(fd);
     }
     if (deleted > 0) {
       log_warn("spool over its size cap: pruned " + std::to_string(deleted) + " oldest file(s) in " + dir_);
