@@ -17,7 +17,7 @@ std::string export_document(const std::string& session_id, const Session& sessio
     ++types[it->second].second;
   }
   std::string out;
-  out.reserve(session.text ? session.text->size() * 2 : 256);
+  out.reserve(session.text ? session.text->view().size() * 2 : 256);
   out += "{\n  \"session_id\": ";
   append_json_string(out, session_id);
   out += ",\n  \"events\": ";

@@ -31,9 +31,30 @@ inline bool is_hex(char ch) noexcept {
   return is_digit(ch) || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
 }
 
+constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+constexpr std::uint64_t kHighs = 0x8080808080808080ull;
+
+inline std::uint64_t load8(const char* p) noexcept {
+  std::uint64_t x;
+  std::memcpy(&x, p, 8);
+  return x;
+}
+/// Non-zero when some byte of x is zero.
+inline std::uint64_t has_zero_byte(std::uint64_t x) noexcept { return (x - kOnes) & ~x & kHighs; }
+/// Non-zero when some byte of x is '"', '\\', a control character or non-ASCII.
+inline std::uint64_t has_string_special(std::uint64_t x) noexcept {
+  return has_zero_byte(x ^ (kOnes * '"')) | has_zero_byte(x ^ (kOnes * '\\')) |
+         ((x - kOnes * 0x20) & ~x & kHighs) | (x & kHighs);
+}
+/// Non-zero when some byte of x is '"' or '\\'.
+inline std::uint64_t has_quote_or_backslash(std::uint64_t x) noexcept {
+  return has_zero_byte(x ^ (kOnes * '"')) | has_zero_byte(x ^ (kOnes * '\\'));
+}
+
 class Validator {
  public:
-  Validator(const char* p, const char* end) : p_(p), end_(end) {}
+  Validator(const char* p, const char* end, MemberHook hook = nullptr, void* context = nullptr)
+      : p_(p), end_(end), hook_(hook), context_(context) {}
 
   bool value(int depth) {
     if (p_ >= end_) return false;
@@ -99,6 +120,8 @@ class Validator {
   bool string() {
     ++p_;  // opening quote
     for (;;) {
+      // Eight bytes at a time while none needs attention (most of a spool line).
+      while (end_ - p_ >= 8 && !has_string_special(load8(p_))) p_ += 8;
       while (p_ < end_ && kStringClasses.c[static_cast<unsigned char>(*p_)] == 0) ++p_;
       if (p_ >= end_) return false;
       switch (kStringClasses.c[static_cast<unsigned char>(*p_)]) {
@@ -173,12 +196,19 @@ class Validator {
       return true;
     }
     for (;;) {
+      const char* key = p_;
       if (p_ >= end_ || *p_ != '"' || !string()) return false;
+      const char* key_end = p_;
       ws();
       if (p_ >= end_ || *p_ != ':') return false;
       ++p_;
       ws();
+      const char* member = p_;
       if (!value(depth + 1)) return false;
+      if (depth == 0 && hook_) {
+        hook_(context_, JsonView(JsonKind::string, std::string_view(key, static_cast<std::size_t>(key_end - key))),
+              JsonView(json_detail::kind_of(*member), std::string_view(member, static_cast<std::size_t>(p_ - member))));
+      }
       ws();
       if (p_ >= end_) return false;
       if (*p_ == '}') {
@@ -215,6 +245,8 @@ class Validator {
 
   const char* p_;
   const char* end_;
+  MemberHook hook_;
+  void* context_;
 };
 
 unsigned hex_value(char ch) noexcept {
@@ -251,14 +283,14 @@ namespace {
 inline const char* skip_string(const char* p, const char* end) noexcept {
   ++p;
   for (;;) {
-    const void* hit = std::memchr(p, '"', static_cast<std::size_t>(end - p));
-    if (!hit) return end;
-    const char* q = static_cast<const char*>(hit);
-    // The quote is escaped when an odd number of backslashes precede it.
-    const char* b = q;
-    while (b > p && b[-1] == '\\') --b;
-    if (((q - b) & 1) == 0) return q + 1;
-    p = q + 1;
+    while (end - p >= 8 && !has_quote_or_backslash(load8(p))) p += 8;
+    if (p >= end) return end;
+    if (*p == '"') return p + 1;
+    if (*p == '\\') {
+      p += 2;  // the escaped character (validated text: never past the closing quote)
+      continue;
+    }
+    ++p;
   }
 }
 }  // namespace
@@ -294,10 +326,12 @@ const char* skip_value(const char* p, const char* end) noexcept {
 
 }  // namespace json_detail
 
-JsonView parse_json(std::string_view text) noexcept {
+JsonView parse_json(std::string_view text) noexcept { return parse_json(text, nullptr, nullptr); }
+
+JsonView parse_json(std::string_view text, MemberHook on_top_member, void* context) noexcept {
   const char* begin = text.data();
   const char* end = begin + text.size();
-  Validator v(begin, end);
+  Validator v(begin, end, on_top_member, context);
   v.ws();
   const char* start = v.pos();
   if (!v.value(0)) return {};

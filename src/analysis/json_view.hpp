@@ -65,6 +65,13 @@ class JsonView {
 /// Invalid UTF-8 is rejected as well. Returns an absent view on failure.
 JsonView parse_json(std::string_view text) noexcept;
 
+/// Called for each member of a top-level object while it is validated (key as a string view).
+/// A line that turns out invalid may already have reported some members.
+using MemberHook = void (*)(void* context, const JsonView& key, const JsonView& value);
+/// parse_json that also reports the top-level members, so that callers needing a few of them
+/// read the text once.
+JsonView parse_json(std::string_view text, MemberHook on_top_member, void* context) noexcept;
+
 namespace json_detail {
 /// Advances past one already-validated value starting at p (no whitespace before it).
 const char* skip_value(const char* p, const char* end) noexcept;

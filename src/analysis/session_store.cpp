@@ -38,35 +38,61 @@ std::string_view path_suffix(std::string_view path) {
 bool Event::is_span_start() const { return payload_name_is(*this, "span_start"); }
 bool Event::is_span_end() const { return payload_name_is(*this, "span_end"); }
 
+namespace {
+
+void assign_envelope_member(Event& e, std::string_view key, const JsonView& v) {
+  if (key.empty()) return;
+  switch (key[0]) {
+    case 's':
+      if (key == "seq") e.seq = v;
+      else if (key == "span_id") e.span_id = v;
+      break;
+    case 't':
+      if (key == "type") e.type = v;
+      break;
+    case 'p':
+      if (key == "payload") e.payload = v;
+      else if (key == "parent_id") e.parent_id = v;
+      break;
+    default:
+      break;
+  }
+}
+
+void envelope_hook(void* context, const JsonView& k, const JsonView& v) {
+  auto& e = *static_cast<Event*>(context);
+  std::string_view key;
+  if (k.plain_string(key)) {
+    assign_envelope_member(e, key, v);
+  } else {
+    assign_envelope_member(e, k.as_string(), v);
+  }
+}
+
+}  // namespace
+
 Event make_event(const JsonView& value) {
   Event e;
   e.value = value;
-  if (!value.is_object()) return e;
-  std::string decoded;
-  value.for_each_member([&](const JsonView& k, const JsonView& v) {
-    std::string_view key;
-    if (!k.plain_string(key)) {
-      decoded = k.as_string();
-      key = decoded;
-    }
-    if (key.empty()) return;
-    switch (key[0]) {
-      case 's':
-        if (key == "seq") e.seq = v;
-        else if (key == "span_id") e.span_id = v;
-        break;
-      case 't':
-        if (key == "type") e.type = v;
-        break;
-      case 'p':
-        if (key == "payload") e.payload = v;
-        else if (key == "parent_id") e.parent_id = v;
-        break;
-      default:
-        break;
-    }
-  });
+  if (value.is_object()) {
+    value.for_each_member([&](const JsonView& k, const JsonView& v) { envelope_hook(&e, k, v); });
+  }
   return e;
+}
+
+bool parse_event_line(std::string_view line, Event& out) {
+  out = Event();
+  out.value = parse_json(line, &envelope_hook, &out);
+  if (!out.value.present()) {
+    out = Event();
+    return false;
+  }
+  if (!out.value.is_object()) {
+    const JsonView v = out.value;
+    out = Event();
+    out.value = v;
+  }
+  return true;
 }
 
 bool is_blank_line(std::string_view line) noexcept {
@@ -83,11 +109,15 @@ bool is_blank_line(std::string_view line) noexcept {
   return true;
 }
 
-Session parse_jsonl(std::shared_ptr<const std::string> text, std::string source) {
+Session parse_jsonl(std::string text, std::string source) {
+  return parse_jsonl(std::make_shared<const TextBuffer>(std::move(text)), std::move(source));
+}
+
+Session parse_jsonl(std::shared_ptr<const TextBuffer> text, std::string source) {
   Session s;
   s.source = std::move(source);
   s.text = std::move(text);
-  const std::string& t = *s.text;
+  const std::string_view t = s.text->view();
   // Spool lines are ~200–300 bytes; reserving avoids regrowth on large files.
   s.events.reserve(t.size() / 256 + 4);
   std::size_t pos = 0;
@@ -97,9 +127,9 @@ Session parse_jsonl(std::shared_ptr<const std::string> text, std::string source)
     const std::string_view line(t.data() + pos, end - pos);
     pos = end + 1;
     ++s.stats.lines;
-    const JsonView v = parse_json(line);
-    if (v.present()) {
-      s.events.push_back(make_event(v));
+    Event e;
+    if (parse_event_line(line, e)) {
+      s.events.push_back(e);
     } else if (is_blank_line(line)) {
       ++s.stats.blank;
     } else {
@@ -109,66 +139,51 @@ Session parse_jsonl(std::shared_ptr<const std::string> text, std::string source)
   return s;
 }
 
-bool read_whole_file(const std::string& path, std::string& out, std::string& error) {
+std::shared_ptr<const TextBuffer> read_whole_file(const std::string& path, std::string& error) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     error = std::strerror(errno);
-    return false;
+    return nullptr;
   }
   struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    error = std::strerror(errno);
+  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    error = S_ISDIR(st.st_mode) ? "Is a directory" : std::strerror(errno);
     ::close(fd);
-    return false;
+    return nullptr;
   }
-  if (S_ISDIR(st.st_mode)) {
-    error = "Is a directory";
-    ::close(fd);
-    return false;
-  }
-  out.clear();
-  if (S_ISREG(st.st_mode) && st.st_size > 0) out.reserve(static_cast<std::size_t>(st.st_size));
-  char buf[1 << 16];
+  // Start from the size fstat reports and grow if the file is still being appended to.
+  std::size_t capacity = S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) + 1 : 1 << 16;
+  auto bytes = std::unique_ptr<char[]>(new char[capacity]);
+  std::size_t size = 0;
   for (;;) {
-    if (S_ISREG(st.st_mode) && out.capacity() - out.size() >= sizeof buf) {
-      // Read straight into the string's spare capacity.
-      const std::size_t old = out.size();
-      out.resize(out.capacity());
-      const ssize_t n = ::read(fd, out.data() + old, out.size() - old);
-      if (n < 0) {
-        if (errno == EINTR) {
-          out.resize(old);
-          continue;
-        }
-        error = std::strerror(errno);
-        ::close(fd);
-        return false;
-      }
-      out.resize(old + static_cast<std::size_t>(n));
-      if (n == 0) break;
-      continue;
+    if (size == capacity) {
+      const std::size_t bigger = capacity * 2;
+      auto grown = std::unique_ptr<char[]>(new char[bigger]);
+      std::memcpy(grown.get(), bytes.get(), size);
+      bytes = std::move(grown);
+      capacity = bigger;
     }
-    const ssize_t n = ::read(fd, buf, sizeof buf);
+    const ssize_t n = ::read(fd, bytes.get() + size, capacity - size);
     if (n < 0) {
       if (errno == EINTR) continue;
       error = std::strerror(errno);
       ::close(fd);
-      return false;
+      return nullptr;
     }
     if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
+    size += static_cast<std::size_t>(n);
   }
   ::close(fd);
-  return true;
+  return std::make_shared<const TextBuffer>(std::move(bytes), size);
 }
 
 Session read_jsonl_file(const std::string& path) {
-  auto text = std::make_shared<std::string>();
   std::string error;
-  if (!read_whole_file(path, *text, error)) {
+  auto text = read_whole_file(path, error);
+  if (!text) {
     Session s;
     s.source = path;
-    s.text = std::make_shared<const std::string>();
+    s.text = std::make_shared<const TextBuffer>(std::string());
     s.stats.unreadable = true;
     s.stats.error = error;
     return s;
@@ -221,12 +236,13 @@ DirState list_jsonl(const std::string& dir, std::vector<SpoolFile>& files, std::
 
 LineCounts count_lines(const std::string& path) {
   LineCounts c;
-  std::string text;
   std::string error;
-  if (!read_whole_file(path, text, error)) {
+  const auto buffer = read_whole_file(path, error);
+  if (!buffer) {
     c.unreadable = true;
     return c;
   }
+  const std::string_view text = buffer->view();
   std::size_t pos = 0;
   while (pos < text.size()) {
     const void* nl = std::memchr(text.data() + pos, '\n', text.size() - pos);
@@ -287,10 +303,10 @@ std::optional<Session> load_session_id(const std::string& id, const std::string&
 std::optional<Session> load_target(const std::string& target, const std::string& dir) {
   if (!target.empty() && is_regular_file(target)) {
     if (path_suffix(target) != ".json") return read_jsonl_file(target);
-    auto text = std::make_shared<std::string>();
     std::string error;
-    if (!read_whole_file(target, *text, error)) return std::nullopt;
-    const JsonView doc = parse_json(*text);
+    auto text = read_whole_file(target, error);
+    if (!text) return std::nullopt;
+    const JsonView doc = parse_json(text->view());
     JsonView list = doc;
     if (doc.is_object()) list = doc.get("events");
     if (!list.is_array()) return std::nullopt;

@@ -38,10 +38,26 @@ struct ReadStats {
   std::string error;            // why, when unreadable
 };
 
+/// The bytes events point into: a file read whole (uninitialised buffer, no zero-filling) or
+/// a string. Never a memory map: spool files may be truncated while read, which would fault.
+class TextBuffer {
+ public:
+  explicit TextBuffer(std::string s) : owned_(std::move(s)) {}
+  TextBuffer(std::unique_ptr<char[]> bytes, std::size_t size) : bytes_(std::move(bytes)), size_(size) {}
+  std::string_view view() const noexcept {
+    return bytes_ ? std::string_view(bytes_.get(), size_) : std::string_view(owned_);
+  }
+
+ private:
+  std::string owned_;
+  std::unique_ptr<char[]> bytes_;
+  std::size_t size_ = 0;
+};
+
 /// The events of one session file, in file order. Owns the text the events point into.
 struct Session {
   std::string source;  // the path that was read
-  std::shared_ptr<const std::string> text;
+  std::shared_ptr<const TextBuffer> text;
   std::vector<Event> events;
   ReadStats stats;
 };
@@ -50,7 +66,10 @@ struct Session {
 Event make_event(const JsonView& value);
 
 /// Splits `text` into lines and keeps every line that parses as JSON (§6 JSONL rules).
-Session parse_jsonl(std::shared_ptr<const std::string> text, std::string source = {});
+Session parse_jsonl(std::shared_ptr<const TextBuffer> text, std::string source = {});
+Session parse_jsonl(std::string text, std::string source = {});
+/// Parses one line as an event. Returns false when it is not JSON.
+bool parse_event_line(std::string_view line, Event& out);
 
 /// Reads a JSONL file; a missing or unreadable file gives no events and stats.unreadable.
 Session read_jsonl_file(const std::string& path);
@@ -94,7 +113,7 @@ std::string display_path(const std::string& p);
 /// `dir / name` as pathlib joins them.
 std::string join_path(const std::string& dir, const std::string& name);
 
-/// Reads a whole file. Returns false with a reason on failure.
-bool read_whole_file(const std::string& path, std::string& out, std::string& error);
+/// Reads a whole file. Returns nullptr with a reason on failure.
+std::shared_ptr<const TextBuffer> read_whole_file(const std::string& path, std::string& error);
 
 }  // namespace promptetheus::analysis
