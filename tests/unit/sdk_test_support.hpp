@@ -1,0 +1,181 @@
+// Shared fixtures of the SDK core tests: temporary directories, spool readers, and a Client
+// configured to write only inside a temporary directory.
+#pragma once
+
+#include <stdlib.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "promptetheus/client.hpp"
+#include "promptetheus/options.hpp"
+
+namespace sdk_test {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+/// A fresh directory under /tmp, removed with everything in it on destruction.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/prom-sdk-test-XXXXXX";
+    const char* made = ::mkdtemp(tmpl);
+    path = made ? fs::path(made) : fs::temp_directory_path() / "prom-sdk-test-fallback";
+    std::error_code ec;
+    fs::create_directories(path, ec);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string str() const { return path.string(); }
+};
+
+/// Options that keep every file the pipeline may write inside `dir`, with no exit hook and no
+/// environment or config file involved.
+inline promptetheus::Options spool_options(const TempDir& dir) {
+  promptetheus::Options o;
+  o.transport = promptetheus::TransportMode::spool;
+  o.spool_dir = (dir.path / "spool").string();
+  o.artifact_dir = (dir.path / "artifacts").string();
+  o.flush_at_exit = false;
+  o.flush_interval = std::chrono::milliseconds(50);
+  return o;
+}
+
+inline std::vector<std::string> read_lines(const fs::path& file) {
+  std::vector<std::string> out;
+  std::ifstream in(file, std::ios::binary);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(line);
+  return out;
+}
+
+inline std::string read_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+/// Every line of a spool file, parsed, sorted by seq.
+inline std::vector<json> read_events(const fs::path& file) {
+  std::vector<json> out;
+  for (const auto& line : read_lines(file)) out.push_back(json::parse(line));
+  std::stable_sort(out.begin(), out.end(),
+                   [](const json& a, const json& b) { return a.at("seq").get<long long>() < b.at("seq").get<long long>(); });
+  return out;
+}
+
+inline std::vector<std::string> types_of(const std::vector<json>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events) out.push_back(e.at("type").get<std::string>());
+  return out;
+}
+
+inline mode_t file_mode(const fs::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return 0;
+  return st.st_mode & 07777;
+}
+
+/// Polls `predicate` until it holds or `limit` passes.
+template <class Predicate>
+bool eventually(Predicate predicate, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return predicate();
+}
+
+/// The accounting invariant of Stats: every accepted event is written, dead-lettered, dropped
+/// with a reason, or still queued.
+inline bool accounted(const promptetheus::Stats& s) {
+  return s.enqueued == s.written + s.dead_lettered + s.dropped_queue_full + s.dropped_io_error +
+                           s.dropped_shutdown + s.dropped_duplicate + s.queue_depth;
+}
+
+// ---- child processes ----------------------------------------------------------------------
+
+// In a child process: report a failed expectation on stderr and leave with `code`.
+#define CHILD_EXPECT(condition, code)                                                         \
+  do {                                                                                        \
+    if (!(condition)) {                                                                       \
+      std::fprintf(stderr, "child %d: expectation failed: %s (line %d)\n", static_cast<int>(::getpid()), \
+                   #condition, __LINE__);                                                     \
+      return code;                                                                            \
+    }                                                                                         \
+  } while (0)
+
+enum class ChildExit { quick_exit, exit_with_atexit };
+
+struct ChildResult {
+  int exit_code = -1;  // -1: killed by a signal, -2: did not finish in time (killed)
+  double seconds = 0;
+};
+
+// Waits for `pid` for at most `limit`; kills it when it takes longer.
+inline ChildResult wait_child(pid_t pid, std::chrono::steady_clock::time_point start, std::chrono::seconds limit) {
+  ChildResult result;
+  for (;;) {
+    int status = 0;
+    pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) {
+      result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      break;
+    }
+    if (done < 0) break;
+    if (std::chrono::steady_clock::now() - start > limit) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      result.exit_code = -2;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+// Runs `scenario` in a forked child. Its return value is the child's exit code, passed to
+// _exit() (no atexit hooks) or to exit() (the SDK's exit hook runs).
+inline ChildResult run_in_child(const std::function<int()>& scenario, ChildExit how = ChildExit::quick_exit,
+                         std::chrono::seconds limit = std::chrono::seconds(60)) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  auto start = std::chrono::steady_clock::now();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int code = 100;
+    try {
+      code = scenario();
+    } catch (...) {
+      code = 101;
+    }
+    if (how == ChildExit::exit_with_atexit) std::exit(code);
+    std::fflush(stderr);
+    ::_exit(code);
+  }
+  if (pid < 0) return ChildResult{};
+  return wait_child(pid, start, limit);
+}
+
+}  // namespace sdk_test
