@@ -9,12 +9,13 @@
 #   BENCH_OUT          where console logs and JSON results go (default: BUILD_DIR/bench-results)
 #   BENCH_JOBS         parallel build jobs (default 2)
 #
-# Every executable built from bench/*.cpp is run with repetitions interleaved at random
-# (--benchmark_enable_random_interleaving), so that a change in machine load spreads over all
-# benchmarks instead of biasing one. Then, if bench/cli/run.sh exists, it is run with BUILD_DIR
-# as its argument (it times the CLI binary, BUILD_DIR/bin/promptetheus). Nothing here asserts a
-# timing: targets are reported as met or MISSED, and the script fails only if something could
-# not be built or run.
+# Every Google Benchmark executable built from bench/*.cpp is run with its repetitions
+# interleaved at random (--benchmark_enable_random_interleaving), so that a change in machine
+# load spreads over all benchmarks instead of biasing one; other load programs there run with
+# their own defaults. Then, if bench/cli/run.sh exists, it is run with BUILD_DIR as its argument
+# (it times the CLI binary, BUILD_DIR/bin/promptetheus). Nothing here asserts a timing: targets
+# are reported as met or MISSED, and the script fails only if something could not be built or
+# run.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -45,10 +46,15 @@ for exe in "$build"/bench/*; do
   name=$(basename "$exe")
   echo
   echo "== $name"
-  args=(--benchmark_repetitions="$reps" --benchmark_enable_random_interleaving=true
-        --benchmark_out="$out/$name.json" --benchmark_out_format=json)
-  if [[ -n "${BENCH_FILTER:-}" ]]; then args+=(--benchmark_filter="$BENCH_FILTER"); fi
-  if "$exe" "${args[@]}" 2>&1 | tee "$out/$name.txt"; then
+  args=()
+  if "$exe" --benchmark_list_tests=true >/dev/null 2>&1; then
+    # A Google Benchmark program.
+    args=(--benchmark_repetitions="$reps" --benchmark_enable_random_interleaving=true
+          --benchmark_out="$out/$name.json" --benchmark_out_format=json)
+    if [[ -n "${BENCH_FILTER:-}" ]]; then args+=(--benchmark_filter="$BENCH_FILTER"); fi
+  fi
+  # Other load programs run with their own defaults.
+  if "$exe" "${args[@]+"${args[@]}"}" 2>&1 | tee "$out/$name.txt"; then
     ran+=("$name")
   else
     echo "!! $name failed" | tee -a "$out/$name.txt"
