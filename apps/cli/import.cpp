@@ -1,15 +1,128 @@
+// `promptetheus import FILE` (contract §6.15): uploads an exported session document over HTTP.
+// Unlike the reference (contract §11 item 15) it creates the trace first (from the
+// session_started event), reports delivered, dead-lettered and spooled events separately, and
+// exits 1 unless everything was delivered. Undelivered events stay in the spool for replay.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "analysis/python_number.hpp"
+#include "analysis/session_store.hpp"
 #include "cli_common.hpp"
+#include "progress.hpp"
+#include "promptetheus/options.hpp"
+#include "transport/http_transport.hpp"
 
 namespace promptetheus::cli {
 
 void add_import_command(CLI::App& app, ExitCode& rc) {
-  auto* cmd = app.add_subcommand("import", "not implemented yet");
-  cmd->allow_extras();
-  cmd->callback([&rc] {
-    print_error("not implemented yet");
-    rc.value = 1;
+  auto file = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("import", "Upload an exported session document to the API");
+  cmd->add_option("file", *file, "A document written by `promptetheus export`")->required();
+  cmd->callback([file, &rc] {
+    using namespace analysis;
+    std::string error;
+    const auto text = read_whole_file(*file, error);
+    if (!text) {
+      print_line(path_exists(*file) ? "Could not read " + *file + ": " + error : "No such file: " + *file);
+      rc.value = 1;
+      return;
+    }
+    const JsonView doc = parse_json(text->view());
+    if (!doc.present()) {
+      print_line("Could not parse " + *file + " as JSON.");
+      rc.value = 1;
+      return;
+    }
+    const JsonView events = doc.get("events");
+    if (!events.is_array() || events.empty_container()) {
+      print_line(*file + " has no events to import.");
+      rc.value = 0;
+      return;
+    }
+    const Options o = Options::from_env();
+    if (o.api_key.empty()) {
+      print_line("Cannot import: no api_key configured (set PROMPTETHEUS_API_KEY).");
+      rc.value = 1;
+      return;
+    }
+    if (o.api_url.empty()) {
+      print_line("Cannot import: no api_url configured (set PROMPTETHEUS_API_URL or config.toml).");
+      rc.value = 1;
+      return;
+    }
+
+    // The wire form: canonical compact JSON with sorted keys and ASCII escapes.
+    const std::string doc_session = doc.get("session_id").is_string() ? doc.get("session_id").as_string() : "";
+    std::vector<EncodedEvent> batch;
+    std::uint64_t skipped = 0;
+    events.for_each_element([&](const JsonView& v) {
+      const Event e = make_event(v);
+      auto parsed = nlohmann::json::parse(v.raw(), nullptr, false);
+      if (!e.is_object() || parsed.is_discarded()) {
+        ++skipped;
+        return;
+      }
+      EncodedEvent enc;
+      const JsonView sid = v.get("session_id");
+      enc.session_id = sid.is_string() && sid.raw().size() > 2 ? sid.as_string() : doc_session;
+      if (enc.session_id.empty()) {
+        ++skipped;
+        return;
+      }
+      const auto seq = py_int(e.seq);
+      enc.seq = seq && *seq > 0 ? static_cast<std::uint64_t>(*seq) : 0;
+      enc.json = parsed.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+      batch.push_back(std::move(enc));
+    });
+    if (skipped) print_error("warning: skipped " + std::to_string(skipped) + " event(s) that are not importable objects");
+    std::stable_sort(batch.begin(), batch.end(), [](const EncodedEvent& a, const EncodedEvent& b) {
+      return a.session_id != b.session_id ? a.session_id < b.session_id : a.seq < b.seq;
+    });
+    const std::size_t total = batch.size();
+
+    detail::HttpTransportConfig config;
+    config.endpoint = o.api_url;
+    config.api_key = o.api_key;
+    config.spool_dir = o.spool_dir;
+    config.max_spool_bytes = o.spool_max_bytes;
+    config.batch_size = o.batch_size;
+    detail::HttpTransport transport(config);
+    DeliveryCounters counters;
+    transport.attach_counters(&counters);
+    std::atomic<bool> done{false};
+    std::thread worker([&] {
+      transport.send(batch, Deadline::after(std::chrono::minutes(5)));
+      transport.close(Deadline::after(std::chrono::seconds(10)));
+      done = true;
+    });
+    ProgressBar bar("Importing", total);
+    while (!done) {
+      bar.update(counters.delivered_events + counters.dead_lettered_events + counters.spooled_events +
+                 counters.safe_dropped_events + counters.dropped_io_error);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    worker.join();
+    bar.finish();
+
+    // Events spooled after a transient failure may have been delivered by close()'s replay.
+    const auto& replayed = transport.replay_totals();
+    // (close() may also replay an older backlog of the spool directory; cap at this import.)
+    const std::uint64_t delivered = std::min<std::uint64_t>(
+        total, counters.delivered_events + counters.safe_dropped_events + replayed.delivered + replayed.safe_dropped);
+    const std::uint64_t dead = counters.dead_lettered_events + replayed.dead_lettered;
+    const std::uint64_t accounted = delivered + dead + counters.dropped_io_error;
+    const std::uint64_t pending = total > accounted ? total - accounted : 0;
+    print_line("Imported " + std::to_string(delivered) + " event(s) to " + o.api_url + ".");
+    if (dead) print_line("Dead-lettered " + std::to_string(dead) + " event(s) rejected by the server.");
+    if (pending) {
+      print_line(std::to_string(pending) + " event(s) still pending in " + display_path(o.spool_dir) +
+                 " (run `promptetheus spool replay`).");
+    }
+    if (counters.dropped_io_error) print_line(std::to_string(counters.dropped_io_error) + " event(s) lost to I/O errors.");
+    rc.value = delivered == total ? 0 : 1;
   });
 }
 
