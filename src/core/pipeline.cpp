@@ -25,6 +25,7 @@ std::int64_t to_ns(Clock::time_point t) {
 }
 
 // Writes an artifact's bytes (or copies its source file) before the event that references it.
+// Artifacts are as private as spool files: 0600 files in 0700 directories.
 void store_artifact(const ArtifactWrite& artifact) {
   std::string data;
   if (!artifact.copy_from.empty()) {
@@ -37,13 +38,8 @@ void store_artifact(const ArtifactWrite& artifact) {
   } else {
     data.assign(artifact.bytes.begin(), artifact.bytes.end());
   }
-  // A fresh file per artifact id: truncate whatever an earlier attempt left.
-  std::string path = artifact.storage_path;
-  std::size_t slash = path.find_last_of('/');
-  if (slash != std::string::npos) Spool::make_dirs(path.substr(0, slash));
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-  if (!out) log_warn("cannot write artifact " + path);
+  // Each artifact id is fresh, so appending to a new file writes it whole.
+  if (!Spool::append_file(artifact.storage_path, data)) log_warn("cannot write artifact " + artifact.storage_path);
 }
 
 }  // namespace

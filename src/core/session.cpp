@@ -81,7 +81,10 @@ class EventBuilder {
     Pipeline& pipeline = *st->pipeline();
     if (!pipeline.accepting()) return false;
     // 1. seq. Events after session_end are dropped (and counted), unlike the reference.
-    if (is_end ? !st->take_end_seq(event_.seq) : !st->next_seq(event_.seq)) {
+    // A second end() records nothing and is not a drop: end is idempotent (contract §2.2).
+    if (is_end) {
+      if (!st->take_end_seq(event_.seq)) return false;
+    } else if (!st->next_seq(event_.seq)) {
       pipeline.count_dropped_after_end();
       return false;
     }
@@ -386,6 +389,9 @@ bool SessionHandle::error(const std::exception& exception, std::optional<std::st
 bool SessionHandle::error(std::exception_ptr exception, std::optional<std::string> error_type, bool handled,
                           json metadata) const noexcept {
   if (!state_) return false;
+  if (!exception) {
+    return error(std::string("unknown exception"), std::move(error_type), handled, std::move(metadata));
+  }
   try {
     std::rethrow_exception(exception);
   } catch (const std::exception& e) {

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/json_writer.hpp"
 #include "core/log.hpp"
 
 namespace promptetheus::detail {
@@ -73,27 +74,7 @@ std::string with_reject_reason(std::string_view json, std::string_view reason) {
   // only have lowercase keys before it, so it goes first unless an uppercase or digit-led key
   // exists. Find the first key that sorts after it.
   std::string escaped;
-  escaped.reserve(reason.size() + 2);
-  escaped += '"';
-  for (unsigned char c : reason) {
-    switch (c) {
-      case '"': escaped += "\\\""; break;
-      case '\\': escaped += "\\\\"; break;
-      case '\n': escaped += "\\n"; break;
-      case '\r': escaped += "\\r"; break;
-      case '\t': escaped += "\\t"; break;
-      default:
-        if (c < 0x20 || c >= 0x7f) {
-          static const char* hex = "0123456789abcdef";
-          escaped += "\\u00";
-          escaped += hex[c >> 4];
-          escaped += hex[c & 15];
-        } else {
-          escaped += static_cast<char>(c);
-        }
-    }
-  }
-  escaped += '"';
+  write_json_string(escaped, reason);
   std::string field = "\"_reject_reason\":" + escaped;
   if (json.size() < 2 || json.front() != '{') return std::string(json);
   if (json == "{}") return "{" + field + "}";
