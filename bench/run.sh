@@ -12,10 +12,9 @@
 # Every Google Benchmark executable built from bench/*.cpp is run with its repetitions
 # interleaved at random (--benchmark_enable_random_interleaving), so that a change in machine
 # load spreads over all benchmarks instead of biasing one; other load programs there run with
-# their own defaults. Then, if bench/cli/run.sh exists, it is run with BUILD_DIR as its argument
-# (it times the CLI binary, BUILD_DIR/bin/promptetheus). Nothing here asserts a timing: targets
-# are reported as met or MISSED, and the script fails only if something could not be built or
-# run.
+# their own defaults. Then every bench/cli/*.sh is run with the CLI binary as its argument
+# (`sh bench/cli/X.sh BUILD_DIR/bin/promptetheus`). Nothing here asserts a timing: targets are
+# reported as met or MISSED, and the script fails only if something could not be built or run.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,11 +24,14 @@ out=${BENCH_OUT:-$build/bench-results}
 jobs=${BENCH_JOBS:-2}
 
 echo "== configure and build (Release) in $build"
+mkdir -p "$build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DPROMPTETHEUS_BUILD_BENCH=ON \
-  -DPROMPTETHEUS_BUILD_TESTS=OFF -DPROMPTETHEUS_BUILD_EXAMPLES=OFF >"$build.configure.log" 2>&1 ||
-  { cat "$build.configure.log"; exit 1; }
+  -DPROMPTETHEUS_BUILD_TESTS=OFF -DPROMPTETHEUS_BUILD_EXAMPLES=OFF >"$build/configure.log" 2>&1 ||
+  { cat "$build/configure.log"; exit 1; }
+shopt -s nullglob
+cli_scripts=("$root"/bench/cli/*.sh)
 targets=(promptetheus_benchmarks)
-if [[ -f "$root/bench/cli/run.sh" ]]; then targets+=(promptetheus_cli); fi
+if (( ${#cli_scripts[@]} > 0 )); then targets+=(promptetheus_cli); fi
 cmake --build "$build" --target "${targets[@]}" -j "$jobs"
 
 mkdir -p "$out"
@@ -62,23 +64,23 @@ for exe in "$build"/bench/*; do
   fi
 done
 
-if [[ -f "$root/bench/cli/run.sh" ]]; then
+for script in "${cli_scripts[@]}"; do
+  name=cli-$(basename "$script" .sh)
   echo
-  echo "== bench/cli/run.sh"
-  if bash "$root/bench/cli/run.sh" "$build" 2>&1 | tee "$out/cli.txt"; then
-    ran+=(cli)
+  echo "== bench/cli/$(basename "$script")"
+  if sh "$script" "$build/bin/promptetheus" 2>&1 | tee "$out/$name.txt"; then
+    ran+=("$name")
   else
-    echo "!! bench/cli/run.sh failed" | tee -a "$out/cli.txt"
+    echo "!! bench/cli/$(basename "$script") failed" | tee -a "$out/$name.txt"
     failed=1
   fi
-fi
+done
 
 echo
 echo "================================ summary ================================"
 machine
 for name in "${ran[@]}"; do
   log="$out/$name.txt"
-  [[ "$name" == cli ]] && log="$out/cli.txt"
   echo
   echo "-- $name"
   if grep -q '^Summary:' "$log"; then
