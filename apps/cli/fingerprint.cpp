@@ -23,17 +23,32 @@ void add_fingerprint_command(CLI::App& app, ExitCode& rc) {
   cmd->add_option("--dir", opts->dir, "Spool directory")->capture_default_str();
   cmd->add_flag("--json", opts->json, "Machine-readable output");
   cmd->callback([opts, &rc] {
-    const auto session = load_target_or_report(opts->target, opts->dir);
-    if (!session) {
+    if (opts->json) {
+      const auto session = load_target_or_report(opts->target, opts->dir);
+      if (!session) {
+        rc.value = 1;
+        return;
+      }
+      rc.value = 0;
+      print_json(analysis::fingerprint_json(analysis::fingerprint_v1(session->events), *session));
+      return;
+    }
+    // Streamed: a large session is fingerprinted without holding it in memory.
+    analysis::FingerprintBuilder builder;
+    analysis::ReadStats stats;
+    std::string source;
+    const bool found = analysis::stream_target(
+        opts->target, opts->dir,
+        [](void* b, const analysis::Event& e) { static_cast<analysis::FingerprintBuilder*>(b)->add(e); }, &builder,
+        stats, source);
+    if (!found) {
+      print_line(not_found_message(opts->target));
       rc.value = 1;
       return;
     }
+    warn_about_read({source, stats.blank, stats.malformed, stats.unreadable, stats.error});
     rc.value = 0;
-    const analysis::Fingerprint fp = analysis::fingerprint_v1(session->events);
-    if (opts->json) {
-      print_json(analysis::fingerprint_json(fp, *session));
-      return;
-    }
+    const analysis::Fingerprint fp = builder.finish();
     if (!fp.is_failure) {
       print_line("No failure detected in this session.");
       return;

@@ -178,10 +178,17 @@ std::optional<std::string> fingerprint_error_kind(std::string_view s) {
   return std::nullopt;
 }
 
-Fingerprint fingerprint_v1(const std::vector<Event>& events) {
-  Collector c;
-  for (const Event& e : events) {
-    if (!e.is_object() || !e.type.is_string()) continue;
+struct FingerprintBuilder::State {
+  Collector collector;
+};
+
+FingerprintBuilder::FingerprintBuilder() : state_(std::make_unique<State>()) {}
+FingerprintBuilder::~FingerprintBuilder() = default;
+
+void FingerprintBuilder::add(const Event& e) {
+  Collector& c = state_->collector;
+  {
+    if (!e.is_object() || !e.type.is_string()) return;
     std::string_view type;
     std::string decoded;
     if (!e.type.plain_string(type)) {
@@ -231,6 +238,10 @@ Fingerprint fingerprint_v1(const std::vector<Event>& events) {
       }
     }
   }
+}
+
+Fingerprint FingerprintBuilder::finish() const {
+  const Collector& c = state_->collector;
   Fingerprint fp;
   if (c.parts.empty()) return fp;
   std::set<std::string> unique(c.parts.begin(), c.parts.end());
@@ -246,6 +257,12 @@ Fingerprint fingerprint_v1(const std::vector<Event>& events) {
   fp.label = c.labels.front();
   if (c.labels.size() > 1) fp.label += " (+" + std::to_string(c.labels.size() - 1) + " more)";
   return fp;
+}
+
+Fingerprint fingerprint_v1(const std::vector<Event>& events) {
+  FingerprintBuilder builder;
+  for (const Event& e : events) builder.add(e);
+  return builder.finish();
 }
 
 }  // namespace promptetheus::analysis

@@ -3,6 +3,7 @@
 // truncation.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,21 @@ struct Fingerprint {
   std::string fingerprint;              // 12 hex digits, "" when no failure
   std::string label = "no failure detected";
   std::vector<std::string> signals;     // sorted, unique
+};
+
+/// Builds fingerprint v1 one event at a time (so large files can be streamed).
+class FingerprintBuilder {
+ public:
+  FingerprintBuilder();
+  ~FingerprintBuilder();
+  FingerprintBuilder(const FingerprintBuilder&) = delete;
+  FingerprintBuilder& operator=(const FingerprintBuilder&) = delete;
+  void add(const Event& e);
+  Fingerprint finish() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 /// Fingerprint v1 of events in the given order. Never throws on odd values.

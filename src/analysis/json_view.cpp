@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <cstdint>
 #include <limits>
 
 #include "analysis/unicode.hpp"
@@ -329,6 +330,7 @@ const char* skip_value(const char* p, const char* end) noexcept {
 JsonView parse_json(std::string_view text) noexcept { return parse_json(text, nullptr, nullptr); }
 
 JsonView parse_json(std::string_view text, MemberHook on_top_member, void* context) noexcept {
+  if (text.size() >= UINT32_MAX) return {};
   const char* begin = text.data();
   const char* end = begin + text.size();
   Validator v(begin, end, on_top_member, context);
@@ -353,14 +355,14 @@ JsonView JsonView::get(std::string_view key) const noexcept {
 
 bool JsonView::empty_container() const noexcept {
   if (kind_ != JsonKind::object && kind_ != JsonKind::array) return false;
-  const char* p = json_detail::skip_ws(text_.data() + 1, text_.data() + text_.size());
+  const char* p = json_detail::skip_ws(data_ + 1, data_ + size_);
   return *p == '}' || *p == ']';
 }
 
 bool JsonView::plain_string(std::string_view& body) const noexcept {
   if (kind_ != JsonKind::string) return false;
-  body = text_.substr(1, text_.size() - 2);
-  return body.find('\\') == std::string_view::npos;
+  body = std::string_view(data_ + 1, size_ - 2);
+  return std::memchr(body.data(), '\\', body.size()) == nullptr;
 }
 
 bool JsonView::string_equals(std::string_view s) const {
@@ -372,7 +374,7 @@ bool JsonView::string_equals(std::string_view s) const {
 std::string JsonView::as_string() const {
   std::string out;
   if (kind_ != JsonKind::string) return out;
-  const std::string_view body = text_.substr(1, text_.size() - 2);
+  const std::string_view body(data_ + 1, size_ - 2);
   out.reserve(body.size());
   for (std::size_t i = 0; i < body.size();) {
     const char ch = body[i];
@@ -414,7 +416,7 @@ std::string JsonView::as_string() const {
 
 bool JsonView::is_integer_literal() const noexcept {
   if (kind_ != JsonKind::number) return false;
-  for (char ch : text_) {
+  for (char ch : raw()) {
     if (ch == '.' || ch == 'e' || ch == 'E' || ch == 'N' || ch == 'I') return false;
   }
   return true;
@@ -422,16 +424,17 @@ bool JsonView::is_integer_literal() const noexcept {
 
 double JsonView::as_double() const noexcept {
   if (kind_ != JsonKind::number) return 0.0;
-  if (text_ == "NaN") return std::numeric_limits<double>::quiet_NaN();
-  if (text_ == "Infinity") return std::numeric_limits<double>::infinity();
-  if (text_ == "-Infinity") return -std::numeric_limits<double>::infinity();
+  const std::string_view text = raw();
+  if (text == "NaN") return std::numeric_limits<double>::quiet_NaN();
+  if (text == "Infinity") return std::numeric_limits<double>::infinity();
+  if (text == "-Infinity") return -std::numeric_limits<double>::infinity();
   char buf[128];
-  if (text_.size() < sizeof buf) {
-    std::memcpy(buf, text_.data(), text_.size());
-    buf[text_.size()] = '\0';
+  if (text.size() < sizeof buf) {
+    std::memcpy(buf, text.data(), text.size());
+    buf[text.size()] = '\0';
     return std::strtod(buf, nullptr);
   }
-  const std::string copy(text_);
+  const std::string copy(text);
   return std::strtod(copy.c_str(), nullptr);
 }
 

@@ -109,7 +109,15 @@ std::optional<double> py_float(const JsonView& v) {
 
 std::optional<std::int64_t> py_int(const JsonView& v) {
   if (v.is_number()) {
-    if (v.is_integer_literal()) return py_int_from_string(v.raw());
+    const std::string_view raw = v.raw();
+    // Fast path: a plain non-negative literal of up to 18 digits (every spool seq).
+    if (!raw.empty() && raw.size() <= 18 && is_digit(raw[0])) {
+      std::int64_t value = 0;
+      std::size_t i = 0;
+      for (; i < raw.size() && is_digit(raw[i]); ++i) value = value * 10 + (raw[i] - '0');
+      if (i == raw.size()) return value;
+    }
+    if (v.is_integer_literal()) return py_int_from_string(raw);
     const double d = v.as_double();
     if (!std::isfinite(d)) return std::nullopt;
     return saturate(std::trunc(static_cast<long double>(d)));

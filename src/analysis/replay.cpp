@@ -54,13 +54,11 @@ void append_event_line(std::string& out, const Event& e) {
   }
   for (const auto& entry : kDetailKeys) {
     if (entry.type != type) continue;
-    bool first = true;
     for (std::string_view key : entry.keys) {
       if (key.empty()) continue;
       const JsonView v = e.payload.get(key);
       if (!v.present()) continue;
-      out.push_back(first ? ' ' : ' ');
-      first = false;
+      out.push_back(' ');
       out += key;
       out.push_back('=');
       append_pyrepr(out, v);
@@ -95,8 +93,9 @@ std::string render_flat(const std::vector<Event>& events) {
   for (auto& o : order) {
     if (o.first != o.first) o.first = 0;
   }
-  std::stable_sort(order.begin(), order.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Spool files are nearly always in seq order already; sort only when they are not.
+  const auto by_seq = [](const auto& a, const auto& b) { return a.first < b.first; };
+  if (!std::is_sorted(order.begin(), order.end(), by_seq)) std::stable_sort(order.begin(), order.end(), by_seq);
   std::string out;
   out.reserve(order.size() * 64);
   std::size_t depth = 0;

@@ -300,6 +300,96 @@ std::optional<Session> load_session_id(const std::string& id, const std::string&
   return std::nullopt;
 }
 
+namespace {
+
+void account_line(std::string_view line, EventCallback on_event, void* context, ReadStats& stats) {
+  ++stats.lines;
+  Event e;
+  if (parse_event_line(line, e)) {
+    on_event(context, e);
+  } else if (is_blank_line(line)) {
+    ++stats.blank;
+  } else {
+    ++stats.malformed;
+  }
+}
+
+/// The spool file a session id names, or "" when there is none.
+std::string session_file(const std::string& id, const std::string& dir) {
+  const std::string direct = join_path(dir, id + ".jsonl");
+  if (path_exists(direct)) return direct;
+  std::vector<SpoolFile> files;
+  if (list_jsonl(dir, files) != DirState::ok) return {};
+  for (const auto& f : files) {
+    if (f.stem == id) return f.path;
+  }
+  return {};
+}
+
+}  // namespace
+
+void stream_jsonl_file(const std::string& path, EventCallback on_event, void* context, ReadStats& stats) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    stats.unreadable = true;
+    stats.error = fd >= 0 && S_ISDIR(st.st_mode) ? "Is a directory" : std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return;
+  }
+  // A reused 1 MiB window: complete lines are parsed, the tail moves to the front.
+  std::size_t capacity = 1 << 20;
+  auto buffer = std::unique_ptr<char[]>(new char[capacity]);
+  std::size_t filled = 0;
+  for (;;) {
+    if (filled == capacity) {  // one line longer than the window
+      auto bigger = std::unique_ptr<char[]>(new char[capacity * 2]);
+      std::memcpy(bigger.get(), buffer.get(), filled);
+      buffer = std::move(bigger);
+      capacity *= 2;
+    }
+    const ssize_t n = ::read(fd, buffer.get() + filled, capacity - filled);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      stats.unreadable = true;
+      stats.error = std::strerror(errno);
+      break;
+    }
+    if (n == 0) {
+      if (filled > 0) account_line(std::string_view(buffer.get(), filled), on_event, context, stats);
+      break;
+    }
+    filled += static_cast<std::size_t>(n);
+    std::size_t pos = 0;
+    for (;;) {
+      const void* nl = std::memchr(buffer.get() + pos, '\n', filled - pos);
+      if (!nl) break;
+      const std::size_t end = static_cast<std::size_t>(static_cast<const char*>(nl) - buffer.get());
+      account_line(std::string_view(buffer.get() + pos, end - pos), on_event, context, stats);
+      pos = end + 1;
+    }
+    std::memmove(buffer.get(), buffer.get() + pos, filled - pos);
+    filled -= pos;
+  }
+  ::close(fd);
+}
+
+bool stream_target(const std::string& target, const std::string& dir, EventCallback on_event, void* context,
+                   ReadStats& stats, std::string& source) {
+  if (!target.empty() && is_regular_file(target) && path_suffix(target) == ".json") {
+    auto session = load_target(target, dir);
+    if (!session) return false;
+    source = session->source;
+    stats = session->stats;
+    for (const Event& e : session->events) on_event(context, e);
+    return true;
+  }
+  source = !target.empty() && is_regular_file(target) ? target : session_file(target, dir);
+  if (source.empty()) return false;
+  stream_jsonl_file(source, on_event, context, stats);
+  return true;
+}
+
 std::optional<Session> load_target(const std::string& target, const std::string& dir) {
   if (!target.empty() && is_regular_file(target)) {
     if (path_suffix(target) != ".json") return read_jsonl_file(target);

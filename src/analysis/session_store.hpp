@@ -78,6 +78,17 @@ Session read_jsonl_file(const std::string& path);
 /// "events" or a list; else JSONL), or a session id looked up in `dir`. nullopt = not found.
 std::optional<Session> load_target(const std::string& target, const std::string& dir);
 
+/// Streams the events of a JSONL file through `on_event` in file order without holding the file
+/// in memory (an Event's views are valid only during the call). An unreadable file gives no
+/// events and stats.unreadable.
+using EventCallback = void (*)(void* context, const Event& e);
+void stream_jsonl_file(const std::string& path, EventCallback on_event, void* context, ReadStats& stats);
+
+/// load_target, streaming: JSONL files are streamed, `.json` documents are loaded whole.
+/// Returns false when the target is not found; `source` receives the path read.
+bool stream_target(const std::string& target, const std::string& dir, EventCallback on_event, void* context,
+                   ReadStats& stats, std::string& source);
+
 /// Looks a session id up in `dir` only (export): `<dir>/<id>.jsonl` or a `*.jsonl` with that stem.
 std::optional<Session> load_session_id(const std::string& id, const std::string& dir);
 
