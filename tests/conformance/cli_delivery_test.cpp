@@ -1,0 +1,126 @@
+// `spool replay` and `import` against the embedded dev server (started as `promptetheus dev`):
+// sessions recorded with the local spool are delivered (their traces are created first), and
+// failures are reported with a non-zero exit code instead of as success.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <chrono>
+#include <thread>
+
+#include "conformance/subprocess.hpp"
+
+namespace {
+
+using promptetheus::test::run_process;
+using promptetheus::test::TempDir;
+
+const std::string kPublicDir = std::string(PROMPTETHEUS_SHARED_DIR) + "/conformance/public";
+
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+/// `promptetheus dev` on a free loopback port, stopped when destroyed.
+class DevServer {
+ public:
+  explicit DevServer(const std::string& data_dir) : port_(free_port()) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      const std::string port = std::to_string(port_);
+      execl(PROMPTETHEUS_CLI_PATH, PROMPTETHEUS_CLI_PATH, "dev", "--port", port.c_str(), "--data-dir",
+            data_dir.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // Ready when the doctor's health check passes.
+    for (int i = 0; i < 100 && !ready(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ~DevServer() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  bool ready() const {
+    const auto r = run_process(PROMPTETHEUS_CLI_PATH, {"doctor"}, "/tmp",
+                               {"PROMPTETHEUS_API_KEY=pt_dev_key", "PROMPTETHEUS_API_URL=" + url()});
+    return r.exit_code == 0;
+  }
+
+ private:
+  int port_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace
+
+TEST_CASE("spool replay delivers locally spooled sessions and reports failures", "[cli][delivery]") {
+  TempDir work;
+  REQUIRE(run_process("/bin/cp", {"-r", kPublicDir + "/spool", work.path() + "/spool"}, "").exit_code == 0);
+  run_process("/bin/chmod", {"-R", "u+w", work.path()}, "");
+  DevServer server(work.path() + "/dev");
+  REQUIRE(server.ready());
+
+  SECTION("no api key") {
+    const auto r = run_process(PROMPTETHEUS_CLI_PATH, {"spool", "replay", "--dir", "spool"}, work.path(),
+                               {"PROMPTETHEUS_API_KEY=", "HOME=" + work.path()});
+    CHECK(r.exit_code == 1);
+    CHECK(r.out == "Cannot replay: no api_key configured (set PROMPTETHEUS_API_KEY).\n");
+  }
+  SECTION("a rejected key leaves everything pending and exits 1") {
+    const auto r = run_process(PROMPTETHEUS_CLI_PATH, {"spool", "replay", "--dir", "spool"}, work.path(),
+                               {"PROMPTETHEUS_API_KEY=wrong", "PROMPTETHEUS_API_URL=" + server.url()});
+    CHECK(r.exit_code == 1);
+    CHECK(r.out == "Replayed 0 event(s) to " + server.url() + "; 74 still pending.\n");
+  }
+  SECTION("every event is delivered and the spool is emptied") {
+    const auto r = run_process(PROMPTETHEUS_CLI_PATH, {"spool", "replay", "--dir", "spool"}, work.path(),
+                               {"PROMPTETHEUS_API_KEY=pt_dev_key", "PROMPTETHEUS_API_URL=" + server.url()});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "Replayed 74 event(s) to " + server.url() + "; 0 still pending.\n");
+    const auto list = run_process(PROMPTETHEUS_CLI_PATH, {"spool", "list", "--dir", "spool"}, work.path());
+    CHECK(list.out.find("pending : 0 event(s) across 0 session file(s)") != std::string::npos);
+    CHECK(list.out.find("dead    : 0 event(s)") != std::string::npos);
+    const auto again = run_process(PROMPTETHEUS_CLI_PATH, {"spool", "replay", "--dir", "spool"}, work.path(),
+                                   {"PROMPTETHEUS_API_KEY=pt_dev_key", "PROMPTETHEUS_API_URL=" + server.url()});
+    CHECK(again.out == "No pending spool events to replay.\n");
+  }
+}
+
+TEST_CASE("import uploads an exported session and reports what was not delivered", "[cli][delivery]") {
+  TempDir work;
+  const auto exported = run_process(PROMPTETHEUS_CLI_PATH,
+                                    {"export", "browser", "--dir", kPublicDir + "/spool", "--out", "b.json"}, work.path());
+  REQUIRE(exported.exit_code == 0);
+  DevServer server(work.path() + "/dev");
+  REQUIRE(server.ready());
+
+  const auto ok = run_process(PROMPTETHEUS_CLI_PATH, {"import", "b.json"}, work.path(),
+                              {"PROMPTETHEUS_API_KEY=pt_dev_key", "PROMPTETHEUS_API_URL=" + server.url(),
+                               "PROMPTETHEUS_SPOOL_DIR=" + work.path() + "/spool-ok"});
+  INFO(ok.err);
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out == "Imported 10 event(s) to " + server.url() + ".\n");
+
+  const auto down = run_process(PROMPTETHEUS_CLI_PATH, {"import", "b.json"}, work.path(),
+                                {"PROMPTETHEUS_API_KEY=pt_dev_key", "PROMPTETHEUS_API_URL=http://127.0.0.1:9",
+                                 "PROMPTETHEUS_SPOOL_DIR=" + work.path() + "/spool-down"});
+  CHECK(down.exit_code == 1);
+  CHECK(down.out.find("Imported 0 event(s)") == 0);
+  CHECK(down.out.find("10 event(s) still pending") != std::string::npos);
+
+  CHECK(run_process(PROMPTETHEUS_CLI_PATH, {"import", "missing.json"}, work.path()).out == "No such file: missing.json\n");
+}
