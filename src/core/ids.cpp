@@ -148,7 +148,7 @@ std::int64_t now_unix_us() noexcept {
   return static_cast<std::int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
-void append_timestamp(std::string& out, std::int64_t unix_us) {
+void format_timestamp(char* out, std::int64_t unix_us) noexcept {
   // The worker formats many events per second: cache the date-time prefix of the last second.
   thread_local std::int64_t cached_second = -1;
   thread_local char cached_prefix[64];
@@ -162,15 +162,19 @@ void append_timestamp(std::string& out, std::int64_t unix_us) {
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     cached_second = second;
   }
-  out.append(cached_prefix, 19);
-  char frac[9];
-  frac[0] = '.';
-  for (int i = 6; i >= 1; --i) {
-    frac[i] = static_cast<char>('0' + micros % 10);
+  std::memcpy(out, cached_prefix, 19);
+  out[19] = '.';
+  for (int i = 25; i >= 20; --i) {
+    out[i] = static_cast<char>('0' + micros % 10);
     micros /= 10;
   }
-  frac[7] = 'Z';
-  out.append(frac, 8);
+  out[26] = 'Z';
+}
+
+void append_timestamp(std::string& out, std::int64_t unix_us) {
+  char buf[kTimestampLength];
+  format_timestamp(buf, unix_us);
+  out.append(buf, kTimestampLength);
 }
 
 }  // namespace promptetheus::detail

@@ -23,7 +23,10 @@ void append_hex(std::string& out, const SpanId& id);
 /// Unix time in microseconds from the realtime clock (vDSO, no syscall).
 std::int64_t now_unix_us() noexcept;
 /// "YYYY-MM-DDTHH:MM:SS.ffffffZ", always six fraction digits.
+inline constexpr std::size_t kTimestampLength = 27;
 void append_timestamp(std::string& out, std::int64_t unix_us);
+/// The same into `out[0..27)` (no terminator).
+void format_timestamp(char* out, std::int64_t unix_us) noexcept;
 
 /// Bumped in the child after fork(); pipelines and generators compare it to notice a fork.
 /// Counts only once register_fork_handler() has run (every Pipeline::create calls it).

@@ -243,6 +243,70 @@ void append_literal(std::string& out, const char (&text)[N]) {
 }
 }  // namespace
 
+namespace {
+
+// A small stack buffer for the fixed-format end of the envelope: one append instead of a dozen.
+struct TailBuffer {
+  char data[512];
+  std::size_t size = 0;
+  template <std::size_t N>
+  void literal(const char (&text)[N]) {
+    std::memcpy(data + size, text, N - 1);
+    size += N - 1;
+  }
+  void bytes(const char* p, std::size_t n) {
+    std::memcpy(data + size, p, n);
+    size += n;
+  }
+};
+
+// },"seq":N,"session_id":"…"[,"span_id":"span_…"],"timestamp":"…","type":"…"}
+void write_envelope_tail(std::string& out, const Event& event, const SessionState& session) {
+  const std::string& id = session.json_id();
+  if (id.size() > 256) {  // unusually long ids take the general path
+    append_literal(out, "},\"seq\":");
+    write_integer(out, event.seq);
+    append_literal(out, ",\"session_id\":");
+    out += id;
+    if (event.has_span) {
+      append_literal(out, ",\"span_id\":\"span_");
+      append_hex(out, event.span_id);
+      out += '"';
+    }
+    append_literal(out, ",\"timestamp\":\"");
+    append_timestamp(out, event.time_us);
+    append_literal(out, "\",\"type\":\"");
+    out.append(event_type_name(event.type));
+    append_literal(out, "\"}");
+    return;
+  }
+  TailBuffer b;
+  b.literal("},\"seq\":");
+  auto res = std::to_chars(b.data + b.size, b.data + b.size + 24, event.seq);
+  b.size = static_cast<std::size_t>(res.ptr - b.data);
+  b.literal(",\"session_id\":");
+  b.bytes(id.data(), id.size());
+  if (event.has_span) {
+    static const char kHexDigits[] = "0123456789abcdef";
+    b.literal(",\"span_id\":\"span_");
+    for (std::uint8_t c : event.span_id) {
+      b.data[b.size++] = kHexDigits[c >> 4];
+      b.data[b.size++] = kHexDigits[c & 15];
+    }
+    b.data[b.size++] = '"';
+  }
+  b.literal(",\"timestamp\":\"");
+  format_timestamp(b.data + b.size, event.time_us);
+  b.size += kTimestampLength;
+  b.literal("\",\"type\":\"");
+  const char* type = event_type_name(event.type);
+  b.bytes(type, std::strlen(type));
+  b.literal("\"}");
+  out.append(b.data, b.size);
+}
+
+}  // namespace
+
 void write_event(std::string& out, const Event& event) {
   const SessionState& session = *event.session;
   // Envelope keys in sorted order: idempotency_key, metadata, parent_id, payload, seq,
@@ -279,20 +343,7 @@ void write_event(std::string& out, const Event& event) {
     out.append("\":", 2);
     write_value(out, field.value);
   }
-  append_literal(out, "},\"seq\":");
-  write_integer(out, event.seq);
-  append_literal(out, ",\"session_id\":");
-  out += session.json_id();
-  if (event.has_span) {
-    append_literal(out, ",\"span_id\":\"span_");
-    append_hex(out, event.span_id);
-    out += '"';
-  }
-  append_literal(out, ",\"timestamp\":\"");
-  append_timestamp(out, event.time_us);
-  append_literal(out, "\",\"type\":\"");
-  out.append(event_type_name(event.type));
-  append_literal(out, "\"}");
+  write_envelope_tail(out, event, session);
 }
 
 std::string canonical_json(const nlohmann::json& value) {

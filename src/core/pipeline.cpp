@@ -196,9 +196,9 @@ void Pipeline::encode_into(Event& event, EncodedEvent& out) noexcept {
   }
 }
 
-std::size_t Pipeline::drain_once(std::vector<Event>& buffer, std::vector<EncodedEvent>& encoded,
-                                 const Deadline& deadline) noexcept {
-  std::size_t n = queue_.try_dequeue_bulk(buffer.begin(), buffer.size());
+std::size_t Pipeline::drain_once(moodycamel::ConsumerToken& token, std::vector<Event>& buffer,
+                                 std::vector<EncodedEvent>& encoded, const Deadline& deadline) noexcept {
+  std::size_t n = queue_.try_dequeue_bulk(token, buffer.begin(), buffer.size());
   if (n == 0) return 0;
   // Reuse the strings of the previous batch (their capacity) unless a transport took them.
   std::uint64_t bytes = 0;
@@ -209,7 +209,8 @@ std::size_t Pipeline::drain_once(std::vector<Event>& buffer, std::vector<Encoded
     bytes += buffer[k].approx_bytes;
     encode_into(buffer[k], encoded[k]);
   }
-  for (std::size_t i = 0; i < n; ++i) buffer[i] = Event{};  // release sessions and payloads now
+  // The events stay in `buffer` until the next dequeue assigns over them (or the worker exits):
+  // resetting them here would only add a construction and a destruction per event.
   try {
     transport_->send(encoded, deadline);
   } catch (...) {
@@ -228,6 +229,7 @@ void Pipeline::notify_flush_waiters() noexcept {
 }
 
 void Pipeline::run() noexcept {
+  moodycamel::ConsumerToken token(queue_);
   std::vector<Event> buffer(kDrainChunk);
   std::vector<EncodedEvent> encoded;
   encoded.reserve(kDrainChunk);
@@ -241,7 +243,7 @@ void Pipeline::run() noexcept {
                                  : Deadline::none();
     std::size_t drained = 0;
     for (;;) {
-      std::size_t n = drain_once(buffer, encoded, deadline);
+      std::size_t n = drain_once(token, buffer, encoded, deadline);
       drained += n;
       if (n < buffer.size()) break;
     }

@@ -64,8 +64,8 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   explicit Pipeline(Options options);
   void start() noexcept;
   void run() noexcept;
-  std::size_t drain_once(std::vector<Event>& buffer, std::vector<EncodedEvent>& encoded,
-                         const Deadline& deadline) noexcept;
+  std::size_t drain_once(moodycamel::ConsumerToken& token, std::vector<Event>& buffer,
+                         std::vector<EncodedEvent>& encoded, const Deadline& deadline) noexcept;
   bool spill(Event&& event) noexcept;
   void spill_leftovers() noexcept;
   void notify_flush_waiters() noexcept;

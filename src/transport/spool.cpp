@@ -215,7 +215,7 @@ bool Spool::append(std::string_view session_id, const std::vector<const EncodedE
       blob += '\n';
     }
     bool ok = append_file(pending_path(session_id), blob);
-    if (ok && max_bytes_ > 0) prune();
+    if (ok) note_appended(blob.size());
     return ok;
   } catch (...) {
     return false;
@@ -248,6 +248,16 @@ bool Spool::dead_letter(std::string_view session_id,
   }
 }
 
+void Spool::note_appended(std::uint64_t bytes) noexcept {
+  if (max_bytes_ == 0) return;
+  std::uint64_t estimate = size_estimate_->load(std::memory_order_relaxed);
+  if (estimate != kUnknown) {
+    estimate = size_estimate_->fetch_add(bytes, std::memory_order_relaxed) + bytes;
+    if (estimate <= max_bytes_) return;
+  }
+  prune();  // rescans the directory and resets the estimate
+}
+
 std::size_t Spool::prune() noexcept {
   if (max_bytes_ == 0) return 0;
   try {
@@ -256,6 +266,7 @@ std::size_t Spool::prune() noexcept {
     std::uint64_t total = 0;
     for (const auto& f : pending) total += f.size;
     for (const auto& f : dead) total += f.size;
+    size_estimate_->store(total, std::memory_order_relaxed);
     if (total <= max_bytes_) return 0;
     std::sort(pending.begin(), pending.end(), [](const FileInfo& a, const FileInfo& b) {
       if (a.mtime.tv_sec != b.mtime.tv_sec) return a.mtime.tv_sec < b.mtime.tv_sec;
@@ -274,6 +285,7 @@ std::size_t Spool::prune() noexcept {
       }
       ::close(fd);
     }
+    size_estimate_->store(total, std::memory_order_relaxed);
     if (deleted > 0) {
       log_warn("spool over its size cap: pruned " + std::to_string(deleted) + " oldest file(s) in " + dir_);
     }

@@ -2,7 +2,9 @@
 // One module owns every rule about the spool's layout, names and permissions.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,6 +46,7 @@ class Spool {
 
   /// Deletes top-level spool files, oldest first, while the spool exceeds max_bytes.
   /// Dead-letter files are counted but never deleted. Returns the number of files deleted.
+  /// append() calls it only when its running estimate of the spool size passes max_bytes.
   std::size_t prune() noexcept;
 
   /// Writes `data` to `path` with O_APPEND|O_CREAT, mode 0600, creating parent dirs 0700.
@@ -52,8 +55,15 @@ class Spool {
   static bool make_dirs(const std::string& path) noexcept;
 
  private:
+  /// Adds `bytes` to the running size estimate and prunes when it passes max_bytes.
+  void note_appended(std::uint64_t bytes) noexcept;
+
   std::string dir_;
   std::uint64_t max_bytes_;
+  /// Estimated bytes in the spool (shared by copies of this Spool); kUnknown until first scanned.
+  static constexpr std::uint64_t kUnknown = ~0ull;
+  std::shared_ptr<std::atomic<std::uint64_t>> size_estimate_ =
+      std::make_shared<std::atomic<std::uint64_t>>(kUnknown);
 };
 
 }  // namespace promptetheus::detail
