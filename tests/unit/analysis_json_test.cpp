@@ -1,10 +1,12 @@
 // The spool line validator accepts exactly what Python's json.loads accepts.
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <string>
 
 #include "analysis/json_view.hpp"
 #include "analysis/session_store.hpp"
+#include "conformance/subprocess.hpp"
 
 using namespace promptetheus::analysis;
 
@@ -53,4 +55,35 @@ TEST_CASE("JSONL reading skips and counts blank and malformed lines", "[analysis
   CHECK(s.events[0].type.as_string() == "a");
   CHECK_FALSE(s.events[1].is_object());
   CHECK(s.events[3].seq.raw() == "2");
+}
+
+TEST_CASE("streaming a file reads the same events as loading it", "[analysis][json]") {
+  promptetheus::test::TempDir dir;
+  const std::string path = dir.path() + "/s.jsonl";
+  // A line longer than the 1 MiB read window, blank and torn lines, no final newline.
+  std::string text = "{\"seq\":0,\"type\":\"a\"}\n\n{\"seq\":1,\"type\":\"big\",\"payload\":{\"content\":\"" +
+                     std::string(3 << 20, 'x') + "\"}}\n{\"seq\":2,\"ty\n";
+  for (int i = 3; i < 20000; ++i) text += "{\"seq\":" + std::to_string(i) + ",\"type\":\"t\"}\n";
+  text += "{\"seq\":20000,\"type\":\"last\"}";
+  std::ofstream(path, std::ios::binary) << text;
+
+  const Session loaded = read_jsonl_file(path);
+  std::vector<std::string> streamed_types;
+  ReadStats stats;
+  stream_jsonl_file(
+      path, [](void* out, const Event& e) { static_cast<std::vector<std::string>*>(out)->push_back(e.type.as_string()); },
+      &streamed_types, stats);
+  REQUIRE(loaded.events.size() == 20000);
+  REQUIRE(streamed_types.size() == loaded.events.size());
+  for (std::size_t i = 0; i < streamed_types.size(); ++i) CHECK(streamed_types[i] == loaded.events[i].type.as_string());
+  CHECK(streamed_types[1] == "big");
+  CHECK(streamed_types.back() == "last");
+  CHECK(stats.lines == loaded.stats.lines);
+  CHECK(stats.blank == 1);
+  CHECK(stats.malformed == 1);
+  CHECK_FALSE(stats.unreadable);
+
+  ReadStats missing;
+  stream_jsonl_file(dir.path() + "/nope.jsonl", [](void*, const Event&) {}, nullptr, missing);
+  CHECK(missing.unreadable);
 }
