@@ -1,0 +1,20 @@
+// Records one session into the spool directory given as argv[1] and checks it was written.
+#include <promptetheus/promptetheus.hpp>
+
+#include <cstdio>
+
+int main(int argc, char** argv) {
+  if (argc < 2) return 2;
+  promptetheus::Options options;
+  options.transport = promptetheus::TransportMode::spool;
+  options.spool_dir = argv[1];
+  if (!promptetheus::init(options).ok()) return 3;
+  {
+    promptetheus::Session session("consumer", "link against the installed package");
+    session.user_message("hello");
+  }
+  if (!promptetheus::shutdown()) return 4;
+  auto stats = promptetheus::stats();
+  std::printf("spooled %llu\n", static_cast<unsigned long long>(stats.spooled));
+  return stats.spooled == 3 ? 0 : 5;
+}
