@@ -1,6 +1,7 @@
 // The dev server's storage: traces, events and artifact rows in one SQLite database (WAL mode).
-// Events are deduplicated by a UNIQUE (session_id, idempotency_key) index, and a UNIQUE
-// (session_id, seq) index turns a second event with the same seq into a conflict. One connection
+// Events are deduplicated by a UNIQUE (session_id, idempotency_key) index, and their primary key
+// (session_id, seq) turns a second event with the same seq into a conflict (and keeps reads
+// sorted by seq without a sort). One connection
 // serialised by a mutex: SQLite allows one writer at a time anyway, and request parsing happens
 // outside the lock.
 #pragma once

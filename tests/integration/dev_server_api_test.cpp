@@ -31,7 +31,8 @@ std::string events_path(const std::string& id) {
 
 std::vector<std::int64_t> stored_seqs(DevServerFixture& server, const std::string& id) {
   std::vector<std::int64_t> seqs;
-  for (const json& e : server.events(id).value()) seqs.push_back(e["seq"].get<std::int64_t>());
+  const std::vector<json> events = server.events(id).value();
+  for (const json& e : events) seqs.push_back(e["seq"].get<std::int64_t>());
   return seqs;
 }
 
@@ -234,7 +235,7 @@ TEST_CASE("dev server: malformed and non-object JSON bodies are 400") {
     REQUIRE(res);
     return std::make_pair(res->status, json::parse(res->body));
   };
-  for (const std::string path : {std::string("/api/traces"), events_path("t")}) {
+  for (const std::string& path : {std::string("/api/traces"), events_path("t")}) {
     CHECK(post_raw(path, "{\"events\": [") ==
           std::make_pair(400, json{{"detail", "malformed JSON body"}}));
     CHECK(post_raw(path, "{\"seq\": NaN}") ==
@@ -313,7 +314,7 @@ TEST_CASE("dev server: reads return events sorted by seq and traces newest first
 
 TEST_CASE("dev server: a hostile session id round-trips as exactly that id") {
   DevServerFixture server;
-  for (const std::string id : {std::string("../x?y#"), std::string("a/b c%2F\xc3\xa9"),
+  for (const std::string& id : {std::string("../x?y#"), std::string("a/b c%2F\xc3\xa9"),
                                std::string(".."), std::string("id\nwith\nnewlines")}) {
     INFO(id);
     json created = post_json(server, "/api/traces", {{"id", id}, {"user_goal", "g"}}, 201);

@@ -113,11 +113,19 @@ TEST_CASE("dev server: restart on the same port keeps the stored data") {
 }
 
 TEST_CASE("promptetheus dev: serves until SIGTERM, then exits cleanly") {
-  // A free port: bind to 0, read it, release it.
+  // A free port: bind a socket to port 0, read the port, release it.
   int port = 0;
   {
-    httplib::Server probe;
-    port = probe.bind_to_any_port("127.0.0.1");
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+      port = ntohs(address.sin_port);
+    }
+    ::close(fd);
   }
   REQUIRE(port > 0);
   char pattern[] = "/tmp/promptetheus-dev-cmd-XXXXXX";
@@ -146,10 +154,14 @@ TEST_CASE("promptetheus dev: serves until SIGTERM, then exits cleanly") {
     finished = true;
   });
 
+  const auto health = [port] {
+    httplib::Client client("127.0.0.1", port);
+    client.set_connection_timeout(2);
+    return client.Get("/health");
+  };
   bool healthy = false;
-  httplib::Client client("127.0.0.1", port);
   for (int i = 0; i < 200 && !healthy && !finished; ++i) {
-    auto res = client.Get("/health");
+    auto res = health();
     healthy = res && res->status == 200;
     if (!healthy) std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
@@ -160,6 +172,6 @@ TEST_CASE("promptetheus dev: serves until SIGTERM, then exits cleanly") {
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   CHECK(finished);
   CHECK(error.empty());
-  CHECK_FALSE(client.Get("/health"));
+  CHECK_FALSE(health());
   std::filesystem::remove_all(data_dir);
 }
