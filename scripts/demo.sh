@@ -22,11 +22,14 @@ cd "$work"
 
 echo
 echo "== 1. Spool (no configuration): the agent books the wrong day"
-env -u PROMPTETHEUS_API_KEY -u PROMPTETHEUS_TRANSPORT "$agent" scopes | tee agent.out
+env -u PROMPTETHEUS_API_KEY -u PROMPTETHEUS_TRANSPORT "$agent" scopes 2>&1 | tee agent.out
 session=$(sed -n 's/^scopes session: //p' agent.out)
 echo
 echo "== Recorded sessions"
 "$cli" sessions
+echo
+echo "== promptetheus replay $session"
+"$cli" replay "$session"
 echo
 echo "== promptetheus replay $session --tree"
 "$cli" replay "$session" --tree
@@ -45,9 +48,9 @@ for _ in $(seq 1 100); do
 done
 cat dev.log
 PROMPTETHEUS_API_KEY=pt_dev_key PROMPTETHEUS_API_URL="http://127.0.0.1:$port" PROMPTETHEUS_SPOOL_DIR="$work/http-spool" \
-  "$agent" scopes | tee agent-http.out
+  "$agent" scopes 2>&1 | tee agent-http.out
 session=$(sed -n 's/^scopes session: //p' agent-http.out)
 echo
-echo "== The session as the server stored it (GET /api/traces/$session/events)"
-curl -fsS -H "Authorization: Bearer pt_dev_key" "http://127.0.0.1:$port/api/traces/$session/events"
+echo "== The session as the server stored it (GET /api/traces/$session/events, read with the console token)"
+curl -fsS -H "Authorization: Bearer pt_console_token" "http://127.0.0.1:$port/api/traces/$session/events"
 echo
