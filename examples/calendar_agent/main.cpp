@@ -131,8 +131,14 @@ int main(int argc, char** argv) {
   if (!status.ok()) std::cerr << "promptetheus: " << status.message() << "\n";
   pt::ShutdownGuard guard;
 
-  if (mode != "scopes") std::cout << "wrappers session: " << run_with_wrappers() << "\n";
-  if (mode != "wrappers") std::cout << "scopes session: " << run_with_scopes() << "\n";
+  if (mode != "scopes") {
+    std::string id = run_with_wrappers();
+    std::cout << "wrappers session: " << id << std::endl;
+  }
+  if (mode != "wrappers") {
+    std::string id = run_with_scopes();
+    std::cout << "scopes session: " << id << std::endl;
+  }
   bool flushed = pt::flush(std::chrono::seconds(5));
   auto stats = pt::stats();
   std::cout << "transport " << stats.transport << ": " << stats.written << " event(s) written, "
