@@ -38,11 +38,11 @@ struct SessionOptions {
 
 /// Optional fields of llm_call, emitted in this order when set (contract §1.5).
 struct LlmUsage {
-  std::optional<std::int64_t> input_tokens;
-  std::optional<std::int64_t> output_tokens;
-  std::optional<std::int64_t> latency_ms;
-  std::optional<std::string> messages_ref;
-  std::optional<std::string> prompt_ref;
+  std::optional<std::int64_t> input_tokens = std::nullopt;
+  std::optional<std::int64_t> output_tokens = std::nullopt;
+  std::optional<std::int64_t> latency_ms = std::nullopt;
+  std::optional<std::string> messages_ref = std::nullopt;
+  std::optional<std::string> prompt_ref = std::nullopt;
 };
 
 /// A reference to a session that records events: what current() returns, what Context carries
