@@ -103,6 +103,7 @@ DevStore::DevStore(const std::string& path) {
     exec("PRAGMA synchronous=NORMAL");  // WAL: no fsync per commit, still crash-consistent
     exec("PRAGMA cache_size=-65536");    // 64 MiB page cache
     exec("PRAGMA temp_store=MEMORY");
+    exec("PRAGMA journal_size_limit=67108864");  // truncate the WAL back to 64 MiB after checkpoints
     exec(kSchema);
     insert_event_ = prepare(
         "INSERT INTO events(session_id, seq, idempotency_key, body) VALUES(?1, ?2, ?3, ?4) "
@@ -226,6 +227,11 @@ std::optional<json> DevStore::trace(const std::string& id) {
   Statement select(db_, "SELECT body FROM traces WHERE id = ?1");
   if (select.bind(1, id).step() != SQLITE_ROW) return std::nullopt;
   return json::parse(select.text(0));
+}
+
+bool DevStore::has_trace(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return trace_exists_locked(id);
 }
 
 std::vector<json> DevStore::traces() {

@@ -40,6 +40,8 @@ class DevStore {
   /// it has no "id", a fresh `sess_<n>` is minted. Returns the stored row, id included.
   nlohmann::json put_trace(nlohmann::json trace);
   std::optional<nlohmann::json> trace(const std::string& id);
+  /// Whether a trace row exists (cheaper than trace(): its body is not parsed).
+  bool has_trace(const std::string& id);
   /// All traces, most recently created first.
   std::vector<nlohmann::json> traces();
 
