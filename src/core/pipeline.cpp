@@ -20,6 +20,18 @@ namespace {
 
 constexpr std::size_t kDrainChunk = 1024;
 
+// What a forked child abandons (the parent's pipelines and worker thread handles) is kept here,
+// reachable for the life of the process: never destroyed, and not reported as a leak.
+struct Abandoned {
+  std::mutex mutex;
+  std::vector<Pipeline*> pipelines;
+  std::vector<std::thread*> threads;
+};
+Abandoned& abandoned() {
+  static Abandoned* a = new Abandoned;
+  return *a;
+}
+
 std::int64_t to_ns(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
@@ -56,7 +68,15 @@ std::shared_ptr<Pipeline> Pipeline::create(Options options, Status& status) noex
     register_fork_handler();
     std::uint64_t generation = fork_generation();
     std::shared_ptr<Pipeline> pipeline(new Pipeline(std::move(options)), [generation](Pipeline* p) {
-      if (fork_generation() == generation) delete p;
+      if (fork_generation() == generation) {
+        delete p;
+      } else {
+        try {
+          std::lock_guard<std::mutex> lock(abandoned().mutex);
+          abandoned().pipelines.push_back(p);
+        } catch (...) {
+        }
+      }
     });
     pipeline->fork_generation_ = generation;
     TransportChoice choice = make_transport(pipeline->options_);
@@ -230,8 +250,11 @@ void Pipeline::notify_flush_waiters() noexcept {
 
 void Pipeline::run() noexcept {
   moodycamel::ConsumerToken token(queue_);
-  std::vector<Event> buffer(kDrainChunk);
-  std::vector<EncodedEvent> encoded;
+  // The batch buffers are members, not locals, so that a forked child (which abandons this
+  // pipeline without this thread) still reaches them and no tool reports them as leaked.
+  std::vector<Event>& buffer = worker_buffer_;
+  std::vector<EncodedEvent>& encoded = worker_encoded_;
+  buffer.resize(kDrainChunk);
   encoded.reserve(kDrainChunk);
   const auto interval_us = std::chrono::duration_cast<std::chrono::microseconds>(options_.flush_interval).count();
   for (;;) {
@@ -305,7 +328,10 @@ bool Pipeline::shutdown(std::chrono::milliseconds timeout) noexcept {
     if (fork_generation() != fork_generation_) {
       // A forked child must not touch the parent's thread: abandon it (the handle is leaked on
       // purpose so that no std::thread destructor runs on it) and stop the successor, if any.
-      new std::thread(std::move(worker_));
+      {
+        std::lock_guard<std::mutex> lock(abandoned().mutex);
+        abandoned().threads.push_back(new std::thread(std::move(worker_)));
+      }
       auto* successor = successor_.load();
       return successor ? (*successor)->shutdown(timeout) : true;
     }

@@ -80,6 +80,8 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   moodycamel::ConcurrentQueue<Event> queue_;
   moodycamel::LightweightSemaphore wake_;
   std::size_t wake_every_ = 1024;
+  std::vector<Event> worker_buffer_;          // worker only: the batch being drained
+  std::vector<EncodedEvent> worker_encoded_;  // worker only: its serialised form
 
   // enqueued_ counts every event offered to the queue (including those then spilled or dropped,
   // which complete at once); completed_ counts events fully handled. flush waits for equality.

@@ -1,0 +1,185 @@
+// The whole path: Session helpers -> pipeline -> HTTP transport -> `promptetheus dev` (in-process on
+// an ephemeral loopback port). Each scenario checks the accounting: every event a helper accepted
+// is stored on the server, dead-lettered, still spooled, or counted as dropped.
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <promptetheus/promptetheus.hpp>
+
+#include "dev_server_fixture.hpp"
+
+namespace pt = promptetheus;
+using promptetheus::testing::DevServerFixture;
+
+namespace {
+
+std::filesystem::path fresh_dir(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("promptetheus-e2e-" + name + "-" + std::to_string(::getpid()) + "-" +
+              std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+pt::Options http_options(const std::string& url, const std::filesystem::path& spool) {
+  pt::Options options;
+  options.transport = pt::TransportMode::automatic;  // an API key is set: HTTP
+  options.api_url = url;
+  options.api_key = "pt_dev_key";
+  options.spool_dir = (spool / "spool").string();
+  options.artifact_dir = (spool / "artifacts").string();
+  options.flush_interval = std::chrono::milliseconds(50);
+  options.flush_at_exit = false;
+  return options;
+}
+
+// Lines still pending in the spool (top-level *.jsonl, claimed or not).
+std::size_t spooled_lines(const std::filesystem::path& dir) {
+  std::size_t lines = 0;
+  if (!std::filesystem::exists(dir)) return 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".jsonl") continue;
+    std::ifstream in(entry.path());
+    std::string line;
+    while (std::getline(in, line)) lines += line.empty() ? 0 : 1;
+  }
+  return lines;
+}
+
+// Records one session with a representative set of helpers: 9 events (session_started,
+// user_message, span_start, tool_call, tool_result, span_end, llm_call, goal_check, session_end).
+void record_session(pt::Client& client, const std::string& id) {
+  pt::SessionOptions options;
+  options.agent = "calendar-agent";
+  options.user_goal = "Book Tuesday at 2pm";
+  options.session_id = id;
+  options.tags = {"e2e"};
+  options.metadata = {{"run", 7}};
+  options.client = &client;
+  pt::Session session(options);
+  session.user_message("Book Tuesday at 2pm");
+  {
+    pt::Span span(session, "search");
+    pt::ToolCall call(session, "calendar.search", {{"day", "Tuesday"}});
+    call.set_result({{"slots", {"2pm", "3pm"}}});
+  }
+  session.llm_call("gpt-4o-mini", {1200, 300, 850});
+  session.goal_check(false, {"booked Wednesday"});
+  session.end("failed", "agent selected the wrong day");
+}
+
+}  // namespace
+
+TEST_CASE("sessions recorded with transport=auto and an API key are stored on the dev server once, in order",
+          "[e2e][http]") {
+  DevServerFixture server;
+  auto dir = fresh_dir("happy");
+  pt::Client client(http_options(server.base_url(), dir));
+  REQUIRE(client.status().ok());
+  REQUIRE(client.stats().transport == "http");
+
+  const std::string hostile = "../x?y#";
+  record_session(client, "e2e-happy");
+  record_session(client, hostile);
+  REQUIRE(client.flush(std::chrono::seconds(20)));
+  REQUIRE(client.shutdown(std::chrono::seconds(10)));
+
+  for (const std::string& id : {std::string("e2e-happy"), hostile}) {
+    auto trace = server.trace(id);
+    REQUIRE(trace);  // created from session_started before the events
+    auto events = server.events(id);
+    REQUIRE(events);
+    REQUIRE(events->size() == 9);
+    for (std::size_t i = 0; i < events->size(); ++i) {
+      CHECK((*events)[i]["seq"] == i);
+      CHECK((*events)[i]["session_id"] == id);
+    }
+    CHECK(events->front()["payload"]["name"] == "session_started");
+    CHECK(events->back()["type"] == "session_end");
+  }
+  auto stats = client.stats();
+  CHECK(stats.enqueued == 18);
+  CHECK(stats.delivered == 18);
+  CHECK(stats.dead_lettered == 0);
+  CHECK(stats.dropped_total() == 0);
+  CHECK(spooled_lines(dir / "spool") == 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("with the server down at start, events wait in the spool and reach the server once it is up",
+          "[e2e][http]") {
+  DevServerFixture server;
+  const std::string url = server.base_url();
+  server.stop();  // connections to the port are now refused
+  auto dir = fresh_dir("down");
+  auto options = http_options(url, dir);
+  options.max_retries = 1;
+  pt::Client client(options);
+
+  record_session(client, "e2e-down");
+  REQUIRE(client.flush(std::chrono::seconds(20)));
+  // Nothing was lost: every event is in the spool.
+  CHECK(client.stats().spooled == 9);
+  CHECK(spooled_lines(dir / "spool") == 9);
+
+  server.restart();
+  // The worker replays the spool when its backoff expires; allow generously for it.
+  std::optional<std::vector<nlohmann::json>> stored;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (std::chrono::steady_clock::now() < deadline) {
+    stored = server.events("e2e-down");
+    if (stored && stored->size() == 9) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  REQUIRE(stored);
+  CHECK(stored->size() == 9);
+  std::set<std::int64_t> seqs;
+  for (const auto& e : *stored) seqs.insert(e["seq"].get<std::int64_t>());
+  CHECK(seqs.size() == 9);
+  REQUIRE(client.shutdown(std::chrono::seconds(10)));
+  CHECK(spooled_lines(dir / "spool") == 0);
+  CHECK(client.stats().dead_lettered == 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("shutdown returns within its bound when the server never answers, and the events are spooled",
+          "[e2e][http]") {
+  // A listening socket that accepts connections and never responds.
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::listen(listener, 16) == 0);
+  socklen_t length = sizeof address;
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+
+  auto dir = fresh_dir("hang");
+  pt::Client client(http_options(url, dir));
+  record_session(client, "e2e-hang");
+  (void)client.flush(std::chrono::milliseconds(300));  // the request is now in flight, unanswered
+  auto start = std::chrono::steady_clock::now();
+  (void)client.shutdown(std::chrono::milliseconds(500));
+  auto took = std::chrono::steady_clock::now() - start;
+  CHECK(took < std::chrono::seconds(3));  // generous margin over the 500 ms bound
+
+  auto stats = client.stats();
+  CHECK(stats.delivered == 0);
+  CHECK(stats.spooled + stats.dropped_total() == 9);
+  CHECK(spooled_lines(dir / "spool") == stats.spooled);
+  ::close(listener);
+  std::filesystem::remove_all(dir);
+}
