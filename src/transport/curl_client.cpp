@@ -60,10 +60,51 @@ CurlClient::CurlClient(CurlOptions options) : options_(std::move(options)) {
 #if LIBCURL_VERSION_NUM >= 0x075700
   curl_easy_setopt(h, CURLOPT_QUICK_EXIT, 1L);  // never wait for a stuck resolver thread
 #endif
+  // Transfers run through a multi handle so that abort() can wake a transfer that is waiting
+  // on a silent server at once (curl_multi_wakeup is thread-safe); the progress callback alone
+  // may be called only once a second then. The multi handle also keeps the connection cache.
+  multi_ = curl_multi_init();
+  if (!multi_) log_warn("curl_multi_init failed; transfers cannot be interrupted promptly");
 }
 
 CurlClient::~CurlClient() {
+  if (multi_) curl_multi_cleanup(static_cast<CURLM*>(multi_));
   if (handle_) curl_easy_cleanup(static_cast<CURL*>(handle_));
+}
+
+void CurlClient::abort() noexcept {
+  abort_.store(true, std::memory_order_release);
+  if (multi_) curl_multi_wakeup(static_cast<CURLM*>(multi_));
+}
+
+// Runs the transfer on the multi handle, polling in short slices so that an abort is noticed
+// within one slice even when no data moves.
+static CURLcode perform_interruptible(CURLM* multi, CURL* easy, const std::atomic<bool>& aborted) {
+  if (curl_multi_add_handle(multi, easy) != CURLM_OK) return curl_easy_perform(easy);
+  CURLcode rc = CURLE_OK;
+  bool done = false;
+  while (!done) {
+    int running = 0;
+    if (curl_multi_perform(multi, &running) != CURLM_OK) {
+      rc = CURLE_FAILED_INIT;
+      break;
+    }
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+      if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy) {
+        rc = msg->data.result;
+        done = true;
+      }
+    }
+    if (done) break;
+    if (aborted.load(std::memory_order_acquire)) {
+      rc = CURLE_ABORTED_BY_CALLBACK;
+      break;
+    }
+    curl_multi_poll(multi, nullptr, 0, 50, nullptr);
+  }
+  curl_multi_remove_handle(multi, easy);
+  return rc;
 }
 
 int CurlClient::on_progress(void* self, long long, long long, long long, long long) {
@@ -144,7 +185,7 @@ HttpResult CurlClient::post(const PostRequest& req) noexcept {
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(total.count()));
 
     current_ = &result;
-    CURLcode rc = curl_easy_perform(h);
+    CURLcode rc = multi_ ? perform_interruptible(static_cast<CURLM*>(multi_), h, abort_) : curl_easy_perform(h);
     current_ = nullptr;
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);

@@ -46,7 +46,7 @@ class CurlClient {
 
   /// Thread-safe: makes the in-flight transfer (and every later one) fail fast with
   /// CURLE_ABORTED_BY_CALLBACK until clear_abort().
-  void abort() noexcept { abort_.store(true, std::memory_order_release); }
+  void abort() noexcept;
   void clear_abort() noexcept { abort_.store(false, std::memory_order_release); }
   bool aborted() const noexcept { return abort_.load(std::memory_order_acquire); }
 
@@ -57,6 +57,7 @@ class CurlClient {
 
   CurlOptions options_;
   void* handle_ = nullptr;  // CURL*, kept out of this header's includes
+  void* multi_ = nullptr;   // CURLM*: runs the transfers, interruptible by abort()
   std::atomic<bool> abort_{false};
   HttpResult* current_ = nullptr;  // the result being filled by the callbacks
 };
