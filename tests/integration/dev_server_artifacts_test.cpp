@@ -88,7 +88,7 @@ TEST_CASE("artifacts: JSON metadata is recorded without bytes") {
   CHECK(named.body["artifact"]["artifact_type"].is_null());
 }
 
-TEST_CASE("artifacts: content types other than webm, png and jpeg are 415; bad sizes are 413") {
+TEST_CASE("artifacts: content types other than webm, png and jpeg are 415, bad sizes are 413") {
   DevServerFixture server;
   REQUIRE(server.create_trace("sid") == 201);
   Reply text = upload(server, "sid",
@@ -153,7 +153,7 @@ TEST_CASE("artifacts: a hostile session id stays inside the data dir") {
   CHECK_FALSE(std::filesystem::exists(server.data_dir().parent_path() / "outside"));
 }
 
-TEST_CASE("artifacts: raw bodies over the maximum are 413; unknown traces are 404") {
+TEST_CASE("artifacts: raw bodies over the maximum are 413, unknown traces are 404") {
   DevServerFixture server([](auto& options) { options.max_artifact_bytes = 1024; });
   REQUIRE(server.create_trace("sid") == 201);
   Reply big = upload(server, "sid", std::string(1025, 'x'), "image/png");

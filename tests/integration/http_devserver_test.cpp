@@ -131,7 +131,7 @@ TEST_CASE("http+dev: server stopped and restarted mid-run", "[http][devserver]")
   CHECK(spool.dead_letter_empty());
 }
 
-TEST_CASE("http+dev: a spool replayed twice is stored once; hostile ids stay one segment",
+TEST_CASE("http+dev: a spool replayed twice is stored once, hostile ids stay one segment",
           "[http][devserver]") {
   testing::DevServerFixture server;
   SpoolDir spool;

@@ -217,7 +217,7 @@ TEST_CASE("http: happy path stores each event once, trace first, in seq order", 
   CHECK(saw_plain);
 }
 
-TEST_CASE("http: compress_min_bytes=0 disables gzip; max_batch_bytes caps bodies", "[http][integration]") {
+TEST_CASE("http: compress_min_bytes=0 disables gzip, max_batch_bytes caps bodies", "[http][integration]") {
   FaultServer server;
   TempDir spool;
   auto c = fast_config(server.base_url(), spool.path);
@@ -481,7 +481,7 @@ TEST_CASE("http: 404 for events re-creates the lost trace and retries once", "[h
   CHECK(h.accounted() == h.given);
 }
 
-TEST_CASE("http: 413 splits the batch; a single oversize event is dead-lettered", "[http][integration]") {
+TEST_CASE("http: 413 splits the batch, a single oversize event is dead-lettered", "[http][integration]") {
   FaultServer server;
   server.set_fault([](const RecordedRequest& r) -> std::optional<Fault> {
     if (r.target.find("/events") == std::string::npos) return std::nullopt;
@@ -501,7 +501,7 @@ TEST_CASE("http: 413 splits the batch; a single oversize event is dead-lettered"
   CHECK(h.accounted() == h.given);
 }
 
-TEST_CASE("http: 409 counts as accepted (safe drop); 422 dead-letters http_422", "[http][integration]") {
+TEST_CASE("http: 409 counts as accepted (safe drop), 422 dead-letters http_422", "[http][integration]") {
   FaultServer server;
   std::atomic<int> mode{409};
   server.set_fault([&](const RecordedRequest& r) -> std::optional<Fault> {

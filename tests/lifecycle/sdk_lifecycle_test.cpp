@@ -191,7 +191,7 @@ TEST_CASE("before init every call is a no-op", "[sdk][lifecycle]") {
   CHECK(result.exit_code == 0);
 }
 
-TEST_CASE("init replaces the default client; the previous one is shut down and its events kept",
+TEST_CASE("init replaces the default client, the previous one is shut down and its events kept",
           "[sdk][lifecycle]") {
   TempDir first, second;
   auto result = run_in_child([&] {

@@ -49,7 +49,7 @@ TEST_CASE("fingerprint norm and error_kind reproduce the contract vectors", "[an
   }
 }
 
-TEST_CASE("fingerprint norm follows Python's Unicode \\w \\d \\s and lower()", "[analysis][fingerprint]") {
+TEST_CASE("fingerprint norm follows Python's Unicode word, digit and space classes and lower()", "[analysis][fingerprint]") {
   const std::pair<const char*, const char*> vectors[] = {
       // U+0301 (a combining mark) is not \w in Python, so the path stops before it.
       {u8"/cafe\u0301/x.py failed", u8"path\u0301path failed"},

@@ -7,7 +7,7 @@
 using namespace promptetheus::detail;
 using namespace std::chrono;
 
-TEST_CASE("backoff: full jitter within [0, min(base*2^a, cap))", "[http][backoff]") {
+TEST_CASE("backoff: full jitter between 0 and min(base*2^a, cap), cap excluded", "[http][backoff]") {
   std::mt19937_64 rng(42);
   const auto base = milliseconds(500), cap = milliseconds(30000);
   for (unsigned a = 0; a < 70; ++a) {

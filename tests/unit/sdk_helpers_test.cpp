@@ -267,7 +267,7 @@ TEST_CASE("the client's project and environment apply when the session gives non
   CHECK(events[0].at("payload").at("after").at("environment") == "staging");
 }
 
-TEST_CASE("end() records session_end once; later events are dropped and counted", "[sdk][helpers]") {
+TEST_CASE("end() records session_end once, later events are dropped and counted", "[sdk][helpers]") {
   testing::CaptureSession cap;
   const Session& s = cap.session();
   s.user_message("before");

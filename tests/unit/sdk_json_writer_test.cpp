@@ -72,7 +72,7 @@ TEST_CASE("NaN and infinities are written as null", "[sdk][json]") {
   CHECK(canonical_json(v) == R"({"a":null,"b":[1.0,null]})");
 }
 
-TEST_CASE("strings use Python's escape set and ASCII-only \\u escapes", "[sdk][json]") {
+TEST_CASE("strings use Python's escape set and ASCII-only unicode escapes", "[sdk][json]") {
   // The observed reference line of contract §1.8.
   CHECK(str("it's \"quoted\"\nnewline \xc3\xa9 \xe2\x9c\x93 \x07") ==
         R"("it's \"quoted\"\nnewline \u00e9 \u2713 \u0007")");

@@ -197,7 +197,7 @@ TEST_CASE("the observed reference case: bad values warn and fall back to the def
   CHECK(has_warning_containing(o, "http_timeout"));
 }
 
-TEST_CASE("sample_rate is clamped to [0, 1]; unparsable values warn and use 1.0", "[sdk][options]") {
+TEST_CASE("sample_rate is clamped to [0, 1], unparsable values warn and use 1.0", "[sdk][options]") {
   IsolatedEnvironment env;
   env.set("PROMPTETHEUS_SAMPLE_RATE", "1.5");
   CHECK(Options::from_env().sample_rate == 1.0);
@@ -227,7 +227,7 @@ TEST_CASE("http_timeout must be a positive number of seconds", "[sdk][options]")
   CHECK(o.warnings.empty());
 }
 
-TEST_CASE("transport names parse; unknown ones warn and fall back to auto", "[sdk][options]") {
+TEST_CASE("transport names parse, unknown ones warn and fall back to auto", "[sdk][options]") {
   IsolatedEnvironment env;
   const std::pair<const char*, TransportMode> known[] = {
       {"auto", TransportMode::automatic}, {"http", TransportMode::http},     {"spool", TransportMode::spool},

@@ -141,7 +141,7 @@ TEST_CASE("screenshot bytes are kept in the artifact store and referenced by the
   CHECK(sdk_test::read_file(storage_path) == png);
 }
 
-TEST_CASE("a screenshot file is copied into the store with a .png name; a missing file keeps its path",
+TEST_CASE("a screenshot file is copied into the store with a .png name, a missing file keeps its path",
           "[sdk][artifacts]") {
   TempDir dir;
   Client client(sdk_test::spool_options(dir));
@@ -453,7 +453,7 @@ TEST_CASE("transport=off records nothing", "[sdk][noop]") {
 
 // ---- bounded flush and shutdown ---------------------------------------------------------------
 
-TEST_CASE("flush and shutdown return within their bound while send() blocks; interrupt releases it",
+TEST_CASE("flush and shutdown return within their bound while send() blocks, interrupt releases it",
           "[sdk][lifecycle]") {
   TempDir dir;
   auto blocking = std::make_shared<BlockingTransport>(/*honour_interrupt=*/true);

@@ -98,7 +98,7 @@ TEST_CASE("replay: every event goes out once, in batches, and the file is delete
   CHECK(names_in(dir.path).empty());
 }
 
-TEST_CASE("replay: blank and malformed lines are skipped; session from the line or file name", "[spool][replay]") {
+TEST_CASE("replay: blank and malformed lines are skipped, session from the line or file name", "[spool][replay]") {
   TempDir dir;
   {
     std::ofstream out(dir.path / "from_name.jsonl");
@@ -135,7 +135,7 @@ TEST_CASE("replay: a transient failure releases the claim and keeps every unsent
   CHECK(lines.back() == line("s", 119));
 }
 
-TEST_CASE("replay: unaccounted events of a batch stay; the rest of the file still goes", "[spool][replay]") {
+TEST_CASE("replay: unaccounted events of a batch stay, the rest of the file still goes", "[spool][replay]") {
   TempDir dir;
   write_session(dir.path / "s.jsonl", "s", 4);
   ReplayOptions opts;
