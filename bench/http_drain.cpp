@@ -2,7 +2,7 @@
 // drains the queue in bulk and hands each drained batch to HttpTransport::send(), which posts
 // them to a counting sink on loopback (an in-process HTTP server that answers
 // {"accepted": n} after counting the events). Measures events per second end to end, with
-// gzip off and on. Results: docs/performance-http.md.
+// gzip off and on. Results: docs/performance.md, section "HTTP delivery".
 #include <benchmark/benchmark.h>
 #include <concurrentqueue/concurrentqueue.h>
 
