@@ -7,8 +7,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 cli=${1:-"$here/../../build-cli/bin/promptetheus"}
 work=${2:-/tmp/promptetheus-cli-bench}
 mkdir -p "$work"
+# The session is recorded with the SDK itself (bench/cli_session_generator.cpp), built next to
+# the CLI: <build>/bin/promptetheus and <build>/bench/cli_session_generator.
+generator="$(dirname "$cli")/../bench/cli_session_generator"
 if [ ! -f "$work/spool/bench_large.jsonl" ]; then
-  python3 "$here/generate_session.py" "$work/spool"
+  "$generator" "$work/spool" 100000
 fi
 cd "$work"
 ls -l spool/bench_large.jsonl
