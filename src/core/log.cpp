@@ -1,5 +1,6 @@
 #include "core/log.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -27,6 +28,8 @@ struct LogState {
 LogState& state() {
   static LogState* s = [] {
     auto* st = new LogState;
+    // Hold the lock across fork() so that a child never inherits it locked by another thread.
+    pthread_atfork([] { state().mutex.lock(); }, [] { state().mutex.unlock(); }, [] { state().mutex.unlock(); });
     const char* debug = std::getenv("PROMPTETHEUS_DEBUG");
     if (debug && *debug && std::strcmp(debug, "0") != 0 && std::strcmp(debug, "false") != 0) {
       st->min_level = static_cast<int>(Level::debug);

