@@ -6,7 +6,6 @@
 #include <zlib.h>
 
 namespace promptetheus::devserver {
-namespace {
 
 std::string lowercase(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -19,6 +18,9 @@ std::string trim(const std::string& s) {
   if (first == std::string::npos) return {};
   return s.substr(first, s.find_last_not_of(" \t") - first + 1);
 }
+
+namespace {
+
 
 bool declares_body(const httplib::Request& req) {
   if (lowercase(req.get_header_value("Transfer-Encoding")).find("chunked") != std::string::npos) {

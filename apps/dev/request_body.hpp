@@ -13,6 +13,10 @@
 
 namespace promptetheus::devserver {
 
+/// Header values: ASCII-lowercased, and trimmed of spaces and tabs.
+std::string lowercase(std::string s);
+std::string trim(const std::string& s);
+
 struct BodyLimits {
   std::size_t max_wire_bytes = 64u << 20;          // as sent, possibly compressed
   std::size_t max_decoded_bytes = 64u << 20;       // after gzip decompression
