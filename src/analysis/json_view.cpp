@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "analysis/unicode.hpp"
+#include "core/utf8.hpp"
 
 namespace promptetheus::analysis {
 
@@ -161,29 +162,9 @@ class Validator {
   }
 
   bool utf8_sequence() {
-    const auto b0 = static_cast<unsigned char>(*p_);
-    int len;
-    char32_t min;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      len = 2;
-      min = 0x80;
-    } else if ((b0 & 0xF0) == 0xE0) {
-      len = 3;
-      min = 0x800;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      len = 4;
-      min = 0x10000;
-    } else {
-      return false;
-    }
-    if (end_ - p_ < len) return false;
-    char32_t cp = b0 & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
-    for (int k = 1; k < len; ++k) {
-      const auto b = static_cast<unsigned char>(p_[k]);
-      if ((b & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (b & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    std::uint32_t cp = 0;
+    const std::size_t len = detail::decode_utf8(std::string_view(p_, static_cast<std::size_t>(end_ - p_)), 0, cp);
+    if (len == 0) return false;
     p_ += len;
     return true;
   }

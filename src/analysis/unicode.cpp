@@ -5,6 +5,8 @@
 
 #include <vector>
 
+#include "core/utf8.hpp"
+
 namespace promptetheus::analysis {
 
 char32_t next_code_point(std::string_view s, std::size_t& i) noexcept {
@@ -73,28 +75,9 @@ bool is_valid_utf8(std::string_view s) noexcept {
       ++i;
       continue;
     }
-    int len;
-    char32_t min;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      len = 2;
-      min = 0x80;
-    } else if ((b0 & 0xF0) == 0xE0) {
-      len = 3;
-      min = 0x800;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      len = 4;
-      min = 0x10000;
-    } else {
-      return false;
-    }
-    if (i + len > n) return false;
-    char32_t cp = b0 & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
-    for (int k = 1; k < len; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if ((b & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (b & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    std::uint32_t cp = 0;
+    const std::size_t len = detail::decode_utf8(s, i, cp);
+    if (len == 0) return false;
     i += len;
   }
   return true;

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/ids.hpp"
+#include "core/utf8.hpp"
 #include "core/session_state.hpp"
 
 namespace promptetheus::detail {
@@ -27,32 +28,6 @@ void append_code_point(std::string& out, std::uint32_t cp) {
   } else {
     append_u16_escape(out, cp);
   }
-}
-
-// Decodes one UTF-8 sequence at s[i]. Returns its length, or 0 when the bytes are not valid
-// UTF-8 (overlong forms, surrogates and values above U+10FFFF are invalid too).
-std::size_t decode_utf8(std::string_view s, std::size_t i, std::uint32_t& cp) {
-  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = byte(i);
-  std::size_t len;
-  std::uint32_t min;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2, cp = c & 0x1F, min = 0x80;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3, cp = c & 0x0F, min = 0x800;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4, cp = c & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    unsigned char cc = byte(i + k);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
 }
 
 }  // namespace
