@@ -41,9 +41,8 @@ void BM_HttpDrain(benchmark::State& state) {
   config.spool_dir = spool_dir;
   config.batch_size = batch_size;
   config.compress_min_bytes = gzip ? 1024 : 0;
-  DeliveryCounters counters;
   HttpTransport transport(config);
-  transport.attach_counters(&counters);
+  promptetheus::detail::OutcomeTally outcomes;
 
   std::uint64_t total = 0;
   for (auto _ : state) {
@@ -58,7 +57,7 @@ void BM_HttpDrain(benchmark::State& state) {
       }
       producers_done.fetch_add(1);
     };
-    const std::uint64_t delivered_before = counters.delivered_events.load();
+    const std::uint64_t delivered_before = outcomes.delivered;
     std::thread p1(produce, 1), p2(produce, 2);
     std::vector<EncodedEvent> drained(1024);
     std::vector<EncodedEvent> batch;
@@ -72,13 +71,14 @@ void BM_HttpDrain(benchmark::State& state) {
       batch.assign(std::make_move_iterator(drained.begin()),
                    std::make_move_iterator(drained.begin() + static_cast<std::ptrdiff_t>(n)));
       transport.send(batch, Deadline::after(std::chrono::seconds(10)));
+      outcomes.add(batch);
     }
     p1.join();
     p2.join();
-    total += counters.delivered_events.load() - delivered_before;
+    total += outcomes.delivered - delivered_before;
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(total));
-  state.counters["spooled"] = static_cast<double>(counters.spooled_events.load());
+  state.counters["spooled"] = static_cast<double>(outcomes.spooled);
   state.counters["sink_counted"] = static_cast<double>(sink.counted_events());
   std::error_code ec;
   std::filesystem::remove_all(spool_dir, ec);

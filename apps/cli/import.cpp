@@ -90,18 +90,27 @@ void add_import_command(CLI::App& app, ExitCode& rc) {
     config.max_spool_bytes = o.spool_max_bytes;
     config.batch_size = o.batch_size;
     detail::HttpTransport transport(config);
-    DeliveryCounters counters;
-    transport.attach_counters(&counters);
+    // Sent in chunks so that the progress bar moves as outcomes come in.
+    constexpr std::size_t kChunk = 500;
+    detail::OutcomeTally outcomes;
+    std::atomic<std::uint64_t> handled{0};
     std::atomic<bool> done{false};
     std::thread worker([&] {
-      transport.send(batch, Deadline::after(std::chrono::minutes(5)));
+      const Deadline deadline = Deadline::after(std::chrono::minutes(5));
+      for (std::size_t begin = 0; begin < batch.size(); begin += kChunk) {
+        std::vector<EncodedEvent> chunk(
+            std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(begin)),
+            std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(std::min(batch.size(), begin + kChunk))));
+        transport.send(chunk, deadline);
+        outcomes.add(chunk);
+        handled += chunk.size();
+      }
       transport.close(Deadline::after(std::chrono::seconds(10)));
       done = true;
     });
     ProgressBar bar("Importing", total);
     while (!done) {
-      bar.update(counters.delivered_events + counters.dead_lettered_events + counters.spooled_events +
-                 counters.safe_dropped_events + counters.dropped_io_error);
+      bar.update(handled.load());
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     worker.join();
@@ -111,9 +120,10 @@ void add_import_command(CLI::App& app, ExitCode& rc) {
     const auto& replayed = transport.replay_totals();
     // (close() may also replay an older backlog of the spool directory; cap at this import.)
     const std::uint64_t delivered = std::min<std::uint64_t>(
-        total, counters.delivered_events + counters.safe_dropped_events + replayed.delivered + replayed.safe_dropped);
-    const std::uint64_t dead = counters.dead_lettered_events + replayed.dead_lettered;
-    const std::uint64_t accounted = delivered + dead + counters.dropped_io_error;
+        total, outcomes.delivered + outcomes.duplicate + replayed.delivered + replayed.safe_dropped);
+    const std::uint64_t dead = outcomes.dead_lettered + replayed.dead_lettered;
+    const std::uint64_t lost = outcomes.dropped + outcomes.pending;
+    const std::uint64_t accounted = delivered + dead + lost;
     const std::uint64_t pending = total > accounted ? total - accounted : 0;
     print_line("Imported " + std::to_string(delivered) + " event(s) to " + o.api_url + ".");
     if (dead) print_line("Dead-lettered " + std::to_string(dead) + " event(s) rejected by the server.");
@@ -121,7 +131,7 @@ void add_import_command(CLI::App& app, ExitCode& rc) {
       print_line(std::to_string(pending) + " event(s) still pending in " + display_path(o.spool_dir) +
                  " (run `promptetheus spool replay`).");
     }
-    if (counters.dropped_io_error) print_line(std::to_string(counters.dropped_io_error) + " event(s) lost to I/O errors.");
+    if (lost) print_line(std::to_string(lost) + " event(s) lost to I/O errors.");
     rc.value = delivered == total ? 0 : 1;
   });
 }

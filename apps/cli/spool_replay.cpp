@@ -63,8 +63,6 @@ void add_spool_replay_command(CLI::App& spool, ExitCode& rc) {
     config.max_spool_bytes = o.spool_max_bytes;
     config.batch_size = o.batch_size;
     detail::HttpTransport transport(config);
-    DeliveryCounters counters;
-    transport.attach_counters(&counters);
 
     std::atomic<bool> done{false};
     std::thread worker([&] {

@@ -14,6 +14,7 @@
 
 namespace promptetheus::detail {
 class Pipeline;
+struct ClientAccess;
 }  // namespace promptetheus::detail
 
 PROMPTETHEUS_BEGIN_NAMESPACE
@@ -31,7 +32,7 @@ struct Stats {
   std::uint64_t dropped_queue_full = 0;    ///< queue full and the spool unavailable
   std::uint64_t dropped_after_end = 0;     ///< emitted after the session's session_end
   std::uint64_t dropped_invalid = 0;       ///< failed envelope validation (contract §1.3)
-  std::uint64_t dropped_io_error = 0;      ///< the spool could not be written
+  std::uint64_t dropped_io_error = 0;      ///< could not be written (spool I/O error) or serialised
   std::uint64_t dropped_shutdown = 0;      ///< still queued when shutdown ran out of time
   std::uint64_t dropped_duplicate = 0;     ///< the API already had them (HTTP 409)
   std::uint64_t queue_depth = 0;           ///< waiting for the worker now
@@ -49,7 +50,8 @@ class PROMPTETHEUS_API Client {
   /// Builds the pipeline and starts its worker thread. Never throws: on a configuration problem
   /// the client falls back (e.g. to the spool) and status() says why; on a fatal one it is inert.
   explicit Client(Options options = Options{}) noexcept;
-  /// Shuts down within options.shutdown_timeout. Never throws.
+  /// Shuts down within options.shutdown_timeout, then releases the worker thread, the transport
+  /// and its connections (Sessions that outlive the client become no-ops). Never throws.
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -64,8 +66,9 @@ class PROMPTETHEUS_API Client {
 
   /// Stops accepting events, drains the queue to the transport and stops the worker, returning
   /// within `timeout` (in-flight network transfers are aborted then, and what is left is written
-  /// to the spool). Idempotent and thread-safe; a second call returns at once. Returns true when
-  /// everything was handled in time.
+  /// to the spool, or counted in dropped_shutdown once the time is up). Returns true when
+  /// everything was handled in time. Idempotent and thread-safe: a later call returns at once
+  /// with the first call's result (false while the first is still running).
   bool shutdown(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) noexcept;
 
   /// Counters. Thread-safe, lock-free, never blocks.
@@ -74,16 +77,17 @@ class PROMPTETHEUS_API Client {
   /// The options in force (after fallbacks). Thread-safe (immutable after construction).
   const Options& options() const noexcept;
 
-  /// For Session and friends: the pipeline this client feeds.
-  std::shared_ptr<detail::Pipeline> pipeline() const noexcept { return pipeline_; }
 
  private:
+  friend struct detail::ClientAccess;
   std::shared_ptr<detail::Pipeline> pipeline_;
   std::shared_ptr<const Status> status_;
 };
 
 /// Starts (or restarts) the process-wide default client. A previous default client is shut down
-/// first. Registers a std::atexit hook (once) that shuts it down within shutdown_timeout when
+/// first (within its shutdown_timeout), before the new one starts: two default clients never
+/// run at once, and events recorded meanwhile are dropped (sessions of the old client become
+/// no-ops). Registers a std::atexit hook (once) that shuts it down within shutdown_timeout when
 /// options.flush_at_exit is set. Never throws; see Status for fallbacks. Thread-safe.
 PROMPTETHEUS_API Status init(Options options = Options::from_env()) noexcept;
 

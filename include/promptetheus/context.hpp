@@ -19,9 +19,8 @@ class PROMPTETHEUS_API Context {
   static Context capture() noexcept;
   Context() noexcept = default;
 
-  const std::shared_ptr<const detail::ThreadContext>& state() const noexcept { return state_; }
-
  private:
+  friend class ContextScope;
   std::shared_ptr<const detail::ThreadContext> state_;
 };
 

@@ -73,9 +73,12 @@ struct PROMPTETHEUS_API Options {
   /// it must not call back into the SDK.
   std::function<void(LogLevel, std::string_view)> log_handler;
 
-  /// A destination of the caller's own; when set it replaces the transport chosen by `transport`.
-  /// Its methods are called from the worker thread only.
-  std::shared_ptr<Transport> custom_transport;
+  /// Makes a destination of the caller's own; when set it replaces the transport chosen by
+  /// `transport`. The client calls it once when it starts (and once more in a forked child that
+  /// records) and owns what it returns exclusively: the transport is used by one worker thread
+  /// at a time and destroyed when the client shuts down. Returning null, or throwing, leaves the
+  /// client falling back to the spool with a non-ok status.
+  std::function<std::unique_ptr<Transport>()> transport_factory;
 
   /// Problems found while reading the environment and config file (also logged as warnings).
   std::vector<std::string> warnings;

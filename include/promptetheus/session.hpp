@@ -16,6 +16,7 @@
 
 namespace promptetheus::detail {
 class SessionState;
+struct SessionAccess;
 }  // namespace promptetheus::detail
 
 PROMPTETHEUS_BEGIN_NAMESPACE
@@ -121,11 +122,9 @@ class PROMPTETHEUS_API SessionHandle {
   /// Waits up to `timeout` for this client's queue to be written (see Client::flush).
   bool flush(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) const noexcept;
 
-  /// For Span, ToolCall, Context and the pipeline.
-  const std::shared_ptr<detail::SessionState>& state() const noexcept { return state_; }
-  explicit SessionHandle(std::shared_ptr<detail::SessionState> state) noexcept : state_(std::move(state)) {}
 
  protected:
+  friend struct detail::SessionAccess;
   std::shared_ptr<detail::SessionState> state_;
 };
 

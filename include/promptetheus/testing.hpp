@@ -14,7 +14,7 @@
 #include "promptetheus/session.hpp"
 
 namespace promptetheus::detail {
-class MemoryTransport;
+class MemoryStore;
 }  // namespace promptetheus::detail
 
 PROMPTETHEUS_BEGIN_NAMESPACE
@@ -24,7 +24,8 @@ namespace testing {
 /// Opens a Session (agent "test-agent", goal "test goal" unless given) on a private client with
 /// the memory transport, and makes it current on this thread. Its events are the exact envelopes
 /// the spool would hold. Not thread-safe itself (the session's helpers are). Destruction records
-/// session_end if end() was not called.
+/// session_end if end() was not called, then releases the private client (its worker thread
+/// and transport).
 class PROMPTETHEUS_API CaptureSession {
  public:
   explicit CaptureSession(SessionOptions options = {}) noexcept;
@@ -46,7 +47,7 @@ class PROMPTETHEUS_API CaptureSession {
   Stats stats() const noexcept { return client_->stats(); }
 
  private:
-  std::shared_ptr<detail::MemoryTransport> transport_;
+  std::shared_ptr<detail::MemoryStore> store_;
   std::unique_ptr<Client> client_;
   std::unique_ptr<Session> session_;
 };

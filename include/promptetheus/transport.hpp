@@ -2,7 +2,6 @@
 // (spool files, the HTTP API, memory, or a user's own).
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -12,12 +11,27 @@
 
 PROMPTETHEUS_BEGIN_NAMESPACE
 
+/// What became of one event handed to Transport::send. The transport sets it on every event;
+/// the pipeline counts the outcomes (Stats), so a transport never counts anything itself.
+enum class DeliveryOutcome : std::uint8_t {
+  pending,        ///< not decided: what send() receives; counted as dropped if left so
+  delivered,      ///< accepted by the destination
+  spooled,        ///< appended to the spool, to be retried later
+  dead_lettered,  ///< rejected by the destination, kept in the spool's dead-letter/ folder
+  duplicate,      ///< the destination already had it (e.g. HTTP 409): nothing lost
+  dropped,        ///< lost: it could be neither delivered nor written anywhere
+};
+
 /// One event, already serialised by the worker in the canonical JSON-spool form
-/// (keys sorted, compact, ASCII-only escapes, no trailing newline).
+/// (keys sorted, compact, ASCII-only escapes, no trailing newline), with the facts a transport
+/// needs about it so that it never has to parse `json`.
 struct EncodedEvent {
   std::string session_id;
   std::uint64_t seq = 0;
   std::string json;
+  bool starts_session = false;  ///< the state_change "session_started" event
+  bool ends_session = false;    ///< the session_end event
+  DeliveryOutcome outcome = DeliveryOutcome::pending;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -38,33 +52,20 @@ struct Deadline {
   static Deadline none() noexcept { return Deadline{}; }
 };
 
-/// Counters every transport reports its outcomes into. Each event handed to
-/// Transport::send ends in exactly one of: delivered, spooled, dead_lettered, dropped
-/// (safe_dropped counts 409s, which the server already has). Thread-safe (atomics).
-struct DeliveryCounters {
-  std::atomic<std::uint64_t> delivered_events{0};
-  std::atomic<std::uint64_t> delivered_batches{0};
-  std::atomic<std::uint64_t> spooled_events{0};
-  std::atomic<std::uint64_t> dead_lettered_events{0};
-  std::atomic<std::uint64_t> safe_dropped_events{0};
-  std::atomic<std::uint64_t> dropped_io_error{0};
-  std::atomic<std::uint64_t> retries{0};
-  std::atomic<std::uint64_t> circuit_skipped_batches{0};
-  std::atomic<std::uint64_t> replayed_events{0};
-  /// 0 = closed, 1 = open, 2 = half-open.
-  std::atomic<int> circuit_state{0};
-};
-
-/// A destination for events. All methods are called from the pipeline's single worker thread
-/// only (except interrupt()), so implementations need no locking of their own.
-/// Implementations must not throw: every method is noexcept and failures are counted.
+/// A destination for events. The pipeline owns its transport exclusively (see
+/// Options::transport_factory) and destroys it when the client shuts down. All methods are
+/// called from the pipeline's single worker thread only (except interrupt()), never two at
+/// once, so implementations need no locking of their own. Implementations must not throw.
 class PROMPTETHEUS_API Transport {
  public:
   virtual ~Transport() = default;
 
   /// Takes a batch of events of any sessions, in queue order (FIFO per producer thread, so one
-  /// session written from several threads may arrive out of seq order). Must account
-  /// every event in `counters` before returning, and return by `deadline` as best it can.
+  /// session written from several threads may arrive out of seq order). Must set the outcome
+  /// of every event before returning, and return by `deadline` as best it can. An event left
+  /// `pending` counts as dropped: in `dropped_shutdown` when shutdown's deadline has passed (a
+  /// transport may leave what it had no time for), else in `dropped_io_error`. The events'
+  /// strings may be moved out.
   virtual void send(std::vector<EncodedEvent>& events, const Deadline& deadline) noexcept = 0;
 
   /// Called when the queue is empty: a chance to retry what earlier failed (spool replay).
@@ -76,16 +77,6 @@ class PROMPTETHEUS_API Transport {
   /// Called from any thread when shutdown runs out of time: abort in-flight network I/O so that
   /// send() returns promptly (it then spools what it holds).
   virtual void interrupt() noexcept {}
-
-  /// Wired by the pipeline before the first send(); outcomes are counted here.
-  void attach_counters(DeliveryCounters* counters) noexcept { counters_ = counters; }
-
- protected:
-  DeliveryCounters& counters() noexcept { return *counters_; }
-
- private:
-  DeliveryCounters fallback_counters_;
-  DeliveryCounters* counters_ = &fallback_counters_;
 };
 
 PROMPTETHEUS_END_NAMESPACE

@@ -1,5 +1,7 @@
 #include "promptetheus/client.hpp"
 
+#include <mutex>
+
 #include "core/log.hpp"
 #include "core/log_sink.hpp"
 #include "core/pipeline.hpp"
@@ -37,6 +39,7 @@ Client::Client(Options options) noexcept {
 
 Client::~Client() {
   if (pipeline_) (void)pipeline_->shutdown(pipeline_->options().shutdown_timeout);
+  // pipeline_ is released with the client; the worker has already let go of the transport.
 }
 
 Status Client::status() const noexcept {
@@ -59,12 +62,18 @@ const Options& Client::options() const noexcept {
 
 Status init(Options options) noexcept {
   try {
+    // One init at a time, and the old client fully stopped before the new one starts: a user
+    // transport factory may hand out objects that must not see two workers at once.
+    static std::mutex* init_mutex = new std::mutex;  // leaked: init may run during exit
+    std::lock_guard<std::mutex> lock(*init_mutex);
     if (options.log_handler || options.log_level != LogLevel::warn) apply_logging(options);
+    auto previous = detail::exchange_default_pipeline(nullptr);
+    if (previous) (void)previous->shutdown(previous->options().shutdown_timeout);
+    previous.reset();
     Status status;
     auto pipeline = detail::Pipeline::create(std::move(options), status);
     if (!pipeline) return status;
-    auto previous = detail::exchange_default_pipeline(pipeline);
-    if (previous) (void)previous->shutdown(previous->options().shutdown_timeout);
+    detail::exchange_default_pipeline(pipeline);
     return status;
   } catch (...) {
     return Status(ErrorCode::internal, "init failed");

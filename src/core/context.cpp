@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "core/access.hpp"
 #include "core/session_state.hpp"
 #include "core/thread_context.hpp"
 #include "promptetheus/context.hpp"
@@ -64,7 +65,7 @@ ContextScope::ContextScope(const Context& context) noexcept {
     auto* ctx = detail::thread_context();
     if (!ctx) return;
     saved_ = std::make_shared<detail::ThreadContext>(std::move(*ctx));
-    *ctx = context.state() ? *context.state() : detail::ThreadContext{};
+    *ctx = context.state_ ? *context.state_ : detail::ThreadContext{};
   } catch (...) {
   }
 }
@@ -80,7 +81,7 @@ ContextScope::~ContextScope() {
 SessionHandle current() noexcept {
   auto* ctx = detail::thread_context();
   if (!ctx || ctx->sessions.empty()) return SessionHandle{};
-  return SessionHandle(ctx->sessions.back());
+  return detail::SessionAccess::make(ctx->sessions.back());
 }
 
 }  // namespace v0

@@ -13,7 +13,7 @@
 
 namespace promptetheus::detail {
 
-class SessionState;
+class SessionInfo;
 
 /// The 16 event types in the contract's canonical order (§1.5).
 enum class EventType : std::uint8_t {
@@ -91,7 +91,7 @@ struct ArtifactWrite {
 };
 
 struct Event {
-  std::shared_ptr<SessionState> session;
+  std::shared_ptr<const SessionInfo> session;  // never the pipeline: see session_state.hpp
   std::uint64_t seq = 0;
   std::int64_t time_us = 0;  // Unix time in microseconds (formatted by the worker)
   EventType type = EventType::state_change;

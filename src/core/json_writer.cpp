@@ -236,7 +236,7 @@ struct TailBuffer {
 };
 
 // },"seq":N,"session_id":"…"[,"span_id":"span_…"],"timestamp":"…","type":"…"}
-void write_envelope_tail(std::string& out, const Event& event, const SessionState& session) {
+void write_envelope_tail(std::string& out, const Event& event, const SessionInfo& session) {
   const std::string& id = session.json_id();
   if (id.size() > 256) {  // unusually long ids take the general path
     append_literal(out, "},\"seq\":");
@@ -283,7 +283,7 @@ void write_envelope_tail(std::string& out, const Event& event, const SessionStat
 }  // namespace
 
 void write_event(std::string& out, const Event& event) {
-  const SessionState& session = *event.session;
+  const SessionInfo& session = *event.session;
   // Envelope keys in sorted order: idempotency_key, metadata, parent_id, payload, seq,
   // session_id, span_id, timestamp, type.
   append_literal(out, "{\"idempotency_key\":");

@@ -4,7 +4,9 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
+#include <unordered_map>
 
 #include "core/ids.hpp"
 #include "core/json_writer.hpp"
@@ -83,13 +85,17 @@ std::shared_ptr<Pipeline> Pipeline::create(Options options, Status& status) noex
     status = choice.status;
     pipeline->transport_ = std::move(choice.transport);
     pipeline->transport_name_ = choice.name;
+    pipeline->health_ = std::move(choice.health);
     if (!choice.spool_dir.empty()) {
       pipeline->spool_ = std::make_unique<Spool>(choice.spool_dir, pipeline->options_.spool_max_bytes);
     }
     if (pipeline->transport_) {
-      pipeline->transport_->attach_counters(&pipeline->counters_);
       pipeline->wake_every_ = std::max<std::size_t>(pipeline->options_.batch_size, kDrainChunk);
-      pipeline->start();
+      if (!pipeline->start()) {
+        status = Status(ErrorCode::internal, "cannot start the delivery thread; recording nothing");
+        pipeline->transport_.reset();
+        return pipeline;
+      }
       register_pipeline(pipeline);
     }
     return pipeline;
@@ -108,25 +114,37 @@ Pipeline::~Pipeline() {
   if (worker_.joinable()) worker_.detach();
 }
 
-void Pipeline::start() noexcept {
+bool Pipeline::start() noexcept {
+  // The worker must never run the host's async signal handlers: block them all while the
+  // thread is created (it inherits the mask), then restore the caller's mask on every path.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &previous);
   try {
-    // The worker must never run the host's async signal handlers: block them all while the
-    // thread is created (it inherits the mask), then restore the caller's mask.
-    sigset_t all, previous;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &previous);
     accepting_.store(true);
+    has_worker_ = true;
+    // The worker holds the pipeline while it runs; it lets go when it exits (after shutdown).
     auto self = shared_from_this();
     worker_ = std::thread([self] { self->run(); });
-    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-    worker_id_ = worker_.get_id();
-#ifdef __linux__
-    pthread_setname_np(worker_.native_handle(), "prom-worker");
-#endif
   } catch (const std::exception& e) {
     accepting_.store(false);
+    has_worker_ = false;
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     log_error(std::string("cannot start the worker thread: ") + e.what());
+    return false;
+  } catch (...) {
+    accepting_.store(false);
+    has_worker_ = false;
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    log_error("cannot start the worker thread");
+    return false;
   }
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  worker_id_ = worker_.get_id();
+#ifdef __linux__
+  pthread_setname_np(worker_.native_handle(), "prom-worker");
+#endif
+  return true;
 }
 
 Pipeline& Pipeline::active() noexcept {
@@ -160,7 +178,15 @@ bool Pipeline::enqueue(Event&& event) noexcept {
   }
   if (!accepting_.load(std::memory_order_relaxed)) return false;
   std::uint64_t bytes = event.approx_bytes;
-  std::uint64_t offered = enqueued_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  // Count the event before the decisive accepting check (both sequentially consistent):
+  // shutdown clears accepting_ and then waits for completed_ to reach enqueued_, so either it
+  // sees this event counted, or this producer sees accepting_ cleared and spills the event.
+  std::uint64_t offered = enqueued_.fetch_add(1, std::memory_order_seq_cst) + 1;
+  if (!accepting_.load(std::memory_order_seq_cst)) {
+    bool written = spill_late(std::move(event));
+    completed_.fetch_add(1, std::memory_order_release);
+    return written;
+  }
   std::uint64_t depth = offered - completed_.load(std::memory_order_relaxed);
   std::uint64_t queued_bytes = queue_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
   if (depth > options_.max_queue_events || queued_bytes > options_.max_queue_bytes) {
@@ -183,36 +209,62 @@ bool Pipeline::spill(Event&& event) noexcept {
   if (spool_ && options_.overflow_to_spool) {
     static std::atomic<bool> warned{false};
     if (!warned.exchange(true)) log_warn("event queue full: spilling events to the spool");
-    EncodedEvent encoded = encode(event);
+    EncodedEvent encoded;
     std::vector<const EncodedEvent*> one{&encoded};
-    if (spool_->append(encoded.session_id, one)) {
+    if (encode_into(event, encoded) && spool_->append(encoded.session_id, one)) {
       overflow_spilled_.fetch_add(1, std::memory_order_relaxed);
-      counters_.spooled_events.fetch_add(1, std::memory_order_relaxed);
+      spooled_.fetch_add(1, std::memory_order_relaxed);
       return true;
     }
-    counters_.dropped_io_error.fetch_add(1, std::memory_order_relaxed);
+    dropped_io_error_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
   dropped_queue_full_.fetch_add(1, std::memory_order_relaxed);
   return false;
 }
 
-EncodedEvent Pipeline::encode(Event& event) noexcept {
-  EncodedEvent out;
-  encode_into(event, out);
-  return out;
+bool Pipeline::spill_late(Event&& event) noexcept {
+  if (spool_) {
+    EncodedEvent encoded;
+    std::vector<const EncodedEvent*> one{&encoded};
+    if (encode_into(event, encoded) && spool_->append(encoded.session_id, one)) {
+      spooled_.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+  }
+  dropped_shutdown_.fetch_add(1, std::memory_order_relaxed);
+  return false;
 }
 
-void Pipeline::encode_into(Event& event, EncodedEvent& out) noexcept {
+namespace {
+
+bool is_session_started(const Event& event) {
+  if (event.type != EventType::state_change || event.payload.size() == 0) return false;
+  const Field& name = event.payload[0];
+  const auto* value = std::get_if<std::string>(&name.value);
+  return value && std::strcmp(name.key, "name") == 0 && *value == "session_started";
+}
+
+}  // namespace
+
+bool Pipeline::encode_into(Event& event, EncodedEvent& out) noexcept {
+  out.json.clear();
+  out.outcome = DeliveryOutcome::pending;
   try {
     if (event.artifact) store_artifact(*event.artifact);
     out.session_id = event.session->id();
     out.seq = event.seq;
-    out.json.clear();
+    out.starts_session = is_session_started(event);
+    out.ends_session = event.type == EventType::session_end;
     out.json.reserve(256 + event.approx_bytes / 2);
     write_event(out.json, event);
+    return true;
   } catch (...) {
-    log_error("cannot serialise an event");
+    // Never hand a transport a half-written line: the event is dropped and counted instead.
+    out.json.clear();
+    out.outcome = DeliveryOutcome::dropped;
+    log_error("cannot serialise an event; it is dropped");
+    return false;
   }
 }
 
@@ -225,21 +277,50 @@ std::size_t Pipeline::drain_once(moodycamel::ConsumerToken& token, std::vector<E
   encoded.resize(n);
   // Queue order: FIFO per producer thread, so a session written from several threads can
   // arrive out of seq order. Consumers order by seq (contract §1.1); transports group by session.
+  std::size_t unserialisable = 0;
   for (std::size_t k = 0; k < n; ++k) {
     bytes += buffer[k].approx_bytes;
-    encode_into(buffer[k], encoded[k]);
+    if (!encode_into(buffer[k], encoded[k])) ++unserialisable;
+  }
+  if (unserialisable > 0) {
+    // Rare (out of memory): such events never reach the transport.
+    dropped_io_error_.fetch_add(unserialisable, std::memory_order_relaxed);
+    encoded.erase(std::remove_if(encoded.begin(), encoded.end(),
+                                 [](const EncodedEvent& e) { return e.outcome == DeliveryOutcome::dropped; }),
+                  encoded.end());
   }
   // The events stay in `buffer` until the next dequeue assigns over them (or the worker exits):
   // resetting them here would only add a construction and a destruction per event.
-  try {
-    transport_->send(encoded, deadline);
-  } catch (...) {
-    log_error("transport failed to send a batch");
+  if (!encoded.empty()) {
+    try {
+      transport_->send(encoded, deadline);
+    } catch (...) {
+      log_error("transport failed to send a batch");
+    }
+    count_outcomes(encoded, deadline);
   }
   queue_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
   completed_.fetch_add(n, std::memory_order_release);
   notify_flush_waiters();
   return n;
+}
+
+void Pipeline::count_outcomes(const std::vector<EncodedEvent>& events, const Deadline& deadline) noexcept {
+  OutcomeTally tally;
+  tally.add(events);
+  if (tally.pending > 0 && stop_.load(std::memory_order_acquire) && deadline.expired()) {
+    // Shutdown ran out of time while the transport held these.
+    dropped_shutdown_.fetch_add(tally.pending, std::memory_order_relaxed);
+    tally.pending = 0;
+  } else if (tally.pending > 0) {
+    static std::atomic<bool> warned{false};
+    if (!warned.exchange(true)) log_warn("the transport left events without an outcome; they count as dropped");
+  }
+  delivered_.fetch_add(tally.delivered, std::memory_order_relaxed);
+  spooled_.fetch_add(tally.spooled, std::memory_order_relaxed);
+  dead_lettered_.fetch_add(tally.dead_lettered, std::memory_order_relaxed);
+  duplicate_.fetch_add(tally.duplicate, std::memory_order_relaxed);
+  dropped_io_error_.fetch_add(tally.dropped + tally.pending, std::memory_order_relaxed);
 }
 
 void Pipeline::notify_flush_waiters() noexcept {
@@ -269,6 +350,8 @@ void Pipeline::run() noexcept {
       std::size_t n = drain_once(token, buffer, encoded, deadline);
       drained += n;
       if (n < buffer.size()) break;
+      // Out of time: shutdown spills what is left straight to the spool.
+      if (stopping && deadline.expired()) break;
     }
     if (stopping) {
       // Producers that passed the accepting check just before stop may still be mid-enqueue:
@@ -288,10 +371,17 @@ void Pipeline::run() noexcept {
     transport_->close(Deadline{Clock::time_point(std::chrono::nanoseconds(stop_deadline_ns_.load()))});
   } catch (...) {
   }
+  // Let go of everything the worker held: the last batch (its events), and the transport with
+  // its connections. Under the lock, because shutdown() may interrupt the transport meanwhile.
+  buffer = std::vector<Event>();
+  encoded = std::vector<EncodedEvent>();
+  std::unique_ptr<Transport> transport;
   {
     std::lock_guard<std::mutex> lock(wait_mutex_);
+    transport = std::move(transport_);
     worker_exited_ = true;
   }
+  transport.reset();  // outside the lock: a transport may take time to close its sockets
   wait_cv_.notify_all();
 }
 
@@ -303,7 +393,7 @@ bool Pipeline::flush(std::chrono::milliseconds timeout) noexcept {
       Pipeline& successor = active();
       return &successor == this || successor.flush(timeout);
     }
-    if (!transport_ || shutdown_called_.load()) return true;
+    if (!has_worker_ || shutdown_called_.load()) return true;
     if (on_worker_thread()) return false;  // would wait for itself
     const std::uint64_t target = enqueued_.load(std::memory_order_acquire);
     auto deadline = Clock::now() + timeout;
@@ -323,8 +413,9 @@ bool Pipeline::flush(std::chrono::milliseconds timeout) noexcept {
 
 bool Pipeline::shutdown(std::chrono::milliseconds timeout) noexcept {
   try {
-    if (shutdown_called_.exchange(true)) return true;
-    accepting_.store(false);
+    // A later call reports how the first one went (false while it is still running).
+    if (shutdown_called_.exchange(true)) return shutdown_clean_.load();
+    accepting_.store(false, std::memory_order_seq_cst);
     if (fork_generation() != fork_generation_) {
       // A forked child must not touch the parent's thread: abandon it (the handle is leaked on
       // purpose so that no std::thread destructor runs on it) and stop the successor, if any.
@@ -333,80 +424,133 @@ bool Pipeline::shutdown(std::chrono::milliseconds timeout) noexcept {
         abandoned().threads.push_back(new std::thread(std::move(worker_)));
       }
       auto* successor = successor_.load();
-      return successor ? (*successor)->shutdown(timeout) : true;
+      bool clean = successor ? (*successor)->shutdown(timeout) : true;
+      shutdown_clean_.store(clean);
+      return clean;
     }
     unregister_pipeline(this);
-    if (!transport_ || !worker_.joinable()) return true;
+    if (!has_worker_ || !worker_.joinable()) {
+      shutdown_clean_.store(true);
+      return true;
+    }
     if (on_worker_thread()) return false;
-    const auto start = Clock::now();
-    const auto deadline = start + timeout;
-    stop_deadline_ns_.store(to_ns(deadline));
+    if (timeout.count() < 0) timeout = std::chrono::milliseconds(0);
+    const auto deadline = Clock::now() + timeout;
+    // The worker drains until `deadline - grace`; the grace is for aborting a transfer still in
+    // flight and for spilling what the worker could not take.
+    const auto grace = std::min<Clock::duration>(std::chrono::milliseconds(250), timeout / 4);
+    const auto worker_deadline = deadline - grace;
+    stop_deadline_ns_.store(to_ns(worker_deadline));
     stop_.store(true, std::memory_order_release);
     wake_.signal();
-    // Leave a short grace period at the end to abort a transfer that is still in flight.
-    const auto grace = std::min<Clock::duration>(std::chrono::milliseconds(250), timeout / 4);
     std::unique_lock<std::mutex> lock(wait_mutex_);
-    bool exited = wait_cv_.wait_until(lock, deadline - grace, [&] { return worker_exited_; });
+    bool exited = wait_cv_.wait_until(lock, worker_deadline, [&] { return worker_exited_; });
     if (!exited) {
-      lock.unlock();
-      transport_->interrupt();
-      lock.lock();
-      exited = wait_cv_.wait_until(lock, deadline, [&] { return worker_exited_; });
+      if (transport_) transport_->interrupt();  // the worker frees it under this lock
+      exited = wait_cv_.wait_until(lock, deadline - grace / 2, [&] { return worker_exited_; });
     }
     lock.unlock();
     if (exited) {
       worker_.join();
     } else {
-      // The worker holds its own reference to this pipeline, so detaching is safe.
+      // The worker holds its own reference to this pipeline, so detaching is safe. The batch
+      // it holds is counted when its send() returns.
       log_warn("shutdown timed out; the delivery thread is left to finish on its own");
       worker_.detach();
     }
-    // Whatever the worker could not take before the deadline goes to the spool from here.
-    spill_leftovers();
-    return exited && completed_.load() >= enqueued_.load();
+    // Whatever the worker could not take before its deadline goes to the spool from here.
+    spill_leftovers(deadline, exited);
+    bool clean = exited && completed_.load() >= enqueued_.load();
+    shutdown_clean_.store(clean);
+    return clean;
   } catch (...) {
     return false;
   }
 }
 
-void Pipeline::spill_leftovers() noexcept {
-  Event event;
-  while (queue_.try_dequeue(event)) {
-    queue_bytes_.fetch_sub(event.approx_bytes, std::memory_order_relaxed);
-    bool written = false;
-    if (spool_) {
-      EncodedEvent encoded = encode(event);
-      std::vector<const EncodedEvent*> one{&encoded};
-      written = spool_->append(encoded.session_id, one);
-      if (written) counters_.spooled_events.fetch_add(1, std::memory_order_relaxed);
+std::size_t Pipeline::spill_to_spool(std::vector<Event>& events, std::atomic<std::uint64_t>& failure) noexcept {
+  std::size_t written = 0;
+  std::size_t handled = 0;
+  try {
+    // One append per session (in order of first appearance): thousands of sessions are written
+    // in thousands of appends, not one per event.
+    std::vector<std::vector<EncodedEvent>> groups;
+    std::unordered_map<const SessionInfo*, std::size_t> index;
+    for (auto& event : events) {
+      auto [it, inserted] = index.emplace(event.session.get(), groups.size());
+      if (inserted) groups.emplace_back();
+      EncodedEvent encoded;
+      if (encode_into(event, encoded)) {
+        groups[it->second].push_back(std::move(encoded));
+      } else {
+        dropped_io_error_.fetch_add(1, std::memory_order_relaxed);
+        ++handled;
+      }
     }
-    if (!written) dropped_shutdown_.fetch_add(1, std::memory_order_relaxed);
-    event = Event{};
-    completed_.fetch_add(1, std::memory_order_release);
+    for (const auto& group : groups) {
+      if (group.empty()) continue;
+      bool ok = spool_ && spool_->append(group.front().session_id, group);
+      (ok ? spooled_ : failure).fetch_add(group.size(), std::memory_order_relaxed);
+      if (ok) written += group.size();
+      handled += group.size();
+    }
+  } catch (...) {
+    failure.fetch_add(events.size() - handled, std::memory_order_relaxed);
   }
+  return written;
+}
+
+void Pipeline::spill_leftovers(Clock::time_point deadline, bool worker_exited) noexcept {
+  try {
+    std::vector<Event> batch(kDrainChunk);
+    for (;;) {
+      std::size_t n = queue_.try_dequeue_bulk(batch.begin(), batch.size());
+      if (n == 0) {
+        // A producer that passed the accepting check just before shutdown may still be
+        // between its count and its enqueue (a few instructions): wait for it within the
+        // budget, but only once the worker is gone (else its in-flight batch would hold us).
+        if (!worker_exited || completed_.load() >= enqueued_.load() || Clock::now() >= deadline) break;
+        std::this_thread::yield();
+        continue;
+      }
+      std::uint64_t bytes = 0;
+      for (std::size_t k = 0; k < n; ++k) bytes += batch[k].approx_bytes;
+      std::vector<Event> events(std::make_move_iterator(batch.begin()),
+                                std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(n)));
+      if (Clock::now() < deadline && spool_) {
+        spill_to_spool(events, dropped_shutdown_);
+      } else {
+        // Out of time (or nowhere to write): counted, never silently lost.
+        dropped_shutdown_.fetch_add(n, std::memory_order_relaxed);
+      }
+      queue_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+      completed_.fetch_add(n, std::memory_order_release);
+    }
+  } catch (...) {
+  }
+  notify_flush_waiters();
 }
 
 Stats Pipeline::stats() const noexcept {
   Stats s;
   try {
-    const DeliveryCounters& c = counters_;
     s.enqueued = enqueued_.load();
-    s.delivered = c.delivered_events.load();
-    s.spooled = c.spooled_events.load();
+    s.delivered = delivered_.load();
+    s.spooled = spooled_.load();
     s.overflow_spilled = overflow_spilled_.load();
     s.written = s.delivered + s.spooled;
-    s.dead_lettered = c.dead_lettered_events.load();
-    s.retries = c.retries.load();
+    s.dead_lettered = dead_lettered_.load();
+    s.retries = health_ ? health_->retries.load() : 0;
     s.dropped_queue_full = dropped_queue_full_.load();
     s.dropped_after_end = dropped_after_end_.load();
     s.dropped_invalid = dropped_invalid_.load();
-    s.dropped_io_error = c.dropped_io_error.load();
+    s.dropped_io_error = dropped_io_error_.load();
     s.dropped_shutdown = dropped_shutdown_.load();
-    s.dropped_duplicate = c.safe_dropped_events.load();
+    s.dropped_duplicate = duplicate_.load();
     std::uint64_t completed = completed_.load();
     s.queue_depth = s.enqueued > completed ? s.enqueued - completed : 0;
     static const char* const states[] = {"closed", "open", "half_open"};
-    int state = c.circuit_state.load();
+    int state = health_ ? health_->circuit_state.load() : 0;
     s.circuit_state = state >= 0 && state <= 2 ? states[state] : "closed";
     s.transport = transport_name_;
   } catch (...) {

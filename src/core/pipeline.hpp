@@ -1,10 +1,17 @@
 // The pipeline: a bounded lock-free queue, one worker thread, and a transport.
 //
-// Caller threads: Pipeline::enqueue() takes an Event (no I/O, no lock, no syscall unless a batch
-// is full) and never blocks. The worker wakes every flush_interval, or early when a batch fills
-// or on flush/shutdown, drains the queue in bulk, serialises events, and hands them to the
-// transport. Flush and shutdown use counters (enqueued vs completed), not queue markers, because
-// the queue is FIFO only per producer.
+// Caller threads: Pipeline::enqueue() takes an Event (no I/O, no lock, no syscall unless the
+// queue is full) and never blocks. The worker wakes every flush_interval, or early every
+// max(batch_size, 1024) events and on flush/shutdown, drains the queue in bulk, serialises
+// events, hands them to the transport and counts the outcome the transport set on each. Flush
+// and shutdown use counters (enqueued vs completed), not queue markers, because the queue is
+// FIFO only per producer.
+//
+// Ownership runs one way: Client -> Pipeline -> worker thread, transport, queue -> Event ->
+// SessionInfo. Nothing the pipeline holds refers back to it, so destroying the Client (after
+// its shutdown) frees the pipeline, its transport and their sockets at once. The worker
+// releases the transport when it exits; a Session that outlives its client keeps only an inert
+// pipeline shell (no thread, no transport).
 #pragma once
 
 #include <atomic>
@@ -20,6 +27,7 @@
 #include <concurrentqueue/concurrentqueue.h>
 #include <concurrentqueue/lightweightsemaphore.h>
 
+#include "core/delivery_accounting.hpp"
 #include "core/event.hpp"
 #include "promptetheus/client.hpp"
 #include "promptetheus/options.hpp"
@@ -32,7 +40,8 @@ namespace promptetheus::detail {
 class Pipeline : public std::enable_shared_from_this<Pipeline> {
  public:
   /// Builds the transport from `options` and starts the worker. Never throws; `status` says how
-  /// it went (a pipeline whose transport could not be built falls back to the spool).
+  /// it went (a pipeline whose transport could not be built falls back to the spool; one whose
+  /// worker could not start is inert and reports an error).
   static std::shared_ptr<Pipeline> create(Options options, Status& status) noexcept;
   ~Pipeline();
 
@@ -45,7 +54,6 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   /// Returns true when the event will be written. Never blocks, never throws.
   bool enqueue(Event&& event) noexcept;
   bool accepting() const noexcept { return accepting_.load(std::memory_order_relaxed); }
-  bool records() const noexcept { return options_.transport != TransportMode::off || options_.custom_transport; }
 
   bool flush(std::chrono::milliseconds timeout) noexcept;
   bool shutdown(std::chrono::milliseconds timeout) noexcept;
@@ -56,26 +64,34 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   void count_dropped_invalid() noexcept { dropped_invalid_.fetch_add(1, std::memory_order_relaxed); }
 
   /// Serialises one event (and stores its artifact bytes first). Used by the worker and by the
-  /// overflow and shutdown spills.
-  static EncodedEvent encode(Event& event) noexcept;
-  static void encode_into(Event& event, EncodedEvent& out) noexcept;
+  /// overflow and shutdown spills. Returns false (and leaves `out.json` empty) on failure.
+  static bool encode_into(Event& event, EncodedEvent& out) noexcept;
 
  private:
   explicit Pipeline(Options options);
-  void start() noexcept;
+  bool start() noexcept;
   void run() noexcept;
   std::size_t drain_once(moodycamel::ConsumerToken& token, std::vector<Event>& buffer,
                          std::vector<EncodedEvent>& encoded, const Deadline& deadline) noexcept;
+  /// Counts the outcomes a transport set on `events` (sent with `deadline`).
+  void count_outcomes(const std::vector<EncodedEvent>& events, const Deadline& deadline) noexcept;
+  /// Writes events to the spool, one append per session; returns how many were written.
+  /// Those not written count as `failure`.
+  std::size_t spill_to_spool(std::vector<Event>& events, std::atomic<std::uint64_t>& failure) noexcept;
   bool spill(Event&& event) noexcept;
-  void spill_leftovers() noexcept;
+  /// An event enqueued while shutdown was stopping the pipeline: spooled or counted.
+  bool spill_late(Event&& event) noexcept;
+  /// Spools (or, past `deadline`, counts as dropped_shutdown) what is still queued.
+  void spill_leftovers(Clock::time_point deadline, bool worker_exited) noexcept;
   void notify_flush_waiters() noexcept;
   bool on_worker_thread() const noexcept;
 
   Options options_;
   std::string transport_name_;
   std::unique_ptr<Spool> spool_;           // set when events may spill to the spool
-  std::shared_ptr<Transport> transport_;
-  DeliveryCounters counters_;
+  std::unique_ptr<Transport> transport_;   // worker only; released by the worker when it exits
+  bool has_worker_ = false;                // a worker was started (immutable after create)
+  std::shared_ptr<TransportHealth> health_;  // retries and circuit state, when the transport has them
 
   moodycamel::ConcurrentQueue<Event> queue_;
   moodycamel::LightweightSemaphore wake_;
@@ -88,6 +104,11 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   alignas(64) std::atomic<std::uint64_t> enqueued_{0};
   alignas(64) std::atomic<std::uint64_t> queue_bytes_{0};
   alignas(64) std::atomic<std::uint64_t> completed_{0};
+  std::atomic<std::uint64_t> delivered_{0};
+  std::atomic<std::uint64_t> spooled_{0};
+  std::atomic<std::uint64_t> dead_lettered_{0};
+  std::atomic<std::uint64_t> duplicate_{0};
+  std::atomic<std::uint64_t> dropped_io_error_{0};
   std::atomic<std::uint64_t> overflow_spilled_{0};
   std::atomic<std::uint64_t> dropped_queue_full_{0};
   std::atomic<std::uint64_t> dropped_after_end_{0};
@@ -98,6 +119,7 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   std::atomic<bool> stop_{false};
   std::atomic<bool> urgent_{false};
   std::atomic<bool> shutdown_called_{false};
+  std::atomic<bool> shutdown_clean_{false};  // the first shutdown handled everything in time
   std::atomic<std::int64_t> stop_deadline_ns_{0};
 
   std::mutex wait_mutex_;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "core/access.hpp"
 #include "core/exception_info.hpp"
 #include "core/ids.hpp"
 #include "core/json_writer.hpp"
@@ -19,8 +20,7 @@
 
 namespace promptetheus::detail {
 
-SessionState::SessionState(std::string id, std::string nonce, std::shared_ptr<Pipeline> pipeline)
-    : id_(std::move(id)), pipeline_(std::move(pipeline)) {
+SessionInfo::SessionInfo(std::string id, const std::string& nonce) : id_(std::move(id)) {
   key_prefix_.reserve(id_.size() + nonce.size() + 2);
   key_prefix_ += id_;
   key_prefix_ += ':';
@@ -30,6 +30,9 @@ SessionState::SessionState(std::string id, std::string nonce, std::shared_ptr<Pi
   write_json_string(json_key_prefix_, key_prefix_);
   json_key_prefix_.pop_back();  // the closing quote comes after the seq
 }
+
+SessionState::SessionState(std::string id, const std::string& nonce, std::shared_ptr<Pipeline> pipeline)
+    : info_(std::make_shared<const SessionInfo>(std::move(id), nonce)), pipeline_(std::move(pipeline)) {}
 
 namespace {
 
@@ -89,7 +92,7 @@ class EventBuilder {
       return false;
     }
     // 2. envelope; metadata only when non-empty.
-    event_.session = state_;
+    event_.session = st->info();
     event_.time_us = now_unix_us();
     if (metadata.is_object() && !metadata.empty()) {
       event_.metadata = std::move(metadata);
@@ -108,7 +111,7 @@ class EventBuilder {
         return false;
       }
     }
-    std::size_t bytes = sizeof(Event) + st->key_prefix().size();
+    std::size_t bytes = sizeof(Event) + st->info()->key_prefix().size();
     for (std::size_t i = 0; i < event_.payload.size(); ++i) bytes += approx_size(event_.payload[i].value);
     if (!event_.metadata.is_null()) bytes += approx_size(event_.metadata);
     event_.approx_bytes = static_cast<std::uint32_t>(std::min<std::size_t>(bytes, UINT32_MAX));
@@ -499,7 +502,7 @@ Session::Session(std::string agent, std::string user_goal) noexcept
 Session::Session(SessionOptions options) noexcept : uncaught_at_entry_(std::uncaught_exceptions()) {
   try {
     std::shared_ptr<detail::Pipeline> pipeline =
-        options.client ? options.client->pipeline() : detail::default_pipeline();
+        options.client ? detail::ClientAccess::pipeline(*options.client) : detail::default_pipeline();
     if (pipeline) pipeline = pipeline->active_shared();
     if (!pipeline || !pipeline->accepting()) return;  // a no-op session
     const Options& client_options = pipeline->options();

@@ -1,4 +1,9 @@
-// The shared state of one session: identity, seq counter, metadata and tags.
+// The state of one session, split by who may hold it:
+//  - SessionInfo: immutable identity (id, idempotency key prefix, their JSON forms). Queued
+//    events reference it, so it must never reference the pipeline: that would make a cycle
+//    (pipeline -> queued events -> session -> pipeline) that keeps a destroyed Client alive.
+//  - SessionState: what handles (Session, SessionHandle, Context) share: the info, the seq
+//    counter, metadata and tags, and the pipeline the session reports to.
 #pragma once
 
 #include <atomic>
@@ -6,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -14,9 +20,9 @@ namespace promptetheus::detail {
 
 class Pipeline;
 
-class SessionState {
+class SessionInfo {
  public:
-  SessionState(std::string id, std::string nonce, std::shared_ptr<Pipeline> pipeline);
+  SessionInfo(std::string id, const std::string& nonce);
 
   const std::string& id() const noexcept { return id_; }
   /// "<session_id>:<nonce>:" — the idempotency key without its seq.
@@ -25,6 +31,20 @@ class SessionState {
   /// (escaped once here so that the worker only copies them).
   const std::string& json_id() const noexcept { return json_id_; }
   const std::string& json_key_prefix() const noexcept { return json_key_prefix_; }
+
+ private:
+  std::string id_;
+  std::string key_prefix_;
+  std::string json_id_;
+  std::string json_key_prefix_;
+};
+
+class SessionState {
+ public:
+  SessionState(std::string id, const std::string& nonce, std::shared_ptr<Pipeline> pipeline);
+
+  const std::string& id() const noexcept { return info_->id(); }
+  const std::shared_ptr<const SessionInfo>& info() const noexcept { return info_; }
   const std::shared_ptr<Pipeline>& pipeline() const noexcept { return pipeline_; }
 
   /// Takes the next seq for an ordinary event. Returns false (and consumes nothing usable) once
@@ -57,10 +77,7 @@ class SessionState {
 
  private:
   static constexpr std::uint64_t kEndedBit = 1ull << 62;
-  std::string id_;
-  std::string key_prefix_;
-  std::string json_id_;
-  std::string json_key_prefix_;
+  std::shared_ptr<const SessionInfo> info_;
   std::shared_ptr<Pipeline> pipeline_;
   std::atomic<std::uint64_t> seq_{0};
 };

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/access.hpp"
 #include "core/event.hpp"
 #include "core/ids.hpp"
 #include "core/session_state.hpp"
@@ -21,17 +22,17 @@ Span::Span(const SessionHandle& session, std::string name, nlohmann::json metada
 
 void Span::open(std::string name, nlohmann::json metadata) noexcept {
   try {
-    if (!session_.state()) return;
+    if (!detail::SessionAccess::state(session_)) return;
     auto* ctx = detail::thread_context();
     if (!ctx) return;
     name_ = std::move(name);
     metadata_ = std::move(metadata);
     id_ = detail::new_span_id();
-    ctx->spans.push_back({session_.state().get(), id_});
+    ctx->spans.push_back({detail::SessionAccess::state(session_).get(), id_});
     active_ = true;
     started_ = std::chrono::steady_clock::now();
     // span_start carries the new span as span_id and the enclosing one as parent_id.
-    detail::record_span_start(session_.state(), name_, metadata_);
+    detail::record_span_start(detail::SessionAccess::state(session_), name_, metadata_);
   } catch (...) {
   }
 }
@@ -42,14 +43,14 @@ Span::~Span() {
     auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
     // Python's round(): half to even.
     auto duration_ms = static_cast<std::int64_t>(std::nearbyint(elapsed));
-    detail::record_span_end(session_.state(), name_, duration_ms, std::move(metadata_));
+    detail::record_span_end(detail::SessionAccess::state(session_), name_, duration_ms, std::move(metadata_));
   } catch (...) {
   }
   // Pop even if recording span_end failed.
   if (auto* ctx = detail::thread_context()) {
     auto& spans = ctx->spans;
     for (auto it = spans.rbegin(); it != spans.rend(); ++it) {
-      if (it->id == id_ && it->session == session_.state().get()) {
+      if (it->id == id_ && it->session == detail::SessionAccess::state(session_).get()) {
         spans.erase(std::next(it).base());
         break;
       }

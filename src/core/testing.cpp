@@ -11,9 +11,9 @@ namespace testing {
 
 CaptureSession::CaptureSession(SessionOptions options) noexcept {
   try {
-    transport_ = std::make_shared<detail::MemoryTransport>();
+    store_ = std::make_shared<detail::MemoryStore>();
     Options client_options;
-    client_options.custom_transport = transport_;
+    client_options.transport_factory = [store = store_] { return std::make_unique<detail::MemoryTransport>(store); };
     client_options.overflow_to_spool = false;
     client_options.flush_at_exit = false;
     client_ = std::make_unique<Client>(std::move(client_options));
@@ -28,13 +28,14 @@ CaptureSession::CaptureSession(SessionOptions options) noexcept {
 CaptureSession::~CaptureSession() {
   session_.reset();  // records session_end unless already ended
   if (client_) (void)client_->shutdown(std::chrono::seconds(5));
+  client_.reset();
 }
 
 std::vector<nlohmann::json> CaptureSession::events() const {
   std::vector<nlohmann::json> out;
-  if (!client_ || !transport_) return out;
+  if (!client_ || !store_) return out;
   (void)client_->flush(std::chrono::seconds(5));
-  for (const auto& e : transport_->events()) {
+  for (const auto& e : store_->events()) {
     out.push_back(nlohmann::json::parse(e.json, nullptr, /*allow_exceptions=*/false));
   }
   std::stable_sort(out.begin(), out.end(), [](const nlohmann::json& a, const nlohmann::json& b) {

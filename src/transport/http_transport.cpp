@@ -33,14 +33,6 @@ struct HttpTransport::Gzip {
   }
 };
 
-namespace {
-
-bool looks_like_session_started(const std::string& json) {
-  return json.find("\"session_started\"") != std::string::npos;
-}
-
-}  // namespace
-
 std::string trace_body_from_event(std::string_view event_json) {
   try {
     auto ev = nlohmann::json::parse(event_json.begin(), event_json.end(), nullptr, false);
@@ -80,8 +72,9 @@ std::string trace_body_from_event(std::string_view event_json) {
   }
 }
 
-HttpTransport::HttpTransport(HttpTransportConfig config)
+HttpTransport::HttpTransport(HttpTransportConfig config, std::shared_ptr<TransportHealth> health)
     : config_(std::move(config)),
+      health_(health ? std::move(health) : std::make_shared<TransportHealth>()),
       spool_(config_.spool_dir, config_.max_spool_bytes),
       client_(CurlOptions{config_.connect_timeout, config_.request_timeout, config_.low_speed_bytes,
                           config_.low_speed_time, config_.user_agent}),
@@ -109,7 +102,7 @@ bool HttpTransport::may_attempt(const Deadline& deadline) {
 }
 
 void HttpTransport::publish_circuit_state() {
-  counters().circuit_state.store(static_cast<int>(breaker_.state()), std::memory_order_relaxed);
+  health_->circuit_state.store(static_cast<int>(breaker_.state()), std::memory_order_relaxed);
 }
 
 void HttpTransport::note_retry_after(const Outcome& outcome) {
@@ -141,13 +134,13 @@ void HttpTransport::note_failure(const Outcome& outcome, bool counts_for_breaker
     // the failure counts for the breaker; a failed half-open probe reopens it at once.
     if (attempt_ < config_.max_retries && breaker_.state() != CircuitBreaker::State::half_open) {
       ++attempt_;
-      counters().retries.fetch_add(1, std::memory_order_relaxed);
+      health_->retries.fetch_add(1, std::memory_order_relaxed);
     } else {
       attempt_ = 0;
       breaker_.record_failure();
     }
   } else {
-    counters().retries.fetch_add(1, std::memory_order_relaxed);
+    health_->retries.fetch_add(1, std::memory_order_relaxed);
   }
   publish_circuit_state();
 }
@@ -210,47 +203,49 @@ bool HttpTransport::ensure_trace(const std::string& sid, const Deadline& deadlin
   return false;
 }
 
-void HttpTransport::dead_letter(const std::string& sid, const Batch& batch, const std::string& reason,
-                                Tally& tally) {
+namespace {
+
+void set_outcome(const std::vector<EncodedEvent*>& events, DeliveryOutcome outcome) {
+  for (EncodedEvent* e : events) e->outcome = outcome;
+}
+
+}  // namespace
+
+void HttpTransport::dead_letter(const std::string& sid, const Batch& batch, const std::string& reason) {
   std::vector<std::pair<const EncodedEvent*, std::string>> rejected;
   rejected.reserve(batch.size());
   for (const auto* e : batch) rejected.emplace_back(e, reason);
-  if (spool_.dead_letter(sid, rejected)) {
-    tally.dead_lettered += batch.size();
-  } else {
-    tally.io_dropped += batch.size();
-  }
+  set_outcome(batch, spool_.dead_letter(sid, rejected) ? DeliveryOutcome::dead_lettered : DeliveryOutcome::dropped);
 }
 
 void HttpTransport::account_accepted(const std::string& sid, const Batch& batch, const HttpResult& r,
-                                     const Outcome& outcome, Tally& tally, Delivery& d) {
-  Resolution res = resolve_accepted(r.body, r.body_truncated, batch);
+                                     const Outcome& outcome, Delivery& d) {
+  const std::vector<const EncodedEvent*> view(batch.begin(), batch.end());
+  Resolution res = resolve_accepted(r.body, r.body_truncated, view);
+  // Accepted unless rejected below or left unaccounted.
+  set_outcome(batch, DeliveryOutcome::delivered);
   if (!res.rejected.empty()) {
     std::vector<std::pair<const EncodedEvent*, std::string>> rejected;
     for (auto& [index, reason] : res.rejected) rejected.emplace_back(batch[index], reason);
-    if (spool_.dead_letter(sid, rejected)) {
-      tally.dead_lettered += rejected.size();
-    } else {
-      tally.io_dropped += rejected.size();
-    }
+    const DeliveryOutcome kept =
+        spool_.dead_letter(sid, rejected) ? DeliveryOutcome::dead_lettered : DeliveryOutcome::dropped;
+    for (auto& entry : res.rejected) batch[entry.first]->outcome = kept;
   }
   if (res.fully_accounted) {
-    tally.delivered += res.accepted;
-    counters().delivered_batches.fetch_add(1, std::memory_order_relaxed);
+    health_->delivered_batches.fetch_add(1, std::memory_order_relaxed);
     note_success(outcome);
   } else {
     // Ambiguous answer: the server may or may not have stored these; send them again later
     // (it de-duplicates on idempotency_key), after a backoff so a confused server is not hammered.
     d.unaccounted = std::move(res.unaccounted);
-    tally.delivered += batch.size() - res.rejected.size() - d.unaccounted.size();
+    for (std::size_t i : d.unaccounted) batch[i]->outcome = DeliveryOutcome::pending;
     breaker_.record_success();
     note_failure(outcome, false);
   }
 }
 
 HttpTransport::Delivery HttpTransport::deliver(const std::string& sid, const Batch& batch,
-                                               const Deadline& deadline, Tally& tally,
-                                               bool retried_404) {
+                                               const Deadline& deadline, bool retried_404) {
   Delivery d;
   auto all = [&] {
     d.unaccounted.resize(batch.size());
@@ -272,29 +267,29 @@ HttpTransport::Delivery HttpTransport::deliver(const std::string& sid, const Bat
 
   switch (o.action) {
     case Action::accepted:
-      account_accepted(sid, batch, r, o, tally, d);
+      account_accepted(sid, batch, r, o, d);
       return d;
     case Action::duplicate:
-      tally.safe_dropped += batch.size();
+      set_outcome(batch, DeliveryOutcome::duplicate);
       note_success(o);
       return d;
     case Action::dead_letter:
-      dead_letter(sid, batch, o.reason, tally);
+      dead_letter(sid, batch, o.reason);
       note_success(o);
       return d;
     case Action::too_large: {
       note_success(o);
       if (batch.size() == 1) {
-        dead_letter(sid, batch, o.reason, tally);
+        dead_letter(sid, batch, o.reason);
         return d;
       }
       const std::size_t half = batch.size() / 2;
       Batch first(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(half));
       Batch second(batch.begin() + static_cast<std::ptrdiff_t>(half), batch.end());
-      Delivery a = deliver(sid, first, deadline, tally, retried_404);
+      Delivery a = deliver(sid, first, deadline, retried_404);
       Delivery b;
       if (may_attempt(deadline)) {
-        b = deliver(sid, second, deadline, tally, retried_404);
+        b = deliver(sid, second, deadline, retried_404);
       } else {
         for (std::size_t i = 0; i < second.size(); ++i) b.unaccounted.push_back(i);
       }
@@ -304,7 +299,7 @@ HttpTransport::Delivery HttpTransport::deliver(const std::string& sid, const Bat
     }
     case Action::trace_missing:
       if (!retried_404 && ensure_trace(sid, deadline, true) && may_attempt(deadline)) {
-        return deliver(sid, batch, deadline, tally, true);
+        return deliver(sid, batch, deadline, true);
       }
       note_failure(o, true);
       return all();
@@ -330,7 +325,7 @@ std::vector<HttpTransport::Batch> HttpTransport::split(const Batch& events) cons
   std::vector<Batch> out;
   Batch current;
   std::size_t bytes = 0;
-  for (const auto* e : events) {
+  for (auto* e : events) {
     const std::size_t size = e->json.size() + 1;
     if (!current.empty() &&
         (current.size() >= config_.batch_size || bytes + size > config_.max_batch_bytes)) {
@@ -346,7 +341,7 @@ std::vector<HttpTransport::Batch> HttpTransport::split(const Batch& events) cons
 }
 
 void HttpTransport::remember_trace(const EncodedEvent& e) {
-  if (!looks_like_session_started(e.json)) return;
+  if (!e.starts_session) return;
   std::string body = trace_body_from_event(e.json);
   if (body.empty()) return;
   if (trace_bodies_.size() >= 4096) trace_bodies_.clear();  // bounded; 404 handling covers the rest
@@ -356,21 +351,21 @@ void HttpTransport::remember_trace(const EncodedEvent& e) {
 
 void HttpTransport::spool_live(const std::string& sid, const Batch& batch) {
   if (batch.empty()) return;
-  if (spool_.append(sid, batch)) {
-    counters().spooled_events.fetch_add(batch.size(), std::memory_order_relaxed);
+  const std::vector<const EncodedEvent*> view(batch.begin(), batch.end());
+  if (spool_.append(sid, view)) {
+    set_outcome(batch, DeliveryOutcome::spooled);
     spool_pending_ = true;
   } else {
-    counters().dropped_io_error.fetch_add(batch.size(), std::memory_order_relaxed);
+    set_outcome(batch, DeliveryOutcome::dropped);
   }
 }
 
 void HttpTransport::send(std::vector<EncodedEvent>& events, const Deadline& deadline) noexcept {
   // Group by session, keeping first-appearance order and each session's event order.
   std::vector<std::pair<std::string, Batch>> groups;
-  std::size_t accounted_before = 0;
   try {
     std::unordered_map<std::string_view, std::size_t> index;
-    for (const auto& e : events) {
+    for (auto& e : events) {
       remember_trace(e);
       static const std::string unknown_session = "unknown-session";
       const std::string& sid = e.session_id.empty() ? unknown_session : e.session_id;
@@ -398,38 +393,34 @@ void HttpTransport::send(std::vector<EncodedEvent>& events, const Deadline& dead
       for (const Batch& batch : split(session_events)) {
         if (!may_attempt(deadline)) {
           if (breaker_.state() == CircuitBreaker::State::open) {
-            counters().circuit_skipped_batches.fetch_add(1, std::memory_order_relaxed);
+            health_->circuit_skipped_batches.fetch_add(1, std::memory_order_relaxed);
           }
           spool_live(sid, batch);
-          accounted_before += batch.size();
           continue;
         }
-        Tally tally;
-        Delivery d = deliver(sid, batch, deadline, tally);
-        counters().delivered_events.fetch_add(tally.delivered, std::memory_order_relaxed);
-        counters().dead_lettered_events.fetch_add(tally.dead_lettered, std::memory_order_relaxed);
-        counters().safe_dropped_events.fetch_add(tally.safe_dropped, std::memory_order_relaxed);
-        counters().dropped_io_error.fetch_add(tally.io_dropped, std::memory_order_relaxed);
+        Delivery d = deliver(sid, batch, deadline);
         Batch retry;
         retry.reserve(d.unaccounted.size());
         for (std::size_t i : d.unaccounted) retry.push_back(batch[i]);
         spool_live(sid, retry);
-        accounted_before += batch.size();
       }
     }
   } catch (...) {
-    // Out of memory or similar: whatever was not accounted yet goes to the spool as a whole
-    // (a few events may be spooled twice; the server de-duplicates them).
+    // Out of memory or similar: whatever has no outcome yet goes to the spool (a few events
+    // may be spooled after the server took them; it de-duplicates them).
     log_error("HTTP delivery failed unexpectedly; spooling the batch");
-    std::size_t skip = accounted_before;
-    for (auto& [sid, session_events] : groups) {
-      if (skip >= session_events.size()) {
-        skip -= session_events.size();
-        continue;
+    try {
+      for (auto& [sid, session_events] : groups) {
+        Batch rest;
+        for (EncodedEvent* e : session_events) {
+          if (e->outcome == DeliveryOutcome::pending) rest.push_back(e);
+        }
+        spool_live(sid, rest);
       }
-      Batch rest(session_events.begin() + static_cast<std::ptrdiff_t>(skip), session_events.end());
-      skip = 0;
-      spool_live(sid, rest);
+    } catch (...) {
+      for (auto& e : events) {
+        if (e.outcome == DeliveryOutcome::pending) e.outcome = DeliveryOutcome::dropped;
+      }
     }
   }
 }
@@ -441,7 +432,7 @@ ReplayReport HttpTransport::replay(const Deadline& deadline, std::size_t max_bat
     options.batch_size = config_.batch_size;
     options.deadline = deadline;
     options.max_batches = max_batches;
-    Tally tally;
+    OutcomeTally tally;
     report = replay_spool(config_.spool_dir, options,
                           [&](const std::string& sid, std::vector<EncodedEvent>& batch) {
                             ReplayBatchResult result;
@@ -451,8 +442,9 @@ ReplayReport HttpTransport::replay(const Deadline& deadline, std::size_t max_bat
                               return result;
                             }
                             Batch ptrs;
-                            for (const auto& e : batch) ptrs.push_back(&e);
-                            Delivery d = deliver(sid, ptrs, deadline, tally);
+                            for (auto& e : batch) ptrs.push_back(&e);
+                            Delivery d = deliver(sid, ptrs, deadline);
+                            tally.add(batch);  // pending ones stay in the spool
                             result.keep = std::move(d.unaccounted);
                             // Anything not accounted means "try again later", not "go on now".
                             result.stop = !result.keep.empty() && result.keep.size() == batch.size();
@@ -460,9 +452,9 @@ ReplayReport HttpTransport::replay(const Deadline& deadline, std::size_t max_bat
                           });
     replay_totals_.delivered += tally.delivered;
     replay_totals_.dead_lettered += tally.dead_lettered;
-    replay_totals_.safe_dropped += tally.safe_dropped;
+    replay_totals_.safe_dropped += tally.duplicate;
     ++replay_totals_.passes;
-    counters().replayed_events.fetch_add(tally.delivered, std::memory_order_relaxed);
+    health_->replayed_events.fetch_add(tally.delivered, std::memory_order_relaxed);
     if (!report.stopped && !report.out_of_budget && report.events_kept == 0 && report.files_busy == 0 &&
         !report.io_error) {
       spool_pending_ = false;

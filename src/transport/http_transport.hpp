@@ -5,7 +5,7 @@
 // It never sleeps: a batch that fails transiently is appended to the spool at once (the spool
 // is the retry queue), and while a backoff, a Retry-After or an open circuit is in force new
 // batches go straight to the spool. idle() and send() replay the spool once it is time to try
-// again. Every event given to send() is accounted in DeliveryCounters exactly once.
+// again. send() sets the outcome of every event it is given exactly once.
 #pragma once
 
 #include <atomic>
@@ -19,6 +19,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/delivery_accounting.hpp"
 #include "promptetheus/transport.hpp"
 #include "transport/curl_client.hpp"
 #include "transport/http_outcome.hpp"
@@ -67,7 +68,10 @@ struct ReplayTotals {
 
 class HttpTransport final : public Transport {
  public:
-  explicit HttpTransport(HttpTransportConfig config);
+  /// `health` receives retries, batches and the circuit state (shared so that Stats can read it
+  /// from any thread, also after the transport is gone).
+  explicit HttpTransport(HttpTransportConfig config,
+                         std::shared_ptr<TransportHealth> health = std::make_shared<TransportHealth>());
   ~HttpTransport() override;
 
   void send(std::vector<EncodedEvent>& events, const Deadline& deadline) noexcept override;
@@ -80,26 +84,25 @@ class HttpTransport final : public Transport {
 
   const HttpTransportConfig& config() const noexcept { return config_; }
   const ReplayTotals& replay_totals() const noexcept { return replay_totals_; }
+  const TransportHealth& health() const noexcept { return *health_; }
   /// True while a backoff, Retry-After or pause keeps requests from being made.
   bool backing_off() const;
 
  private:
-  struct Tally {
-    std::uint64_t delivered = 0, dead_lettered = 0, safe_dropped = 0, io_dropped = 0;
-  };
   struct Delivery {
-    std::vector<std::size_t> unaccounted;  ///< indices to spool (live) or keep (replay)
+    std::vector<std::size_t> unaccounted;  ///< indices left pending: to spool (live) or keep (replay)
   };
-  using Batch = std::vector<const EncodedEvent*>;
+  /// Events of one session. They belong to send()'s vector or to a replay batch; delivery
+  /// writes only their outcome.
+  using Batch = std::vector<EncodedEvent*>;
 
   SteadyClock::time_point now() const;
   bool may_attempt(const Deadline& deadline);
   Delivery deliver(const std::string& session_id, const Batch& batch, const Deadline& deadline,
-                   Tally& tally, bool retried_404 = false);
+                   bool retried_404 = false);
   void account_accepted(const std::string& session_id, const Batch& batch, const HttpResult& r,
-                        const Outcome& outcome, Tally& tally, Delivery& d);
-  void dead_letter(const std::string& session_id, const Batch& batch, const std::string& reason,
-                   Tally& tally);
+                        const Outcome& outcome, Delivery& d);
+  void dead_letter(const std::string& session_id, const Batch& batch, const std::string& reason);
   bool ensure_trace(const std::string& session_id, const Deadline& deadline, bool force);
   HttpResult post(const std::string& path, const std::string& json, const Deadline& deadline);
   void note_success(const Outcome& outcome);
@@ -112,6 +115,7 @@ class HttpTransport final : public Transport {
   std::vector<Batch> split(const Batch& events) const;
 
   HttpTransportConfig config_;
+  std::shared_ptr<TransportHealth> health_;
   Spool spool_;
   CurlClient client_;
   CircuitBreaker breaker_;

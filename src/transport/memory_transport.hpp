@@ -1,6 +1,7 @@
 // transport=memory: keeps every event in memory (for tests; see promptetheus/testing.hpp).
 #pragma once
 
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -8,15 +9,28 @@
 
 namespace promptetheus::detail {
 
-class MemoryTransport final : public Transport {
+/// The events a MemoryTransport received. Shared between the transport (owned by the pipeline)
+/// and whoever reads them, so it outlives either. Thread-safe.
+class MemoryStore {
  public:
-  void send(std::vector<EncodedEvent>& events, const Deadline& deadline) noexcept override;
-  /// A copy of every event received so far, in arrival order. Thread-safe.
+  void append(std::vector<EncodedEvent>& events);
+  /// A copy of every event received so far, in arrival order.
   std::vector<EncodedEvent> events() const;
 
  private:
   mutable std::mutex mutex_;
   std::vector<EncodedEvent> events_;
+};
+
+class MemoryTransport final : public Transport {
+ public:
+  explicit MemoryTransport(std::shared_ptr<MemoryStore> store = std::make_shared<MemoryStore>())
+      : store_(std::move(store)) {}
+  void send(std::vector<EncodedEvent>& events, const Deadline& deadline) noexcept override;
+  const std::shared_ptr<MemoryStore>& store() const noexcept { return store_; }
+
+ private:
+  std::shared_ptr<MemoryStore> store_;
 };
 
 }  // namespace promptetheus::detail

@@ -186,6 +186,15 @@ bool parse_spool_line(std::string_view line, const std::string& fallback_session
   out.seq = 0;
   auto seq = doc.find("seq");
   if (seq != doc.end() && seq->is_number_unsigned()) out.seq = seq->get<std::uint64_t>();
+  auto type = doc.find("type");
+  const bool state_change = type != doc.end() && *type == "state_change";
+  out.ends_session = type != doc.end() && *type == "session_end";
+  out.starts_session = false;
+  if (state_change) {
+    auto payload = doc.find("payload");
+    out.starts_session = payload != doc.end() && payload->is_object() && payload->value("name", "") == "session_started";
+  }
+  out.outcome = DeliveryOutcome::pending;
   out.json.assign(line.begin(), line.end());
   return true;
 }

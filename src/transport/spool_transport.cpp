@@ -4,12 +4,12 @@
 
 namespace promptetheus::detail {
 
-void SpoolTransport::send(std::vector<EncodedEvent>& events, const Deadline&) noexcept {
+void SpoolTransport::send(std::vector<EncodedEvent>& events, const Deadline& deadline) noexcept {
   try {
     // One append (one write) per session in the batch, sessions in order of first appearance.
-    std::vector<std::vector<const EncodedEvent*>> groups;
+    std::vector<std::vector<EncodedEvent*>> groups;
     std::unordered_map<std::string_view, std::size_t> index;
-    for (const auto& e : events) {
+    for (auto& e : events) {
       // Fast path: consecutive events of one session (one producer) skip the lookup.
       if (!groups.empty() && groups.back().front()->session_id == e.session_id) {
         groups.back().push_back(&e);
@@ -19,15 +19,20 @@ void SpoolTransport::send(std::vector<EncodedEvent>& events, const Deadline&) no
       if (inserted) groups.emplace_back();
       groups[it->second].push_back(&e);
     }
+    std::vector<const EncodedEvent*> view;
     for (const auto& group : groups) {
-      if (spool_.append(group.front()->session_id, group)) {
-        counters().spooled_events.fetch_add(group.size(), std::memory_order_relaxed);
-      } else {
-        counters().dropped_io_error.fetch_add(group.size(), std::memory_order_relaxed);
-      }
+      // Past the deadline (shutdown running out of time) the rest stays pending: the pipeline
+      // counts it, and shutdown returns in time instead of creating thousands more files.
+      if (deadline.expired()) break;
+      view.assign(group.begin(), group.end());
+      const DeliveryOutcome outcome =
+          spool_.append(group.front()->session_id, view) ? DeliveryOutcome::spooled : DeliveryOutcome::dropped;
+      for (EncodedEvent* e : group) e->outcome = outcome;
     }
   } catch (...) {
-    counters().dropped_io_error.fetch_add(events.size(), std::memory_order_relaxed);
+    for (auto& e : events) {
+      if (e.outcome == DeliveryOutcome::pending) e.outcome = DeliveryOutcome::dropped;
+    }
   }
 }
 

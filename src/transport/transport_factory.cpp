@@ -12,7 +12,7 @@ namespace {
 
 TransportChoice spool_choice(const Options& options, Status status) {
   TransportChoice choice;
-  choice.transport = std::make_shared<SpoolTransport>(Spool(options.spool_dir, options.spool_max_bytes));
+  choice.transport = std::make_unique<SpoolTransport>(Spool(options.spool_dir, options.spool_max_bytes));
   choice.name = "spool";
   choice.spool_dir = options.spool_dir;
   choice.status = std::move(status);
@@ -23,18 +23,27 @@ TransportChoice spool_choice(const Options& options, Status status) {
 
 TransportChoice make_transport(const Options& options) noexcept {
   try {
-    if (options.custom_transport) {
+    if (options.transport_factory) {
       TransportChoice choice;
-      choice.transport = options.custom_transport;
+      try {
+        choice.transport = options.transport_factory();
+      } catch (const std::exception& e) {
+        log_warn(std::string("the transport factory failed: ") + e.what());
+      } catch (...) {
+        log_warn("the transport factory failed");
+      }
+      if (!choice.transport) {
+        return spool_choice(options, Status(ErrorCode::transport, "the transport factory made no transport; using the spool"));
+      }
       choice.name = "custom";
       choice.spool_dir = options.overflow_to_spool ? options.spool_dir : "";
       return choice;
     }
     switch (options.transport) {
       case TransportMode::off:
-        return TransportChoice{nullptr, "off", "", Status{}};
+        return TransportChoice{nullptr, "off", "", nullptr, Status{}};
       case TransportMode::memory:
-        return TransportChoice{std::make_shared<MemoryTransport>(), "memory", "", Status{}};
+        return TransportChoice{std::make_unique<MemoryTransport>(), "memory", "", nullptr, Status{}};
       case TransportMode::spool:
         return spool_choice(options, Status{});
       case TransportMode::automatic:
@@ -61,8 +70,9 @@ TransportChoice make_transport(const Options& options) noexcept {
           config.circuit_failure_threshold = static_cast<unsigned>(std::max(1, options.circuit_failure_threshold));
           config.circuit_reset = options.circuit_reset;
           config.max_spool_bytes = options.spool_max_bytes;
-          return TransportChoice{std::make_shared<HttpTransport>(std::move(config)), "http", options.spool_dir,
-                                 Status{}};
+          auto health = std::make_shared<TransportHealth>();
+          return TransportChoice{std::make_unique<HttpTransport>(std::move(config), health), "http",
+                                 options.spool_dir, health, Status{}};
         }
         log_warn(status.message());
         return spool_choice(options, status);
@@ -70,7 +80,9 @@ TransportChoice make_transport(const Options& options) noexcept {
     }
     return spool_choice(options, Status{});
   } catch (const std::exception& e) {
-    return TransportChoice{nullptr, "off", "", Status(ErrorCode::transport, e.what())};
+    return TransportChoice{nullptr, "off", "", nullptr, Status(ErrorCode::transport, e.what())};
+  } catch (...) {
+    return TransportChoice{nullptr, "off", "", nullptr, Status(ErrorCode::transport, "cannot build the transport")};
   }
 }
 

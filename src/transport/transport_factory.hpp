@@ -1,9 +1,12 @@
 // Chooses and builds the transport for a set of Options (contract §3.3 with DESIGN.md §2).
+// This is where the client is assembled: the pipeline in src/core only sees the Transport
+// interface.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "core/delivery_accounting.hpp"
 #include "promptetheus/options.hpp"
 #include "promptetheus/status.hpp"
 #include "promptetheus/transport.hpp"
@@ -11,14 +14,16 @@
 namespace promptetheus::detail {
 
 struct TransportChoice {
-  std::shared_ptr<Transport> transport;  // null for `off`
-  std::string name;                      // "http", "spool", "memory", "custom", "off"
-  std::string spool_dir;                 // where overflow and leftovers may spill ("" = nowhere)
+  std::unique_ptr<Transport> transport;    // null for `off`
+  std::string name;                        // "http", "spool", "memory", "custom", "off"
+  std::string spool_dir;                   // where overflow and leftovers may spill ("" = nowhere)
+  std::shared_ptr<TransportHealth> health; // retries and circuit state (HTTP); may be null
   Status status;
 };
 
-/// custom_transport if set; otherwise `transport`: auto = http when an API key is set, spool
-/// otherwise; http without a key or URL falls back to the spool with a non-ok status.
+/// transport_factory if set; otherwise `transport`: auto = http when an API key is set, spool
+/// otherwise; http without a key or URL, or a factory that fails, falls back to the spool with a
+/// non-ok status.
 TransportChoice make_transport(const Options& options) noexcept;
 
 }  // namespace promptetheus::detail

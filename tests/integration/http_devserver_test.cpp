@@ -90,23 +90,28 @@ void require_stored_once_in_order(const testing::DevServerFixture& server, const
   for (std::uint64_t i = 0; i < n; ++i) CHECK((*stored)[i]["seq"] == i);
 }
 
+promptetheus::detail::OutcomeTally tally(const std::vector<EncodedEvent>& events) {
+  promptetheus::detail::OutcomeTally t;
+  t.add(events);
+  return t;
+}
+
 }  // namespace
 
 TEST_CASE("http+dev: events are stored once, in order, under a trace built from session_started",
           "[http][devserver]") {
   testing::DevServerFixture server;
   SpoolDir spool;
-  DeliveryCounters counters;
   HttpTransport t(config_for(server, spool));
-  t.attach_counters(&counters);
   auto batch = events("01M7ZXHNVH2DNQWAR7C5Q4VEFW", 0, 120);
   t.send(batch, Deadline::after(10s));
+  const auto counters = tally(batch);
   require_stored_once_in_order(server, "01M7ZXHNVH2DNQWAR7C5Q4VEFW", 120);
   auto trace = server.trace("01M7ZXHNVH2DNQWAR7C5Q4VEFW");
   REQUIRE(trace);
   CHECK((*trace)["agent"] == "calendar-agent");
   CHECK((*trace)["user_goal"] == "Book Tuesday at 2pm");
-  CHECK(counters.delivered_events == 120);
+  CHECK(counters.delivered == 120);
   CHECK(spool.pending_lines() == 0);
   CHECK(spool.dead_letter_empty());
 }
@@ -114,19 +119,19 @@ TEST_CASE("http+dev: events are stored once, in order, under a trace built from 
 TEST_CASE("http+dev: server stopped and restarted mid-run", "[http][devserver]") {
   testing::DevServerFixture server;
   SpoolDir spool;
-  DeliveryCounters counters;
   HttpTransport t(config_for(server, spool));
-  t.attach_counters(&counters);
   auto a = events("sess_restart", 0, 30);
   t.send(a, Deadline::after(10s));
   server.stop();
   auto b = events("sess_restart", 30, 60);
   t.send(b, Deadline::after(10s));
-  CHECK(counters.spooled_events == 30);
+  const auto first = tally(a), second = tally(b);
+  CHECK(first.delivered == 30);
+  CHECK(second.spooled == 30);
   server.restart();
   drain(t, spool);
   require_stored_once_in_order(server, "sess_restart", 60);
-  CHECK(counters.delivered_events + counters.spooled_events == 60);
+  CHECK(first.delivered + second.spooled == 60);
   CHECK(spool.pending_lines() == 0);
   CHECK(spool.dead_letter_empty());
 }

@@ -83,14 +83,34 @@ HttpTransportConfig fast_config(const std::string& url, const fs::path& spool) {
   return c;
 }
 
+// The outcomes send() set, summed over every call.
+struct Counters {
+  std::uint64_t delivered_events = 0, spooled_events = 0, dead_lettered_events = 0, safe_dropped_events = 0,
+                dropped_io_error = 0, pending = 0;
+  void add(const std::vector<EncodedEvent>& events) {
+    for (const auto& e : events) {
+      switch (e.outcome) {
+        case DeliveryOutcome::delivered: ++delivered_events; break;
+        case DeliveryOutcome::spooled: ++spooled_events; break;
+        case DeliveryOutcome::dead_lettered: ++dead_lettered_events; break;
+        case DeliveryOutcome::duplicate: ++safe_dropped_events; break;
+        case DeliveryOutcome::dropped: ++dropped_io_error; break;
+        case DeliveryOutcome::pending: ++pending; break;
+      }
+    }
+  }
+};
+
 struct Harness {
-  DeliveryCounters counters;
+  Counters counters;
   HttpTransport transport;
   std::uint64_t given = 0;
-  explicit Harness(HttpTransportConfig c) : transport(std::move(c)) { transport.attach_counters(&counters); }
+  explicit Harness(HttpTransportConfig c) : transport(std::move(c)) {}
   void send(std::vector<EncodedEvent> events, Deadline d = Deadline::after(10s)) {
     given += events.size();
     transport.send(events, d);
+    counters.add(events);
+    CHECK(counters.pending == 0);  // every event gets an outcome
   }
   // Lets the transport replay until the spool is empty (or time runs out).
   void drain(const fs::path& spool, std::chrono::milliseconds budget = 10s) {
@@ -252,7 +272,7 @@ TEST_CASE("http: server down at start, then up: spooled, then replayed trace fir
   CHECK(server.trace_not_found_count() == 0);
   CHECK(dead_letters(spool.path).empty());
   CHECK(h.transport.replay_totals().delivered == 60);
-  CHECK(h.counters.replayed_events == 60);
+  CHECK(h.transport.health().replayed_events == 60);
   CHECK(no_claims_left(spool.path));
 }
 
@@ -290,10 +310,10 @@ TEST_CASE("http: 500 storm then recovery: retried from the spool, never dead-let
   h.drain(spool.path);
   require_stored(server, "storm", 100);
   CHECK(failures == 8);
-  CHECK(h.counters.retries > 0);
+  CHECK(h.transport.health().retries > 0);
   CHECK(dead_letters(spool.path).empty());
   CHECK(h.accounted() == h.given);
-  CHECK(h.counters.circuit_state == 0);
+  CHECK(h.transport.health().circuit_state == 0);
 }
 
 TEST_CASE("http: 429 with Retry-After: no request before it expires", "[http][integration]") {
@@ -457,7 +477,7 @@ TEST_CASE("http: 401 spools and pauses, never dead-letters", "[http][integration
   CHECK(server.requests().size() == after_first);  // paused
   CHECK(h.counters.spooled_events == 10);
   CHECK(dead_letters(spool.path).empty());
-  CHECK(h.counters.circuit_state == 1);
+  CHECK(h.transport.health().circuit_state == 1);
   CHECK(h.accounted() == h.given);
 }
 
@@ -547,9 +567,9 @@ TEST_CASE("http: the breaker opens after repeated failures and skips batches", "
   c.circuit_reset = 60000ms;
   Harness h(c);
   h.send(session_events("cb", 0, 3));
-  CHECK(h.counters.circuit_state == 1);
+  CHECK(h.transport.health().circuit_state == 1);
   h.send(session_events("cb", 3, 6));
-  CHECK(h.counters.circuit_skipped_batches >= 1);
+  CHECK(h.transport.health().circuit_skipped_batches >= 1);
   CHECK(h.counters.spooled_events == 6);
   CHECK(h.accounted() == h.given);
 }

@@ -65,7 +65,7 @@ class StuckTransport : public Transport {
     entered_ = true;
     cv_.notify_all();
     cv_.wait(lock, [&] { return released_; });
-    counters().delivered_events.fetch_add(events.size());
+    sdk_test::set_outcome(events, DeliveryOutcome::delivered);
   }
   bool wait_entered(milliseconds limit) {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -329,7 +329,7 @@ TEST_CASE("shutdown returns within its bound while the transport is stuck", "[sd
   auto result = run_in_child([&] {
     auto stuck = std::make_shared<StuckTransport>();
     Options o = child_options(dir);
-    o.custom_transport = stuck;
+    o.transport_factory = sdk_test::shared_transport(stuck);
     CHILD_EXPECT(init(o).ok(), 10);
     SessionOptions so;
     so.session_id = "stuck";
@@ -354,7 +354,7 @@ TEST_CASE("exit() returns within the shutdown bound while the transport is stuck
       [&] {
         auto stuck = std::make_shared<StuckTransport>();
         Options o = child_options(dir);
-        o.custom_transport = stuck;
+        o.transport_factory = sdk_test::shared_transport(stuck);
         o.shutdown_timeout = milliseconds(300);
         CHILD_EXPECT(init(o).ok(), 10);
         SessionOptions so;

@@ -24,10 +24,38 @@
 
 #include "promptetheus/client.hpp"
 #include "promptetheus/options.hpp"
+#include "promptetheus/transport.hpp"
 
 namespace sdk_test {
 
 namespace fs = std::filesystem;
+
+// The client owns its transport exclusively; a test that inspects a transport's state after the
+// client is gone hands the client this forwarder and keeps the target itself.
+template <class Target>
+class ForwardingTransport : public promptetheus::Transport {
+ public:
+  explicit ForwardingTransport(std::shared_ptr<Target> target) : target_(std::move(target)) {}
+  void send(std::vector<promptetheus::EncodedEvent>& events, const promptetheus::Deadline& d) noexcept override {
+    target_->send(events, d);
+  }
+  void idle(const promptetheus::Deadline& d) noexcept override { target_->idle(d); }
+  void close(const promptetheus::Deadline& d) noexcept override { target_->close(d); }
+  void interrupt() noexcept override { target_->interrupt(); }
+
+ private:
+  std::shared_ptr<Target> target_;
+};
+
+template <class Target>
+std::function<std::unique_ptr<promptetheus::Transport>()> shared_transport(std::shared_ptr<Target> target) {
+  return [target] { return std::make_unique<ForwardingTransport<Target>>(target); };
+}
+
+// Sets one outcome on every event of a batch (for test transports).
+inline void set_outcome(std::vector<promptetheus::EncodedEvent>& events, promptetheus::DeliveryOutcome outcome) {
+  for (auto& e : events) e.outcome = outcome;
+}
 using nlohmann::json;
 
 /// A fresh directory under /tmp, removed with everything in it on destruction.
