@@ -9,11 +9,42 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
+#include "transport/spool_replay.hpp"
 
 namespace promptetheus::detail {
+
+struct Spool::State {
+  static constexpr std::uint64_t kUnknown = ~0ull;
+  /// Estimated bytes in the spool; kUnknown until first scanned.
+  std::atomic<std::uint64_t> size_estimate{kUnknown};
+  /// The estimate above which append() prunes when it is more than max_bytes (0: max_bytes).
+  /// Raised while only live or locked data is over the cap, so that appending to a live session
+  /// does not rescan the directory on every call; lowered again when a session ends.
+  std::atomic<std::uint64_t> prune_at{0};
+  /// Events (lines) in the files deleted by pruning.
+  std::atomic<std::uint64_t> pruned_events{0};
+  /// The "cap cannot be met" warning was given; cleared once the spool is under the cap.
+  std::atomic<bool> cap_unmet_warned{false};
+  /// One prune at a time: a concurrent append skips pruning instead of scanning again.
+  std::mutex prune_mutex;
+  /// Live sessions: pending file name (`safe(id).jsonl`) -> ids of the sessions not yet ended
+  /// that write to it (distinct ids can share one safe name). Guarded by live_mutex.
+  mutable std::mutex live_mutex;
+  std::unordered_map<std::string, std::unordered_set<std::string>> live;
+
+  bool is_protected(const std::string& file_name) {
+    std::string pending = pending_name_of(file_name);  // a replayer's claim keeps its session's name
+    std::lock_guard<std::mutex> lock(live_mutex);
+    return live.count(pending) != 0;
+  }
+};
+
 namespace {
 
 bool is_safe_char(unsigned char c) {
@@ -116,7 +147,8 @@ std::string with_reject_reason(std::string_view json, std::string_view reason) {
   return out;
 }
 
-Spool::Spool(std::string dir, std::uint64_t max_bytes) : dir_(std::move(dir)), max_bytes_(max_bytes) {
+Spool::Spool(std::string dir, std::uint64_t max_bytes)
+    : dir_(std::move(dir)), max_bytes_(max_bytes), state_(std::make_shared<State>()) {
   while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
 }
 
@@ -203,8 +235,55 @@ bool Spool::append_file(const std::string& path, std::string_view data) noexcept
   }
 }
 
-bool Spool::append(std::string_view session_id, const std::vector<const EncodedEvent*>& events) noexcept {
-  if (events.empty()) return true;
+std::uint64_t Spool::pruned_events() const noexcept {
+  return state_->pruned_events.load(std::memory_order_relaxed);
+}
+
+void Spool::protect(std::string_view session_id) noexcept {
+  try {
+    std::string name = safe_session_name(session_id) + ".jsonl";
+    std::lock_guard<std::mutex> lock(state_->live_mutex);
+    auto& ids = state_->live[name];
+    if (ids.find(std::string(session_id)) == ids.end()) ids.emplace(session_id);
+  } catch (...) {
+  }
+}
+
+void Spool::release(std::string_view session_id) noexcept {
+  try {
+    std::string name = safe_session_name(session_id) + ".jsonl";
+    {
+      std::lock_guard<std::mutex> lock(state_->live_mutex);
+      auto it = state_->live.find(name);
+      if (it == state_->live.end() || it->second.erase(std::string(session_id)) == 0) return;
+      if (it->second.empty()) state_->live.erase(it);
+    }
+    // Its file may be pruned now: the next append past the cap prunes again.
+    state_->prune_at.store(0, std::memory_order_relaxed);
+  } catch (...) {
+  }
+}
+
+bool Spool::is_live(std::string_view session_id) const noexcept {
+  try {
+    std::string name = safe_session_name(session_id) + ".jsonl";
+    std::lock_guard<std::mutex> lock(state_->live_mutex);
+    auto it = state_->live.find(name);
+    return it != state_->live.end() && it->second.count(std::string(session_id)) != 0;
+  } catch (...) {
+    return false;
+  }
+}
+
+bool Spool::append(std::string_view session_id, const std::vector<const EncodedEvent*>& events,
+                   bool ends_session) noexcept {
+  if (events.empty()) {
+    if (ends_session) release(session_id);
+    return true;
+  }
+  // Live before its lines are written, so that a concurrent prune never deletes them; released
+  // only after the last lines are written.
+  if (!ends_session) protect(session_id);
   try {
     std::size_t total = 0;
     for (const auto* e : events) total += e->json.size() + 1;
@@ -215,20 +294,24 @@ bool Spool::append(std::string_view session_id, const std::vector<const EncodedE
       blob += '\n';
     }
     bool ok = append_file(pending_path(session_id), blob);
+    if (ends_session) release(session_id);
     if (ok) note_appended(blob.size());
     return ok;
   } catch (...) {
+    if (ends_session) release(session_id);
     return false;
   }
 }
 
-bool Spool::append(std::string_view session_id, const std::vector<EncodedEvent>& events) noexcept {
+bool Spool::append(std::string_view session_id, const std::vector<EncodedEvent>& events,
+                   bool ends_session) noexcept {
   try {
     std::vector<const EncodedEvent*> ptrs;
     ptrs.reserve(events.size());
     for (const auto& e : events) ptrs.push_back(&e);
-    return append(session_id, ptrs);
+    return append(session_id, ptrs, ends_session);
   } catch (...) {
+    if (ends_session) release(session_id);
     return false;
   }
 }
@@ -250,44 +333,147 @@ bool Spool::dead_letter(std::string_view session_id,
 
 void Spool::note_appended(std::uint64_t bytes) noexcept {
   if (max_bytes_ == 0) return;
-  std::uint64_t estimate = size_estimate_->load(std::memory_order_relaxed);
-  if (estimate != kUnknown) {
-    estimate = size_estimate_->fetch_add(bytes, std::memory_order_relaxed) + bytes;
-    if (estimate <= max_bytes_) return;
+  State& st = *state_;
+  std::uint64_t estimate = st.size_estimate.load(std::memory_order_relaxed);
+  if (estimate != State::kUnknown) {
+    estimate = st.size_estimate.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+    std::uint64_t threshold = std::max(max_bytes_, st.prune_at.load(std::memory_order_relaxed));
+    if (estimate <= threshold) return;
   }
-  prune();  // rescans the directory and resets the estimate
+  // Another thread pruning right now rescans the directory anyway.
+  std::unique_lock<std::mutex> lock(st.prune_mutex, std::try_to_lock);
+  if (lock.owns_lock()) prune_locked();
 }
 
 std::size_t Spool::prune() noexcept {
   if (max_bytes_ == 0) return 0;
   try {
+    std::lock_guard<std::mutex> lock(state_->prune_mutex);
+    return prune_locked();
+  } catch (...) {
+    return 0;
+  }
+}
+
+namespace {
+
+// Lines in the file open at `fd`: its newlines, plus an unterminated last line. Reads in chunks.
+bool count_lines(int fd, std::uint64_t& lines) {
+  constexpr std::size_t kChunk = 64 * 1024;
+  std::unique_ptr<char[]> buf(new char[kChunk]);
+  lines = 0;
+  off_t offset = 0;
+  char last = '\n';
+  for (;;) {
+    ssize_t n = ::pread(fd, buf.get(), kChunk, offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (n == 0) break;
+    lines += static_cast<std::uint64_t>(std::count(buf.get(), buf.get() + n, '\n'));
+    last = buf[static_cast<std::size_t>(n) - 1];
+    offset += n;
+  }
+  if (last != '\n') ++lines;
+  return true;
+}
+
+std::string base_name(const std::string& path) {
+  std::size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+std::size_t Spool::prune_locked() noexcept {
+  if (max_bytes_ == 0) return 0;
+  State& st = *state_;
+  try {
     auto pending = list_jsonl(dir_);
     auto dead = list_jsonl(dead_letter_dir());
     std::uint64_t total = 0;
+    std::uint64_t dead_bytes = 0;
     for (const auto& f : pending) total += f.size;
-    for (const auto& f : dead) total += f.size;
-    size_estimate_->store(total, std::memory_order_relaxed);
-    if (total <= max_bytes_) return 0;
+    for (const auto& f : dead) dead_bytes += f.size;
+    total += dead_bytes;
+    st.size_estimate.store(total, std::memory_order_relaxed);
+    if (total <= max_bytes_) {
+      st.prune_at.store(0, std::memory_order_relaxed);
+      st.cap_unmet_warned.store(false, std::memory_order_relaxed);
+      return 0;
+    }
     std::sort(pending.begin(), pending.end(), [](const FileInfo& a, const FileInfo& b) {
       if (a.mtime.tv_sec != b.mtime.tv_sec) return a.mtime.tv_sec < b.mtime.tv_sec;
       return a.mtime.tv_nsec < b.mtime.tv_nsec;
     });
     std::size_t deleted = 0;
+    std::uint64_t events = 0;
+    std::uint64_t live_bytes = 0;    // files of live sessions, kept
+    std::uint64_t in_use_bytes = 0;  // files locked by a writer or a replayer, kept
     for (const auto& f : pending) {
       if (total <= max_bytes_) break;
-      // A file locked by a writer or a replayer is in use: leave it.
-      int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) continue;
-      bool free_to_delete = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
-      if (free_to_delete && ::unlink(f.path.c_str()) == 0) {
+      const std::string name = base_name(f.path);
+      if (st.is_protected(name)) {
+        live_bytes += f.size;
+        continue;
+      }
+      int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      if (fd < 0) {
+        if (errno == ENOENT) total -= f.size;  // gone meanwhile (replayed)
+        continue;
+      }
+      // Locked by a writer or a replayer: in use, leave it. Lines are only ever written under
+      // this lock, so while we hold it the count below is exactly what the unlink removes.
+      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        in_use_bytes += f.size;
+        ::close(fd);
+        continue;
+      }
+      // Only the inode still linked at the path may go: a replayer may have claimed (renamed)
+      // this one between our listing and our lock, and a writer re-created the path.
+      struct stat held {}, now {};
+      bool same = ::fstat(fd, &held) == 0 && ::lstat(f.path.c_str(), &now) == 0 &&
+                  held.st_dev == now.st_dev && held.st_ino == now.st_ino;
+      // A session may have started writing to this name since the check above.
+      if (!same || st.is_protected(name)) {
+        if (same) live_bytes += f.size;
+        ::close(fd);
+        continue;
+      }
+      std::uint64_t lines = 0;
+      if (!count_lines(fd, lines)) {
+        log_warn("cannot read spool file " + f.path + " to prune it: " + std::strerror(errno));
+        ::close(fd);
+        continue;
+      }
+      if (::unlink(f.path.c_str()) == 0) {
+        st.pruned_events.fetch_add(lines, std::memory_order_relaxed);
         total -= f.size;
+        events += lines;
         ++deleted;
       }
       ::close(fd);
     }
-    size_estimate_->store(total, std::memory_order_relaxed);
+    st.size_estimate.store(total, std::memory_order_relaxed);
     if (deleted > 0) {
-      log_warn("spool over its size cap: pruned " + std::to_string(deleted) + " oldest file(s) in " + dir_);
+      log_warn("spool over its size cap of " + std::to_string(max_bytes_) + " bytes: pruned " +
+               std::to_string(events) + " event(s) in " + std::to_string(deleted) +
+               " oldest file(s) of ended sessions in " + dir_ + " (counted as dropped_spool_cap)");
+    }
+    if (total > max_bytes_) {
+      // Only live, in-use or dead-letter data is left: keep it, and scan again only once the
+      // spool has grown by a further quarter of the cap (or a session ends).
+      st.prune_at.store(total + std::max<std::uint64_t>(max_bytes_ / 4, 1), std::memory_order_relaxed);
+      if (!st.cap_unmet_warned.exchange(true, std::memory_order_relaxed)) {
+        log_warn("spool size cap of " + std::to_string(max_bytes_) + " bytes cannot be met in " + dir_ +
+                 ": live sessions hold " + std::to_string(live_bytes) + " bytes, files in use by a writer or " +
+                 "replayer " + std::to_string(in_use_bytes) + " bytes and the dead letter " +
+                 std::to_string(dead_bytes) + " bytes; keeping them");
+      }
+    } else {
+      st.prune_at.store(0, std::memory_order_relaxed);
+      st.cap_unmet_warned.store(false, std::memory_order_relaxed);
     }
     return deleted;
   } catch (...) {

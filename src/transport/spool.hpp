@@ -22,10 +22,14 @@ std::string safe_session_name(std::string_view session_id);
 /// sorted position. `json` must be a canonical object line as produced by the event writer.
 std::string with_reject_reason(std::string_view json, std::string_view reason);
 
-/// Appends and prunes spool files. Stateless apart from its configuration: every append opens,
-/// writes and closes the file (O_APPEND, one write per call), so a concurrent replayer that
-/// renames a file never loses lines. Directories are created 0700 and files 0600.
-/// Thread-safe: calls from several threads interleave whole writes.
+/// Appends and prunes spool files. Every append opens, writes and closes the file (O_APPEND, one
+/// write per call), so a concurrent replayer that renames a file never loses lines. Directories
+/// are created 0700 and files 0600. Thread-safe: calls from several threads interleave whole
+/// writes.
+///
+/// Copies of a Spool share one state: the running size estimate, the count of events removed by
+/// pruning, and the set of live sessions (appended to and not yet ended), whose pending files
+/// pruning never deletes.
 class Spool {
  public:
   explicit Spool(std::string dir, std::uint64_t max_bytes = 256ull << 20);
@@ -35,18 +39,38 @@ class Spool {
   /// `<dir>/<safe(session_id)>.jsonl`
   std::string pending_path(std::string_view session_id) const;
 
-  /// Appends one line per event to `<dir>/<safe(session_id)>.jsonl`, then prunes.
-  /// Returns false (after logging) when the write failed; nothing was then written.
-  bool append(std::string_view session_id, const std::vector<const EncodedEvent*>& events) noexcept;
-  bool append(std::string_view session_id, const std::vector<EncodedEvent>& events) noexcept;
+  /// Appends one line per event to `<dir>/<safe(session_id)>.jsonl`, then prunes when the spool
+  /// is over its cap. `ends_session` says whether the last of `events` ends the session: when
+  /// false the session is live from now on and pruning leaves its pending file alone; when true
+  /// the session is released (as by release()) once the lines are written, even when `events` is
+  /// empty or the write failed. Returns false (after logging) when the write failed; nothing was
+  /// then written.
+  bool append(std::string_view session_id, const std::vector<const EncodedEvent*>& events,
+              bool ends_session = false) noexcept;
+  bool append(std::string_view session_id, const std::vector<EncodedEvent>& events,
+              bool ends_session = false) noexcept;
+
+  /// Marks the session as ended: its pending file may be pruned from now on. Safe to call for
+  /// a session that was never appended to or is already released.
+  void release(std::string_view session_id) noexcept;
+  /// Whether the session is live (appended to without ending and not released).
+  bool is_live(std::string_view session_id) const noexcept;
+
+  /// Events (lines) removed by pruning so far, by this Spool and every copy of it.
+  std::uint64_t pruned_events() const noexcept;
 
   /// Appends each event with its `_reject_reason` to `<dir>/dead-letter/<safe(session)>.jsonl`.
   bool dead_letter(std::string_view session_id,
                    const std::vector<std::pair<const EncodedEvent*, std::string>>& rejected) noexcept;
 
-  /// Deletes top-level spool files, oldest first, while the spool exceeds max_bytes.
-  /// Dead-letter files are counted but never deleted. Returns the number of files deleted.
-  /// append() calls it only when its running estimate of the spool size passes max_bytes.
+  /// Deletes top-level spool files, oldest (by mtime) first, while the spool exceeds max_bytes.
+  /// Never deleted: the pending file of a live session (nor a replayer's claim of it), a file
+  /// locked by a writer or a replayer, and dead-letter files (which count toward the size).
+  /// Each deleted file's lines are counted, under its lock, into pruned_events(), and one
+  /// warning names the events and files removed. When only live or locked data remains over
+  /// the cap, it is kept, with one warning until the spool is under the cap again.
+  /// Returns the number of files deleted. append() calls it only when its running estimate of
+  /// the spool size passes max_bytes (or, while the cap cannot be met, by a further margin).
   std::size_t prune() noexcept;
 
   /// Writes `data` to `path` with O_APPEND|O_CREAT, mode 0600, creating parent dirs 0700.
@@ -58,12 +82,17 @@ class Spool {
   /// Adds `bytes` to the running size estimate and prunes when it passes max_bytes.
   void note_appended(std::uint64_t bytes) noexcept;
 
+  /// prune() with the state's prune lock held.
+  std::size_t prune_locked() noexcept;
+  /// Marks the session live (before its lines are written, so a concurrent prune skips them).
+  void protect(std::string_view session_id) noexcept;
+
+  /// What copies of this Spool share (defined in spool.cpp).
+  struct State;
+
   std::string dir_;
   std::uint64_t max_bytes_;
-  /// Estimated bytes in the spool (shared by copies of this Spool); kUnknown until first scanned.
-  static constexpr std::uint64_t kUnknown = ~0ull;
-  std::shared_ptr<std::atomic<std::uint64_t>> size_estimate_ =
-      std::make_shared<std::atomic<std::uint64_t>>(kUnknown);
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace promptetheus::detail
