@@ -35,6 +35,9 @@ struct Stats {
   std::uint64_t dropped_io_error = 0;      ///< could not be written (spool I/O error) or serialised
   std::uint64_t dropped_shutdown = 0;      ///< still queued when shutdown ran out of time
   std::uint64_t dropped_duplicate = 0;     ///< the API already had them (HTTP 409)
+  /// Spooled earlier (by this process or an earlier run), then deleted by the spool size cap
+  /// (docs/delivery.md). Reported beside the counters above, not part of dropped_total().
+  std::uint64_t dropped_spool_cap = 0;
   std::uint64_t queue_depth = 0;           ///< waiting for the worker now
   std::string circuit_state = "closed";    ///< "closed", "open" or "half_open" (HTTP only)
   std::string transport;                   ///< the transport in use: "http", "spool", ...

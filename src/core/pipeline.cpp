@@ -87,7 +87,9 @@ std::shared_ptr<Pipeline> Pipeline::create(Options options, Status& status) noex
     pipeline->transport_name_ = choice.name;
     pipeline->health_ = std::move(choice.health);
     if (!choice.spool_dir.empty()) {
-      pipeline->spool_ = std::make_unique<Spool>(choice.spool_dir, pipeline->options_.spool_max_bytes);
+      // Share the transport's spool state (size estimate, live sessions, pruned count) if it has one.
+      pipeline->spool_ = choice.spool ? std::make_unique<Spool>(*choice.spool)
+                                      : std::make_unique<Spool>(choice.spool_dir, pipeline->options_.spool_max_bytes);
     }
     if (pipeline->transport_) {
       pipeline->wake_every_ = std::max<std::size_t>(pipeline->options_.batch_size, kDrainChunk);
@@ -211,7 +213,7 @@ bool Pipeline::spill(Event&& event) noexcept {
     if (!warned.exchange(true)) log_warn("event queue full: spilling events to the spool");
     EncodedEvent encoded;
     std::vector<const EncodedEvent*> one{&encoded};
-    if (encode_into(event, encoded) && spool_->append(encoded.session_id, one)) {
+    if (encode_into(event, encoded) && spool_->append(encoded.session_id, one, encoded.ends_session)) {
       overflow_spilled_.fetch_add(1, std::memory_order_relaxed);
       spooled_.fetch_add(1, std::memory_order_relaxed);
       return true;
@@ -227,7 +229,7 @@ bool Pipeline::spill_late(Event&& event) noexcept {
   if (spool_) {
     EncodedEvent encoded;
     std::vector<const EncodedEvent*> one{&encoded};
-    if (encode_into(event, encoded) && spool_->append(encoded.session_id, one)) {
+    if (encode_into(event, encoded) && spool_->append(encoded.session_id, one, encoded.ends_session)) {
       spooled_.fetch_add(1, std::memory_order_relaxed);
       return true;
     }
@@ -297,7 +299,7 @@ std::size_t Pipeline::drain_once(moodycamel::ConsumerToken& token, std::vector<E
     } catch (...) {
       log_error("transport failed to send a batch");
     }
-    count_outcomes(encoded, deadline);
+    count_outcomes(encoded);
   }
   queue_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
   completed_.fetch_add(n, std::memory_order_release);
@@ -305,10 +307,11 @@ std::size_t Pipeline::drain_once(moodycamel::ConsumerToken& token, std::vector<E
   return n;
 }
 
-void Pipeline::count_outcomes(const std::vector<EncodedEvent>& events, const Deadline& deadline) noexcept {
+void Pipeline::count_outcomes(const std::vector<EncodedEvent>& events) noexcept {
   OutcomeTally tally;
   tally.add(events);
-  if (tally.pending > 0 && stop_.load(std::memory_order_acquire) && deadline.expired()) {
+  const Deadline stop_deadline{Clock::time_point(std::chrono::nanoseconds(stop_deadline_ns_.load()))};
+  if (tally.pending > 0 && stop_.load(std::memory_order_acquire) && stop_deadline.expired()) {
     // Shutdown ran out of time while the transport held these.
     dropped_shutdown_.fetch_add(tally.pending, std::memory_order_relaxed);
     tally.pending = 0;
@@ -468,7 +471,8 @@ bool Pipeline::shutdown(std::chrono::milliseconds timeout) noexcept {
   }
 }
 
-std::size_t Pipeline::spill_to_spool(std::vector<Event>& events, std::atomic<std::uint64_t>& failure) noexcept {
+std::size_t Pipeline::spill_to_spool(std::vector<Event>& events, std::atomic<std::uint64_t>& failure,
+                                     Clock::time_point deadline) noexcept {
   std::size_t written = 0;
   std::size_t handled = 0;
   try {
@@ -489,7 +493,13 @@ std::size_t Pipeline::spill_to_spool(std::vector<Event>& events, std::atomic<std
     }
     for (const auto& group : groups) {
       if (group.empty()) continue;
-      bool ok = spool_ && spool_->append(group.front().session_id, group);
+      if (Clock::now() >= deadline) {  // out of time: counted, not written
+        failure.fetch_add(group.size(), std::memory_order_relaxed);
+        handled += group.size();
+        continue;
+      }
+      const bool ends = std::any_of(group.begin(), group.end(), [](const EncodedEvent& e) { return e.ends_session; });
+      bool ok = spool_ && spool_->append(group.front().session_id, group, ends);
       (ok ? spooled_ : failure).fetch_add(group.size(), std::memory_order_relaxed);
       if (ok) written += group.size();
       handled += group.size();
@@ -518,7 +528,7 @@ void Pipeline::spill_leftovers(Clock::time_point deadline, bool worker_exited) n
       std::vector<Event> events(std::make_move_iterator(batch.begin()),
                                 std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(n)));
       if (Clock::now() < deadline && spool_) {
-        spill_to_spool(events, dropped_shutdown_);
+        spill_to_spool(events, dropped_shutdown_, deadline);
       } else {
         // Out of time (or nowhere to write): counted, never silently lost.
         dropped_shutdown_.fetch_add(n, std::memory_order_relaxed);
@@ -547,6 +557,7 @@ Stats Pipeline::stats() const noexcept {
     s.dropped_io_error = dropped_io_error_.load();
     s.dropped_shutdown = dropped_shutdown_.load();
     s.dropped_duplicate = duplicate_.load();
+    s.dropped_spool_cap = spool_ ? spool_->pruned_events() : 0;
     std::uint64_t completed = completed_.load();
     s.queue_depth = s.enqueued > completed ? s.enqueued - completed : 0;
     static const char* const states[] = {"closed", "open", "half_open"};

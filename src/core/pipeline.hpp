@@ -73,11 +73,13 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   void run() noexcept;
   std::size_t drain_once(moodycamel::ConsumerToken& token, std::vector<Event>& buffer,
                          std::vector<EncodedEvent>& encoded, const Deadline& deadline) noexcept;
-  /// Counts the outcomes a transport set on `events` (sent with `deadline`).
-  void count_outcomes(const std::vector<EncodedEvent>& events, const Deadline& deadline) noexcept;
-  /// Writes events to the spool, one append per session; returns how many were written.
-  /// Those not written count as `failure`.
-  std::size_t spill_to_spool(std::vector<Event>& events, std::atomic<std::uint64_t>& failure) noexcept;
+  /// Counts the outcomes a transport set on `events`. Pending ones count as dropped_shutdown
+  /// once shutdown's deadline has passed, else as dropped_io_error.
+  void count_outcomes(const std::vector<EncodedEvent>& events) noexcept;
+  /// Writes events to the spool, one append per session, until `deadline`; returns how many were
+  /// written. Those not written count as `failure`.
+  std::size_t spill_to_spool(std::vector<Event>& events, std::atomic<std::uint64_t>& failure,
+                             Clock::time_point deadline) noexcept;
   bool spill(Event&& event) noexcept;
   /// An event enqueued while shutdown was stopping the pipeline: spooled or counted.
   bool spill_late(Event&& event) noexcept;

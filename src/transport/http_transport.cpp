@@ -73,9 +73,12 @@ std::string trace_body_from_event(std::string_view event_json) {
 }
 
 HttpTransport::HttpTransport(HttpTransportConfig config, std::shared_ptr<TransportHealth> health)
+    : HttpTransport(config, std::move(health), Spool(config.spool_dir, config.max_spool_bytes)) {}
+
+HttpTransport::HttpTransport(HttpTransportConfig config, std::shared_ptr<TransportHealth> health, Spool spool)
     : config_(std::move(config)),
       health_(health ? std::move(health) : std::make_shared<TransportHealth>()),
-      spool_(config_.spool_dir, config_.max_spool_bytes),
+      spool_(std::move(spool)),
       client_(CurlOptions{config_.connect_timeout, config_.request_timeout, config_.low_speed_bytes,
                           config_.low_speed_time, config_.user_agent}),
       breaker_(config_.circuit_failure_threshold, config_.circuit_reset, config_.clock),
@@ -352,7 +355,8 @@ void HttpTransport::remember_trace(const EncodedEvent& e) {
 void HttpTransport::spool_live(const std::string& sid, const Batch& batch) {
   if (batch.empty()) return;
   const std::vector<const EncodedEvent*> view(batch.begin(), batch.end());
-  if (spool_.append(sid, view)) {
+  const bool ends = std::any_of(batch.begin(), batch.end(), [](const EncodedEvent* e) { return e->ends_session; });
+  if (spool_.append(sid, view, ends)) {
     set_outcome(batch, DeliveryOutcome::spooled);
     spool_pending_ = true;
   } else {
@@ -403,6 +407,10 @@ void HttpTransport::send(std::vector<EncodedEvent>& events, const Deadline& dead
         retry.reserve(d.unaccounted.size());
         for (std::size_t i : d.unaccounted) retry.push_back(batch[i]);
         spool_live(sid, retry);
+        // A session that ended with its end delivered no longer protects its backlog file.
+        for (const EncodedEvent* e : batch) {
+          if (e->ends_session && e->outcome != DeliveryOutcome::spooled) spool_.release(sid);
+        }
       }
     }
   } catch (...) {

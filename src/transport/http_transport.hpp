@@ -72,6 +72,9 @@ class HttpTransport final : public Transport {
   /// from any thread, also after the transport is gone).
   explicit HttpTransport(HttpTransportConfig config,
                          std::shared_ptr<TransportHealth> health = std::make_shared<TransportHealth>());
+  /// Writes its retry backlog through `spool` (a copy sharing the caller's size estimate, live
+  /// sessions and pruned count) instead of a spool of its own in config.spool_dir.
+  HttpTransport(HttpTransportConfig config, std::shared_ptr<TransportHealth> health, Spool spool);
   ~HttpTransport() override;
 
   void send(std::vector<EncodedEvent>& events, const Deadline& deadline) noexcept override;

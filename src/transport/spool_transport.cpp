@@ -1,5 +1,6 @@
 #include "transport/spool_transport.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
 namespace promptetheus::detail {
@@ -23,10 +24,11 @@ void SpoolTransport::send(std::vector<EncodedEvent>& events, const Deadline& dea
     for (const auto& group : groups) {
       // Past the deadline (shutdown running out of time) the rest stays pending: the pipeline
       // counts it, and shutdown returns in time instead of creating thousands more files.
-      if (deadline.expired()) break;
+      if (deadline.expired() || interrupted_.load(std::memory_order_acquire)) break;
       view.assign(group.begin(), group.end());
-      const DeliveryOutcome outcome =
-          spool_.append(group.front()->session_id, view) ? DeliveryOutcome::spooled : DeliveryOutcome::dropped;
+      const bool ends = std::any_of(group.begin(), group.end(), [](const EncodedEvent* e) { return e->ends_session; });
+      const DeliveryOutcome outcome = spool_.append(group.front()->session_id, view, ends) ? DeliveryOutcome::spooled
+                                                                                           : DeliveryOutcome::dropped;
       for (EncodedEvent* e : group) e->outcome = outcome;
     }
   } catch (...) {

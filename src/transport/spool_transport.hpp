@@ -1,6 +1,8 @@
 // transport=spool: every event is appended to <spool_dir>/<session>.jsonl.
 #pragma once
 
+#include <atomic>
+
 #include "promptetheus/transport.hpp"
 #include "transport/spool.hpp"
 
@@ -9,10 +11,14 @@ namespace promptetheus::detail {
 class SpoolTransport final : public Transport {
  public:
   explicit SpoolTransport(Spool spool) : spool_(std::move(spool)) {}
+  /// Appends each session's events with one write. Stops between sessions once `deadline` has
+  /// passed or interrupt() was called, leaving the rest pending (shutdown counts them).
   void send(std::vector<EncodedEvent>& events, const Deadline& deadline) noexcept override;
+  void interrupt() noexcept override { interrupted_.store(true, std::memory_order_release); }
 
  private:
   Spool spool_;
+  std::atomic<bool> interrupted_{false};
 };
 
 }  // namespace promptetheus::detail

@@ -12,7 +12,9 @@ namespace {
 
 TransportChoice spool_choice(const Options& options, Status status) {
   TransportChoice choice;
-  choice.transport = std::make_unique<SpoolTransport>(Spool(options.spool_dir, options.spool_max_bytes));
+  Spool spool(options.spool_dir, options.spool_max_bytes);
+  choice.spool = std::make_shared<const Spool>(spool);
+  choice.transport = std::make_unique<SpoolTransport>(std::move(spool));
   choice.name = "spool";
   choice.spool_dir = options.spool_dir;
   choice.status = std::move(status);
@@ -41,9 +43,9 @@ TransportChoice make_transport(const Options& options) noexcept {
     }
     switch (options.transport) {
       case TransportMode::off:
-        return TransportChoice{nullptr, "off", "", nullptr, Status{}};
+        return TransportChoice{nullptr, "off", "", nullptr, nullptr, Status{}};
       case TransportMode::memory:
-        return TransportChoice{std::make_unique<MemoryTransport>(), "memory", "", nullptr, Status{}};
+        return TransportChoice{std::make_unique<MemoryTransport>(), "memory", "", nullptr, nullptr, Status{}};
       case TransportMode::spool:
         return spool_choice(options, Status{});
       case TransportMode::automatic:
@@ -71,8 +73,11 @@ TransportChoice make_transport(const Options& options) noexcept {
           config.circuit_reset = options.circuit_reset;
           config.max_spool_bytes = options.spool_max_bytes;
           auto health = std::make_shared<TransportHealth>();
-          return TransportChoice{std::make_unique<HttpTransport>(std::move(config), health), "http",
-                                 options.spool_dir, health, Status{}};
+          Spool spool(options.spool_dir, options.spool_max_bytes);
+          TransportChoice choice{std::make_unique<HttpTransport>(std::move(config), health, spool), "http",
+                                 options.spool_dir, nullptr, health, Status{}};
+          choice.spool = std::make_shared<const Spool>(std::move(spool));
+          return choice;
         }
         log_warn(status.message());
         return spool_choice(options, status);
@@ -80,9 +85,9 @@ TransportChoice make_transport(const Options& options) noexcept {
     }
     return spool_choice(options, Status{});
   } catch (const std::exception& e) {
-    return TransportChoice{nullptr, "off", "", nullptr, Status(ErrorCode::transport, e.what())};
+    return TransportChoice{nullptr, "off", "", nullptr, nullptr, Status(ErrorCode::transport, e.what())};
   } catch (...) {
-    return TransportChoice{nullptr, "off", "", nullptr, Status(ErrorCode::transport, "cannot build the transport")};
+    return TransportChoice{nullptr, "off", "", nullptr, nullptr, Status(ErrorCode::transport, "cannot build the transport")};
   }
 }
 

@@ -10,6 +10,7 @@
 #include "promptetheus/options.hpp"
 #include "promptetheus/status.hpp"
 #include "promptetheus/transport.hpp"
+#include "transport/spool.hpp"
 
 namespace promptetheus::detail {
 
@@ -17,6 +18,10 @@ struct TransportChoice {
   std::unique_ptr<Transport> transport;    // null for `off`
   std::string name;                        // "http", "spool", "memory", "custom", "off"
   std::string spool_dir;                   // where overflow and leftovers may spill ("" = nowhere)
+  /// The spool the transport writes, to be shared (copied) by the pipeline's spills so that one
+  /// size estimate, one set of live sessions and one pruned-events count cover them all. Null
+  /// when the transport has no spool of its own.
+  std::shared_ptr<const Spool> spool;
   std::shared_ptr<TransportHealth> health; // retries and circuit state (HTTP); may be null
   Status status;
 };
