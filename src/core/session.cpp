@@ -33,18 +33,22 @@ SessionState::SessionState(std::string id, std::string nonce, std::shared_ptr<Pi
 
 namespace {
 
-// Rough size of a JSON value, for the queue's byte bound.
-std::size_t approx_size(const nlohmann::json& j) {
+// Rough size of a JSON value, for the queue's byte bound. It descends only as deep as the
+// writer does (kMaxJsonDepth): deeper containers are written as the marker, and recursing into
+// them could overflow the caller's stack. `depth` is the level `j` has if it is a container.
+std::size_t approx_size(const nlohmann::json& j, int depth = 1) {
   switch (j.type()) {
     case nlohmann::json::value_t::string: return j.get_ref<const std::string&>().size() + 8;
     case nlohmann::json::value_t::array: {
+      if (depth > kMaxJsonDepth) return json_depth_marker().size() + 8;
       std::size_t n = 16;
-      for (const auto& item : j) n += approx_size(item);
+      for (const auto& item : j) n += approx_size(item, depth + 1);
       return n;
     }
     case nlohmann::json::value_t::object: {
+      if (depth > kMaxJsonDepth) return json_depth_marker().size() + 8;
       std::size_t n = 16;
-      for (auto it = j.begin(); it != j.end(); ++it) n += it.key().size() + 8 + approx_size(it.value());
+      for (auto it = j.begin(); it != j.end(); ++it) n += it.key().size() + 8 + approx_size(it.value(), depth + 1);
       return n;
     }
     default: return 8;
