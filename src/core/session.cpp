@@ -462,9 +462,7 @@ bool SessionHandle::add_tags(std::vector<std::string> tags) const noexcept {
     {
       std::lock_guard<std::mutex> lock(state_->data_mutex);
       for (auto& tag : tags) {
-        if (std::find(state_->tags.begin(), state_->tags.end(), tag) != state_->tags.end()) continue;
-        state_->tags.push_back(tag);
-        added.push_back(std::move(tag));
+        if (state_->add_tag(tag)) added.push_back(std::move(tag));
       }
     }
     return state_change("tags_added", nullptr, json{{"tags", detail::string_list(added)}});
@@ -514,9 +512,7 @@ Session::Session(SessionOptions options) noexcept : uncaught_at_entry_(std::unca
     state->project_id = options.project_id.empty() ? client_options.project_id : std::move(options.project_id);
     state->environment = options.environment.empty() ? client_options.environment : std::move(options.environment);
     state->metadata = options.metadata.is_object() ? std::move(options.metadata) : json::object();
-    for (auto& tag : options.tags) {
-      if (std::find(state->tags.begin(), state->tags.end(), tag) == state->tags.end()) state->tags.push_back(tag);
-    }
+    for (const auto& tag : options.tags) state->add_tag(tag);
     state_ = state;
     if (auto* ctx = detail::thread_context()) ctx->sessions.push_back(state);
     json after = {{"agent", state->agent},

@@ -222,6 +222,42 @@ TEST_CASE("update_metadata and add_tags emit their state_change variants", "[sdk
   CHECK(payload_of_last(cap, "state_change").at("after") == json{{"tags", json::array()}});
 }
 
+TEST_CASE("200 000 tags with duplicates are de-duplicated in order, at start and by add_tags",
+          "[sdk][helpers][tags]") {
+  // Large enough that a quadratic de-duplication takes minutes: the ctest timeout catches that.
+  constexpr int kTags = 200000;
+  auto tag = [](int i) { return "tag-" + std::to_string(i); };
+  SessionOptions so;
+  for (int i = 0; i < kTags; ++i) {
+    so.tags.push_back(tag(i));
+    so.tags.push_back(tag(i / 2));  // an earlier tag again (tag 0 twice in a row)
+  }
+  testing::CaptureSession cap(so);
+  const Session& s = cap.session();
+
+  std::vector<std::string> added;
+  for (int i = 0; i < kTags; ++i) {
+    added.push_back(tag(kTags + i));      // new
+    added.push_back(tag(i));              // given at start
+    added.push_back(tag(kTags + i / 2));  // new, but already in this call
+  }
+  CHECK(s.add_tags(std::move(added)));
+  CHECK(s.add_tags({tag(7), "fresh", tag(kTags + 7), "fresh"}));
+
+  auto changes = cap.of_type("state_change");
+  REQUIRE(changes.size() == 3);
+  const json& started = changes[0].at("payload").at("after").at("tags");
+  const json& first_added = changes[1].at("payload").at("after").at("tags");
+  REQUIRE(started.size() == kTags);
+  REQUIRE(first_added.size() == kTags);
+  bool in_order = true;
+  for (int i = 0; i < kTags && in_order; ++i) {
+    in_order = started[i] == tag(i) && first_added[i] == tag(kTags + i);
+  }
+  CHECK(in_order);
+  CHECK(changes[2].at("payload").at("after") == json{{"tags", {"fresh"}}});
+}
+
 TEST_CASE("JSON nested 100 000 levels deep is recorded, truncated at the depth limit", "[sdk][helpers][json]") {
   constexpr int kLevels = 100000;
   const int limit = 128;
