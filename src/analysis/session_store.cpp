@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "analysis/unicode.hpp"
+#include "transport/spool.hpp"
 
 namespace promptetheus::analysis {
 
@@ -289,17 +290,6 @@ std::string join_path(const std::string& dir, const std::string& name) {
   return dir + "/" + name;
 }
 
-std::optional<Session> load_session_id(const std::string& id, const std::string& dir) {
-  const std::string direct = join_path(dir, id + ".jsonl");
-  if (path_exists(direct)) return read_jsonl_file(direct);
-  std::vector<SpoolFile> files;
-  if (list_jsonl(dir, files) != DirState::ok) return std::nullopt;
-  for (const auto& f : files) {
-    if (f.stem == id) return read_jsonl_file(f.path);
-  }
-  return std::nullopt;
-}
-
 namespace {
 
 void account_line(std::string_view line, EventCallback on_event, void* context, ReadStats& stats) {
@@ -319,14 +309,27 @@ std::string session_file(const std::string& id, const std::string& dir) {
   const std::string direct = join_path(dir, id + ".jsonl");
   if (path_exists(direct)) return direct;
   std::vector<SpoolFile> files;
-  if (list_jsonl(dir, files) != DirState::ok) return {};
-  for (const auto& f : files) {
-    if (f.stem == id) return f.path;
+  if (list_jsonl(dir, files) == DirState::ok) {
+    for (const auto& f : files) {
+      if (f.stem == id) return f.path;
+    }
+  }
+  // An id too long for a file name is spooled under a shortened name (transport/spool.hpp).
+  // Only such ids are looked up by their spool name: others are not made safe (§6).
+  if (detail::session_name_is_shortened(id)) {
+    const std::string shortened = join_path(dir, detail::safe_session_name(id) + ".jsonl");
+    if (is_regular_file(shortened)) return shortened;
   }
   return {};
 }
 
 }  // namespace
+
+std::optional<Session> load_session_id(const std::string& id, const std::string& dir) {
+  const std::string path = session_file(id, dir);
+  if (path.empty()) return std::nullopt;
+  return read_jsonl_file(path);
+}
 
 void stream_jsonl_file(const std::string& path, EventCallback on_event, void* context, ReadStats& stats) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -75,7 +75,8 @@ bool parse_event_line(std::string_view line, Event& out);
 Session read_jsonl_file(const std::string& path);
 
 /// Resolves a replay/diff/fingerprint target (§6): an existing file (`.json` → a document with
-/// "events" or a list; else JSONL), or a session id looked up in `dir`. nullopt = not found.
+/// "events" or a list; else JSONL), or a session id looked up in `dir` as load_session_id does.
+/// nullopt = not found.
 std::optional<Session> load_target(const std::string& target, const std::string& dir);
 
 /// Streams the events of a JSONL file through `on_event` in file order without holding the file
@@ -89,7 +90,8 @@ void stream_jsonl_file(const std::string& path, EventCallback on_event, void* co
 bool stream_target(const std::string& target, const std::string& dir, EventCallback on_event, void* context,
                    ReadStats& stats, std::string& source);
 
-/// Looks a session id up in `dir` only (export): `<dir>/<id>.jsonl` or a `*.jsonl` with that stem.
+/// Looks a session id up in `dir` only (export): `<dir>/<id>.jsonl` or a `*.jsonl` with that stem,
+/// or for an id too long for a file name, the shortened name the SDK spools it under.
 std::optional<Session> load_session_id(const std::string& id, const std::string& dir);
 
 /// A `*.jsonl` file of a spool directory.

@@ -147,8 +147,21 @@ void write_integer(std::string& out, Int value) {
 }
 }  // namespace
 
-void write_json(std::string& out, const nlohmann::json& value) {
+const std::string& json_depth_marker() {
+  static const std::string* marker =
+      new std::string("[truncated: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels]");
+  return *marker;
+}
+
+namespace {
+
+// `depth` is the nesting level `value` has if it is a container (1 for the value written).
+void write_json_at(std::string& out, const nlohmann::json& value, int depth) {
   using T = nlohmann::json::value_t;
+  if ((value.is_array() || value.is_object()) && depth > kMaxJsonDepth) {
+    write_json_string(out, json_depth_marker());
+    return;
+  }
   switch (value.type()) {
     case T::null:
     case T::discarded:
@@ -176,7 +189,7 @@ void write_json(std::string& out, const nlohmann::json& value) {
       for (const auto& item : value) {
         if (!first) out += ',';
         first = false;
-        write_json(out, item);
+        write_json_at(out, item, depth + 1);
       }
       out += ']';
       return;
@@ -190,13 +203,17 @@ void write_json(std::string& out, const nlohmann::json& value) {
         first = false;
         write_json_string(out, it.key());
         out += ':';
-        write_json(out, it.value());
+        write_json_at(out, it.value(), depth + 1);
       }
       out += '}';
       return;
     }
   }
 }
+
+}  // namespace
+
+void write_json(std::string& out, const nlohmann::json& value) { write_json_at(out, value, 1); }
 
 void write_value(std::string& out, const Value& value) {
   struct Visitor {

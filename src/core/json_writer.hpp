@@ -1,7 +1,8 @@
 // The canonical JSON writer: the JSON-spool form of contract §1.8 (keys sorted by code point,
 // compact separators, ASCII-only with \uXXXX escapes as Python's json.dumps writes them).
 // Differences from the reference, by design: NaN and +-Infinity are written as null, and invalid
-// UTF-8 is replaced by U+FFFD. Nothing here throws except std::bad_alloc.
+// UTF-8 is replaced by U+FFFD, and containers nested deeper than kMaxJsonDepth are written as a
+// marker string. Nothing here throws except std::bad_alloc.
 #pragma once
 
 #include <string>
@@ -13,11 +14,18 @@
 
 namespace promptetheus::detail {
 
+/// Arrays and objects nested deeper than this many levels in a user's value are written as
+/// json_depth_marker(): a value of any depth must not overflow a stack on the caller's thread
+/// or the worker's, which walk it recursively up to this depth only.
+constexpr int kMaxJsonDepth = 128;
+/// "[truncated: nested deeper than 128 levels]"
+const std::string& json_depth_marker();
+
 /// A JSON string literal with quotes.
 void write_json_string(std::string& out, std::string_view text);
 /// A float as Python's repr() writes it (shortest round trip; "1e-07", "1e+16", "100.0").
 void write_json_double(std::string& out, double value);
-/// Any JSON value, object keys sorted.
+/// Any JSON value, object keys sorted, containers deeper than kMaxJsonDepth as the marker.
 void write_json(std::string& out, const nlohmann::json& value);
 /// A payload value.
 void write_value(std::string& out, const Value& value);

@@ -36,18 +36,22 @@ SessionState::SessionState(std::string id, const std::string& nonce, std::shared
 
 namespace {
 
-// Rough size of a JSON value, for the queue's byte bound.
-std::size_t approx_size(const nlohmann::json& j) {
+// Rough size of a JSON value, for the queue's byte bound. It descends only as deep as the
+// writer does (kMaxJsonDepth): deeper containers are written as the marker, and recursing into
+// them could overflow the caller's stack. `depth` is the level `j` has if it is a container.
+std::size_t approx_size(const nlohmann::json& j, int depth = 1) {
   switch (j.type()) {
     case nlohmann::json::value_t::string: return j.get_ref<const std::string&>().size() + 8;
     case nlohmann::json::value_t::array: {
+      if (depth > kMaxJsonDepth) return json_depth_marker().size() + 8;
       std::size_t n = 16;
-      for (const auto& item : j) n += approx_size(item);
+      for (const auto& item : j) n += approx_size(item, depth + 1);
       return n;
     }
     case nlohmann::json::value_t::object: {
+      if (depth > kMaxJsonDepth) return json_depth_marker().size() + 8;
       std::size_t n = 16;
-      for (auto it = j.begin(); it != j.end(); ++it) n += it.key().size() + 8 + approx_size(it.value());
+      for (auto it = j.begin(); it != j.end(); ++it) n += it.key().size() + 8 + approx_size(it.value(), depth + 1);
       return n;
     }
     default: return 8;
@@ -461,9 +465,7 @@ bool SessionHandle::add_tags(std::vector<std::string> tags) const noexcept {
     {
       std::lock_guard<std::mutex> lock(state_->data_mutex);
       for (auto& tag : tags) {
-        if (std::find(state_->tags.begin(), state_->tags.end(), tag) != state_->tags.end()) continue;
-        state_->tags.push_back(tag);
-        added.push_back(std::move(tag));
+        if (state_->add_tag(tag)) added.push_back(std::move(tag));
       }
     }
     return state_change("tags_added", nullptr, json{{"tags", detail::string_list(added)}});
@@ -513,9 +515,7 @@ Session::Session(SessionOptions options) noexcept : uncaught_at_entry_(std::unca
     state->project_id = options.project_id.empty() ? client_options.project_id : std::move(options.project_id);
     state->environment = options.environment.empty() ? client_options.environment : std::move(options.environment);
     state->metadata = options.metadata.is_object() ? std::move(options.metadata) : json::object();
-    for (auto& tag : options.tags) {
-      if (std::find(state->tags.begin(), state->tags.end(), tag) == state->tags.end()) state->tags.push_back(tag);
-    }
+    for (const auto& tag : options.tags) state->add_tag(tag);
     state_ = state;
     if (auto* ctx = detail::thread_context()) ctx->sessions.push_back(state);
     json after = {{"agent", state->agent},

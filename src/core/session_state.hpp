@@ -73,9 +73,20 @@ class SessionState {
   std::string environment;
   std::mutex data_mutex;  // guards metadata and tags (helpers that change them are rare)
   nlohmann::json metadata = nlohmann::json::object();
-  std::vector<std::string> tags;
+  std::vector<std::string> tags;  // in the order first given; changed only through add_tag
+
+  /// Appends `tag` to tags unless it is there already; returns whether it was added.
+  /// Constant time, so that de-duplicating many tags stays linear. Call with data_mutex held once
+  /// the state is shared.
+  bool add_tag(const std::string& tag) {
+    if (!tag_set_.insert(tag).second) return false;
+    tags.push_back(tag);
+    return true;
+  }
 
  private:
+  std::unordered_set<std::string> tag_set_;  // the members of tags
+
   static constexpr std::uint64_t kEndedBit = 1ull << 62;
   std::shared_ptr<const SessionInfo> info_;
   std::shared_ptr<Pipeline> pipeline_;

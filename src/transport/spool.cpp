@@ -79,9 +79,8 @@ std::vector<FileInfo> list_jsonl(const std::string& dir) {
   return files;
 }
 
-}  // namespace
-
-std::string safe_session_name(std::string_view session_id) {
+// `safe(x)` of contract §4.3.
+std::string safe_name(std::string_view session_id) {
   std::string out;
   out.reserve(session_id.size());
   bool in_run = false;
@@ -98,6 +97,34 @@ std::string safe_session_name(std::string_view session_id) {
   if (begin == std::string::npos) return "unknown-session";
   std::size_t end = out.find_last_not_of("._");
   return out.substr(begin, end - begin + 1);
+}
+
+std::uint64_t fnv1a_64(std::string_view bytes) {
+  std::uint64_t hash = 0xcbf29ce484222325ull;
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 0x100000001b3ull;
+  }
+  return hash;
+}
+
+}  // namespace
+
+std::string safe_session_name(std::string_view session_id) {
+  std::string name = safe_name(session_id);
+  if (name.size() <= kMaxSessionNameBytes) return name;
+  // The hash is of the id, not of its safe name: ids that differ only in unsafe characters or
+  // after the prefix still get files of their own.
+  static const char kHexDigits[] = "0123456789abcdef";
+  const std::uint64_t hash = fnv1a_64(session_id);
+  name.resize(kSessionNamePrefixBytes);
+  name += '-';
+  for (int shift = 60; shift >= 0; shift -= 4) name += kHexDigits[(hash >> shift) & 15];
+  return name;
+}
+
+bool session_name_is_shortened(std::string_view session_id) {
+  return safe_name(session_id).size() > kMaxSessionNameBytes;
 }
 
 std::string with_reject_reason(std::string_view json, std::string_view reason) {

@@ -1,5 +1,8 @@
 // Typed helpers (contract §2.4, payloads §1.5-§1.7), envelope rules (§1.1-§1.2, §2.3), the
 // session lifecycle (§2.2) and the testing helper CaptureSession (§2.10).
+#include <pthread.h>
+
+#include <functional>
 #include <regex>
 #include <set>
 #include <stdexcept>
@@ -26,6 +29,51 @@ json payload_of_last(const testing::CaptureSession& cap, const std::string& type
   auto e = cap.last(type);
   REQUIRE(e.has_value());
   return e->at("payload");
+}
+
+// Runs `body` on a new thread with a stack of `bytes` and waits for it, so that what a helper
+// does on its caller's thread gets a known stack whatever `ulimit -s` says. `body` must not throw.
+void run_with_stack(std::size_t bytes, const std::function<void()>& body) {
+  pthread_attr_t attr;
+  REQUIRE(pthread_attr_init(&attr) == 0);
+  REQUIRE(pthread_attr_setstacksize(&attr, bytes) == 0);
+  pthread_t thread;
+  auto start = [](void* arg) -> void* {
+    (*static_cast<const std::function<void()>*>(arg))();
+    return nullptr;
+  };
+  const int created = pthread_create(&thread, &attr, start, const_cast<std::function<void()>*>(&body));
+  pthread_attr_destroy(&attr);
+  REQUIRE(created == 0);
+  pthread_join(thread, nullptr);
+}
+
+// `levels` arrays (or objects {"k": ...}) each holding the next, built without recursion
+// (nlohmann::json also destroys them without recursion).
+json nested(int levels, bool objects) {
+  json root = objects ? json::object() : json::array();
+  json* innermost = &root;
+  for (int i = 1; i < levels; ++i) {
+    if (objects) {
+      innermost = &((*innermost)["k"] = json::object());
+    } else {
+      innermost->push_back(json::array());
+      innermost = &innermost->back();
+    }
+  }
+  return root;
+}
+
+// Follows the single member or element of each container: how many containers were nested,
+// and the value at the bottom.
+std::pair<int, json> bottom_of(const json& value) {
+  int containers = 0;
+  const json* at = &value;
+  while ((at->is_array() || at->is_object()) && at->size() == 1) {
+    ++containers;
+    at = at->is_array() ? &at->front() : &at->begin().value();
+  }
+  return {containers, *at};
 }
 
 }  // namespace
@@ -172,6 +220,80 @@ TEST_CASE("update_metadata and add_tags emit their state_change variants", "[sdk
         json{{"name", "tags_added"}, {"before", nullptr}, {"after", {{"tags", {"a", "b"}}}}});
   CHECK(s.add_tags({"a", "y"}));
   CHECK(payload_of_last(cap, "state_change").at("after") == json{{"tags", json::array()}});
+}
+
+TEST_CASE("200 000 tags with duplicates are de-duplicated in order, at start and by add_tags",
+          "[sdk][helpers][tags]") {
+  // Large enough that a quadratic de-duplication takes minutes: the ctest timeout catches that.
+  constexpr int kTags = 200000;
+  auto tag = [](int i) { return "tag-" + std::to_string(i); };
+  SessionOptions so;
+  for (int i = 0; i < kTags; ++i) {
+    so.tags.push_back(tag(i));
+    so.tags.push_back(tag(i / 2));  // an earlier tag again (tag 0 twice in a row)
+  }
+  testing::CaptureSession cap(so);
+  const Session& s = cap.session();
+
+  std::vector<std::string> added;
+  for (int i = 0; i < kTags; ++i) {
+    added.push_back(tag(kTags + i));      // new
+    added.push_back(tag(i));              // given at start
+    added.push_back(tag(kTags + i / 2));  // new, but already in this call
+  }
+  CHECK(s.add_tags(std::move(added)));
+  CHECK(s.add_tags({tag(7), "fresh", tag(kTags + 7), "fresh"}));
+
+  auto changes = cap.of_type("state_change");
+  REQUIRE(changes.size() == 3);
+  const json& started = changes[0].at("payload").at("after").at("tags");
+  const json& first_added = changes[1].at("payload").at("after").at("tags");
+  REQUIRE(started.size() == kTags);
+  REQUIRE(first_added.size() == kTags);
+  bool in_order = true;
+  for (int i = 0; i < kTags && in_order; ++i) {
+    in_order = started[i] == tag(i) && first_added[i] == tag(kTags + i);
+  }
+  CHECK(in_order);
+  CHECK(changes[2].at("payload").at("after") == json{{"tags", {"fresh"}}});
+}
+
+TEST_CASE("JSON nested 100 000 levels deep is recorded, truncated at the depth limit", "[sdk][helpers][json]") {
+  constexpr int kLevels = 100000;
+  const int limit = 128;
+  const std::string marker = "[truncated: nested deeper than 128 levels]";
+  bool recorded = false;
+  std::vector<json> events;
+  Stats stats;
+  // 4 MiB: recursing once per level of these values would overflow it many times over.
+  run_with_stack(std::size_t{4} << 20, [&] {
+    try {
+      testing::CaptureSession cap;
+      const Session& s = cap.session();
+      json metadata = json::object();
+      metadata["deep"] = nested(kLevels, true);
+      json arguments = json::object();
+      arguments["q"] = nested(kLevels, false);
+      recorded = s.state_change("deep", nested(kLevels, false), nested(kLevels, true), std::move(metadata)) &&
+                 !s.tool_call("search", std::move(arguments)).empty() && cap.session().end();
+      events = cap.events();
+      stats = cap.stats();
+    } catch (...) {
+      recorded = false;
+    }
+  });
+  REQUIRE(recorded);
+  REQUIRE(events.size() == 4);
+  for (const auto& e : events) CHECK(e.is_object());  // every line parsed
+  CHECK(stats.dropped_total() == 0);
+  const json& change = events[1];
+  REQUIRE(change.at("type") == "state_change");
+  CHECK(bottom_of(change.at("payload").at("before")) == std::make_pair(limit, json(marker)));
+  CHECK(bottom_of(change.at("payload").at("after")) == std::make_pair(limit, json(marker)));
+  CHECK(bottom_of(change.at("metadata")) == std::make_pair(limit, json(marker)));
+  const json& call = events[2];
+  REQUIRE(call.at("type") == "tool_call");
+  CHECK(bottom_of(call.at("payload").at("arguments")) == std::make_pair(limit, json(marker)));
 }
 
 TEST_CASE("every event has the envelope of §1.1 with ids in the formats of §1.2", "[sdk][helpers]") {

@@ -102,6 +102,21 @@ TEST_CASE("spool file names are made safe as the reference does", "[sdk][spool]"
   CHECK(safe_session_name("\xc3\xa9") == "unknown-session");
 }
 
+TEST_CASE("a session id too long for a file name gets a bounded name of its own", "[sdk][spool]") {
+  // Safe names up to 200 bytes are kept as they are.
+  CHECK(safe_session_name(std::string(200, 'x')) == std::string(200, 'x'));
+  CHECK(safe_session_name("a/" + std::string(198, 'b')) == "a_" + std::string(198, 'b'));
+  // Longer ones keep 160 bytes, then '-' and the FNV-1a 64 hash of the whole id in hex. The
+  // hash is pinned: files spooled by earlier versions must keep their names.
+  CHECK(safe_session_name(std::string(300, 'a')) == std::string(160, 'a') + "-ee7717eba7a17e21");
+  CHECK(safe_session_name("../" + std::string(300, 'a')) == std::string(160, 'a') + "-7b635950436f9a7a");
+  CHECK(safe_session_name(std::string(201, 'x')).size() == 177);
+  std::set<std::string> names;
+  for (char last : std::string("abcdefghij")) names.insert(safe_session_name(std::string(299, 'r') + last));
+  CHECK(names.size() == 10);
+  for (const auto& name : names) CHECK(std::regex_match(name, std::regex("^r{160}-[0-9a-f]{16}$")));
+}
+
 TEST_CASE("with_reject_reason inserts the reason in its sorted position", "[sdk][spool]") {
   std::string line =
       R"({"idempotency_key":"s:0badcafe:1","payload":{"z":{"_reject_reason":1}},"seq":1,"session_id":"s",)"

@@ -11,6 +11,7 @@
 
 using nlohmann::json;
 using promptetheus::detail::canonical_json;
+using promptetheus::detail::write_json;
 using promptetheus::detail::write_json_double;
 using promptetheus::detail::write_json_string;
 
@@ -25,6 +26,33 @@ std::string dbl(double v) {
 std::string str(std::string_view s) {
   std::string out;
   write_json_string(out, s);
+  return out;
+}
+
+std::string written(const json& value) {
+  std::string out;
+  write_json(out, value);
+  return out;
+}
+
+// `levels` arrays (or objects {"k": ...}) each holding the next, built without recursion.
+json nested(int levels, bool objects) {
+  json root = objects ? json::object() : json::array();
+  json* innermost = &root;
+  for (int i = 1; i < levels; ++i) {
+    if (objects) {
+      innermost = &((*innermost)["k"] = json::object());
+    } else {
+      innermost->push_back(json::array());
+      innermost = &innermost->back();
+    }
+  }
+  return root;
+}
+
+std::string repeated(const std::string& s, int times) {
+  std::string out;
+  for (int i = 0; i < times; ++i) out += s;
   return out;
 }
 
@@ -125,4 +153,29 @@ TEST_CASE("integers keep their full range", "[sdk][json]") {
   CHECK(canonical_json(json(std::numeric_limits<std::uint64_t>::max())) == "18446744073709551615");
   CHECK(canonical_json(json(0)) == "0");
   CHECK(canonical_json(json::parse("[1,1.0,-0.0,1e2]")) == "[1,1.0,-0.0,100.0]");
+}
+
+TEST_CASE("containers nested up to the depth limit are written whole, deeper ones as a marker", "[sdk][json]") {
+  const int limit = promptetheus::detail::kMaxJsonDepth;
+  CHECK(limit == 128);
+  CHECK(promptetheus::detail::json_depth_marker() == "[truncated: nested deeper than 128 levels]");
+  const std::string marker = str(promptetheus::detail::json_depth_marker());
+  CHECK(written(nested(limit, false)) == repeated("[", limit) + repeated("]", limit));
+  CHECK(written(nested(limit + 1, false)) == repeated("[", limit) + marker + repeated("]", limit));
+  CHECK(written(nested(limit, true)) == repeated("{\"k\":", limit - 1) + "{}" + repeated("}", limit - 1));
+  CHECK(written(nested(limit + 1, true)) == repeated("{\"k\":", limit) + marker + repeated("}", limit));
+  // Only containers count: a scalar inside the deepest container is kept, and the siblings of a
+  // truncated container are written.
+  json deepest = nested(limit, false);
+  json* innermost = &deepest;
+  while (!innermost->empty()) innermost = &innermost->back();
+  innermost->push_back(1);
+  CHECK(written(deepest) == repeated("[", limit) + "1" + repeated("]", limit));
+  json siblings = json::object();
+  siblings["a"] = nested(limit, false);
+  siblings["b"] = 2;
+  CHECK(written(siblings) == "{\"a\":" + repeated("[", limit - 1) + marker + repeated("]", limit - 1) + ",\"b\":2}");
+  // Far deeper than any stack allows recursing into: still one short line.
+  CHECK(written(nested(100000, false)) == repeated("[", limit) + marker + repeated("]", limit));
+  CHECK(written(nested(100000, true)) == repeated("{\"k\":", limit) + marker + repeated("}", limit));
 }

@@ -10,12 +10,15 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include <catch2/catch.hpp>
 
+#include "analysis/session_store.hpp"
 #include "promptetheus/client.hpp"
 #include "promptetheus/session.hpp"
 #include "promptetheus/transport.hpp"
+#include "transport/spool.hpp"
 #include "unit/sdk_test_support.hpp"
 
 using namespace promptetheus;
@@ -335,6 +338,75 @@ TEST_CASE("session ids that are not file names are made safe", "[sdk][spool]") {
   REQUIRE(events.size() == 3);
   CHECK(events[0].at("session_id") == "../team/run 1");
   CHECK_FALSE(sdk_test::fs::exists(dir.path / "team"));
+}
+
+TEST_CASE("a session id too long for a file name is spooled whole under a bounded name", "[sdk][spool]") {
+  TempDir dir;
+  // 300 characters: more than a file name may have. They differ only in the last one.
+  const std::string id_a = std::string(299, 'r') + "a";
+  const std::string id_b = std::string(299, 'r') + "b";
+  const std::string png("\x89PNG\r\n\x1a\nfake image", 19);
+  {
+    Client client(sdk_test::spool_options(dir));
+    {
+      Session a(session_on(client, id_a));
+      Session b(session_on(client, id_b));
+      CHECK(a.user_message("to a"));
+      CHECK(a.screenshot(bytes_of(png)));
+      CHECK(b.user_message("to b"));
+    }
+    REQUIRE(client.flush(seconds(5)));
+    Stats st = client.stats();
+    CHECK(st.enqueued == 7);
+    CHECK(st.written == 7);
+    CHECK(st.dropped_total() == 0);
+    CHECK(sdk_test::accounted(st));
+  }
+  const std::string spool_dir = (dir.path / "spool").string();
+  const detail::Spool spool(spool_dir);
+  const path file_a = spool.pending_path(id_a);
+  const path file_b = spool.pending_path(id_b);
+  CHECK(file_a != file_b);
+  CHECK(file_a.filename().string().size() <= 255);
+  auto events_a = sdk_test::read_events(file_a);
+  auto events_b = sdk_test::read_events(file_b);
+  REQUIRE(events_a.size() == 4);
+  REQUIRE(events_b.size() == 3);
+  for (const auto& e : events_a) CHECK(e.at("session_id") == id_a);  // the id itself is in the file
+  for (const auto& e : events_b) CHECK(e.at("session_id") == id_b);
+  const std::string storage_path = events_a[2].at("payload").at("storage_path");
+  CHECK(sdk_test::read_file(storage_path) == png);
+
+  // The CLI finds each by its full id (replay, fingerprint, diff and export).
+  for (const auto& [id, file, count] : {std::make_tuple(id_a, file_a, 4), std::make_tuple(id_b, file_b, 3)}) {
+    auto loaded = analysis::load_target(id, spool_dir);
+    REQUIRE(loaded.has_value());
+    CHECK(loaded->source == file.string());
+    CHECK(loaded->events.size() == static_cast<std::size_t>(count));
+    CHECK(analysis::load_session_id(id, spool_dir).has_value());
+    std::size_t streamed = 0;
+    analysis::ReadStats stats;
+    std::string source;
+    CHECK(analysis::stream_target(
+        id, spool_dir, [](void* n, const analysis::Event&) { ++*static_cast<std::size_t*>(n); }, &streamed, stats,
+        source));
+    CHECK(source == file.string());
+    CHECK(streamed == static_cast<std::size_t>(count));
+  }
+  CHECK_FALSE(analysis::load_target(std::string(299, 'r') + "c", spool_dir).has_value());
+}
+
+TEST_CASE("looking a session up by id does not make short ids safe (contract §6)", "[sdk][spool]") {
+  TempDir dir;
+  {
+    Client client(sdk_test::spool_options(dir));
+    Session s(session_on(client, "team/run 1"));
+    s.user_message("x");
+  }
+  const std::string spool_dir = (dir.path / "spool").string();
+  REQUIRE(sdk_test::fs::exists(dir.path / "spool" / "team_run_1.jsonl"));
+  CHECK_FALSE(analysis::load_target("team/run 1", spool_dir).has_value());
+  CHECK(analysis::load_target("team_run_1", spool_dir).has_value());
 }
 
 TEST_CASE("transports receive each producer's events in order, and every event once", "[sdk][pipeline]") {
