@@ -75,6 +75,7 @@ void add_import_command(CLI::App& app, ExitCode& rc) {
       const auto seq = py_int(e.seq);
       enc.seq = seq && *seq > 0 ? static_cast<std::uint64_t>(*seq) : 0;
       enc.json = parsed.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+      detail::set_session_flags(parsed, enc);
       batch.push_back(std::move(enc));
     });
     if (skipped) print_error("warning: skipped " + std::to_string(skipped) + " event(s) that are not importable objects");

@@ -171,6 +171,17 @@ std::string pending_name_of(std::string_view file_name) {
   return name;
 }
 
+void set_session_flags(const nlohmann::json& event, EncodedEvent& out) {
+  const auto type = event.find("type");
+  out.ends_session = type != event.end() && *type == "session_end";
+  out.starts_session = false;
+  if (type != event.end() && *type == "state_change") {
+    const auto payload = event.find("payload");
+    out.starts_session =
+        payload != event.end() && payload->is_object() && payload->value("name", "") == "session_started";
+  }
+}
+
 bool parse_spool_line(std::string_view line, const std::string& fallback_session, EncodedEvent& out) {
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
     line.remove_suffix(1);
@@ -186,14 +197,7 @@ bool parse_spool_line(std::string_view line, const std::string& fallback_session
   out.seq = 0;
   auto seq = doc.find("seq");
   if (seq != doc.end() && seq->is_number_unsigned()) out.seq = seq->get<std::uint64_t>();
-  auto type = doc.find("type");
-  const bool state_change = type != doc.end() && *type == "state_change";
-  out.ends_session = type != doc.end() && *type == "session_end";
-  out.starts_session = false;
-  if (state_change) {
-    auto payload = doc.find("payload");
-    out.starts_session = payload != doc.end() && payload->is_object() && payload->value("name", "") == "session_started";
-  }
+  set_session_flags(doc, out);
   out.outcome = DeliveryOutcome::pending;
   out.json.assign(line.begin(), line.end());
   return true;

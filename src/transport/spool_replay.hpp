@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "promptetheus/transport.hpp"
 
 namespace promptetheus::detail {
@@ -64,6 +66,9 @@ ReplayReport replay_spool(const std::string& dir, const ReplayOptions& options,
 
 /// The pending file name a spool file belongs to: `x.replaying-1-2-3.jsonl` -> `x.jsonl`.
 std::string pending_name_of(std::string_view file_name);
+
+/// Sets starts_session / ends_session of `out` from a parsed event envelope.
+void set_session_flags(const nlohmann::json& event, EncodedEvent& out);
 
 /// Parses one spool line into an event (session_id from the line, or `fallback_session` when
 /// missing or empty). Returns false for a blank or malformed line (not a JSON object).

@@ -57,7 +57,9 @@ std::vector<EncodedEvent> events(const std::string& sid, std::uint64_t from, std
            {"seq", s}, {"session_id", sid}, {"timestamp", "2026-11-21T20:42:43.441511Z"},
            {"type", "user_message"}};
     }
-    out.push_back({sid, s, j.dump()});
+    EncodedEvent e{sid, s, j.dump()};
+    e.starts_session = s == 0;  // the worker sets this flag for session_started
+    out.push_back(std::move(e));
   }
   return out;
 }

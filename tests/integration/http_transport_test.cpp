@@ -59,7 +59,9 @@ EncodedEvent make_event(const std::string& sid, std::uint64_t seq, std::size_t p
          {"timestamp", "2026-11-21T20:42:43.441511Z"},
          {"type", "user_message"}};
   }
-  return {sid, seq, j.dump()};
+  EncodedEvent e{sid, seq, j.dump()};
+  e.starts_session = seq == 0;  // the worker sets this flag for session_started
+  return e;
 }
 
 std::vector<EncodedEvent> session_events(const std::string& sid, std::uint64_t from, std::uint64_t to,

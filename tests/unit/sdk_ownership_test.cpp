@@ -167,7 +167,7 @@ TEST_CASE("producers racing shutdown: every event is written or counted, nothing
   }
 }
 
-TEST_CASE("shutdown with 10,000 live sessions and a 300 ms budget is bounded and loses nothing uncounted",
+TEST_CASE("shutdown with 10000 live sessions and a 300 ms budget is bounded and loses nothing uncounted",
           "[sdk][ownership][shutdown]") {
   TempDir dir;
   Options o = sdk_test::spool_options(dir);
