@@ -52,8 +52,8 @@ struct PROMPTETHEUS_API Options {
   bool overflow_to_spool = true;                ///< queue full: append to the spool (else drop)
   std::size_t batch_size = 50;                  ///< events per HTTP request
   std::size_t max_batch_bytes = 5u << 20;       ///< bytes per HTTP request body (before gzip)
-  /// The worker wakes at least this often (and as soon as a batch is full); the spool is written
-  /// within this interval.
+  /// The worker wakes at least this often (and early, every max(batch_size, 1024) queued events);
+  /// the spool is written within this interval.
   std::chrono::milliseconds flush_interval{200};
   int max_retries = 5;
   std::size_t compress_min_bytes = 1024;        ///< gzip bodies at or above this size; 0 = never

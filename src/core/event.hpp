@@ -51,9 +51,10 @@ class Payload {
   Payload& operator=(const Payload&) = delete;
   ~Payload() { clear(); }
 
-  /// Adds a field; ignored past kMaxFields (helpers never get there).
+  /// Adds a field; ignored past kMaxFields (helpers never get there). May throw what copying
+  /// the value throws (std::bad_alloc): helpers catch it at their boundary.
   template <class V>
-  void add(const char* key, V&& value) noexcept {
+  void add(const char* key, V&& value) {
     if (size_ >= kMaxFields) return;
     new (slot(size_)) Field{key, Value(std::forward<V>(value))};
     ++size_;

@@ -22,6 +22,12 @@ namespace {
 
 constexpr std::size_t kDrainChunk = 1024;
 
+// How long one delivery pass may take before what it could not deliver goes to the spool. It
+// bounds how long an event waits only in memory, whatever the server does: an event recorded
+// as a pass starts waits for that pass, at most one flush_interval, then its own pass, so it is
+// delivered or on disk within flush_interval + 2 x this (docs/delivery.md promises + 1 s).
+constexpr auto kDeliveryPassBudget = std::chrono::milliseconds(400);
+
 // What a forked child abandons (the parent's pipelines and worker thread handles) is kept here,
 // reachable for the life of the process: never destroyed, and not reported as a leak.
 struct Abandoned {
@@ -347,7 +353,7 @@ void Pipeline::run() noexcept {
     urgent_.store(false, std::memory_order_release);
     stopping = stop_.load(std::memory_order_acquire);
     Deadline deadline = stopping ? Deadline{Clock::time_point(std::chrono::nanoseconds(stop_deadline_ns_.load()))}
-                                 : Deadline::none();
+                                 : Deadline::after(kDeliveryPassBudget);
     std::size_t drained = 0;
     for (;;) {
       std::size_t n = drain_once(token, buffer, encoded, deadline);
@@ -365,7 +371,8 @@ void Pipeline::run() noexcept {
     }
     if (drained == 0) {
       try {
-        transport_->idle(Deadline::after(options_.flush_interval));
+        // Replay is bounded like a pass: events recorded meanwhile wait in memory.
+        transport_->idle(Deadline::after(std::min<Clock::duration>(options_.flush_interval, kDeliveryPassBudget)));
       } catch (...) {
       }
     }
@@ -439,8 +446,8 @@ bool Pipeline::shutdown(std::chrono::milliseconds timeout) noexcept {
     if (on_worker_thread()) return false;
     if (timeout.count() < 0) timeout = std::chrono::milliseconds(0);
     const auto deadline = Clock::now() + timeout;
-    // The worker drains until `deadline - grace`; the grace is for aborting a transfer still in
-    // flight and for spilling what the worker could not take.
+    // The worker drains until `deadline - grace`; the grace is for interrupting what it is still
+    // doing. What it could not take is then spooled (or, past the deadline, counted).
     const auto grace = std::min<Clock::duration>(std::chrono::milliseconds(250), timeout / 4);
     const auto worker_deadline = deadline - grace;
     stop_deadline_ns_.store(to_ns(worker_deadline));
@@ -450,7 +457,9 @@ bool Pipeline::shutdown(std::chrono::milliseconds timeout) noexcept {
     bool exited = wait_cv_.wait_until(lock, worker_deadline, [&] { return worker_exited_; });
     if (!exited) {
       if (transport_) transport_->interrupt();  // the worker frees it under this lock
-      exited = wait_cv_.wait_until(lock, deadline - grace / 2, [&] { return worker_exited_; });
+      // The interrupted transport stops between writes (the spool transport between sessions,
+      // HTTP at once, spooling what it held): give it the rest of the budget to return.
+      exited = wait_cv_.wait_until(lock, deadline, [&] { return worker_exited_; });
     }
     lock.unlock();
     if (exited) {

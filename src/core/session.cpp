@@ -236,16 +236,24 @@ bool SessionHandle::is_recording() const noexcept {
 
 bool SessionHandle::user_message(std::string content, json metadata) const noexcept {
   if (!state_) return false;
-  EventBuilder b(state_, EventType::user_message);
-  b.payload().add("content", std::move(content));
-  return b.submit(std::move(metadata));
+  try {  // a helper never throws into the host (e.g. bad_alloc copying a string)
+    EventBuilder b(state_, EventType::user_message);
+    b.payload().add("content", std::move(content));
+    return b.submit(std::move(metadata));
+  } catch (...) {
+    return false;
+  }
 }
 
 bool SessionHandle::agent_message(std::string content, json metadata) const noexcept {
   if (!state_) return false;
-  EventBuilder b(state_, EventType::agent_message);
-  b.payload().add("content", std::move(content));
-  return b.submit(std::move(metadata));
+  try {  // a helper never throws into the host (e.g. bad_alloc copying a string)
+    EventBuilder b(state_, EventType::agent_message);
+    b.payload().add("content", std::move(content));
+    return b.submit(std::move(metadata));
+  } catch (...) {
+    return false;
+  }
 }
 
 std::string SessionHandle::tool_call(std::string tool_name, json arguments, std::string call_id,
@@ -267,31 +275,43 @@ std::string SessionHandle::tool_call(std::string tool_name, json arguments, std:
 bool SessionHandle::tool_result(std::string call_id, json result, std::optional<std::string> error,
                                 json metadata) const noexcept {
   if (!state_) return false;
-  EventBuilder b(state_, EventType::tool_result);
-  b.payload().add("call_id", std::move(call_id));
-  b.payload().add("result", std::move(result));
-  if (error) b.payload().add("error", std::move(*error));
-  else b.payload().add("error", nullptr);
-  return b.submit(std::move(metadata));
+  try {  // a helper never throws into the host (e.g. bad_alloc copying a string)
+    EventBuilder b(state_, EventType::tool_result);
+    b.payload().add("call_id", std::move(call_id));
+    b.payload().add("result", std::move(result));
+    if (error) b.payload().add("error", std::move(*error));
+    else b.payload().add("error", nullptr);
+    return b.submit(std::move(metadata));
+  } catch (...) {
+    return false;
+  }
 }
 
 bool SessionHandle::retrieval(std::string query, json documents, json metadata) const noexcept {
   if (!state_) return false;
-  EventBuilder b(state_, EventType::retrieval);
-  b.payload().add("query", std::move(query));
-  b.payload().add("documents", std::move(documents));
-  return b.submit(std::move(metadata));
+  try {  // a helper never throws into the host (e.g. bad_alloc copying a string)
+    EventBuilder b(state_, EventType::retrieval);
+    b.payload().add("query", std::move(query));
+    b.payload().add("documents", std::move(documents));
+    return b.submit(std::move(metadata));
+  } catch (...) {
+    return false;
+  }
 }
 
 bool SessionHandle::browser_action(std::string action, std::string target, std::optional<std::string> url,
                                    json metadata) const noexcept {
   if (!state_) return false;
-  EventBuilder b(state_, EventType::browser_action);
-  b.payload().add("action", std::move(action));
-  b.payload().add("target", std::move(target));
-  if (url) b.payload().add("url", std::move(*url));
-  else b.payload().add("url", nullptr);
-  return b.submit(std::move(metadata));
+  try {  // a helper never throws into the host (e.g. bad_alloc copying a string)
+    EventBuilder b(state_, EventType::browser_action);
+    b.payload().add("action", std::move(action));
+    b.payload().add("target", std::move(target));
+    if (url) b.payload().add("url", std::move(*url));
+    else b.payload().add("url", nullptr);
+    return b.submit(std::move(metadata));
+  } catch (...) {
+    return false;
+  }
 }
 
 bool SessionHandle::dom_snapshot(std::string url, std::string visible_text, json selected_values,
@@ -347,36 +367,48 @@ bool SessionHandle::replay_artifact(const std::filesystem::path& file, std::stri
 
 bool SessionHandle::llm_call(std::string model, LlmUsage usage, json metadata) const noexcept {
   if (!state_) return false;
-  EventBuilder b(state_, EventType::llm_call);
-  auto& p = b.payload();
-  p.add("model", std::move(model));  // field 0: checked by EventBuilder::submit
-  if (usage.input_tokens) p.add("input_tokens", *usage.input_tokens);
-  if (usage.output_tokens) p.add("output_tokens", *usage.output_tokens);
-  if (usage.latency_ms) p.add("latency_ms", *usage.latency_ms);
-  if (usage.messages_ref) p.add("messages_ref", std::move(*usage.messages_ref));
-  if (usage.prompt_ref) p.add("prompt_ref", std::move(*usage.prompt_ref));
-  return b.submit(std::move(metadata));
+  try {  // a helper never throws into the host (e.g. bad_alloc copying a string)
+    EventBuilder b(state_, EventType::llm_call);
+    auto& p = b.payload();
+    p.add("model", std::move(model));  // field 0: checked by EventBuilder::submit
+    if (usage.input_tokens) p.add("input_tokens", *usage.input_tokens);
+    if (usage.output_tokens) p.add("output_tokens", *usage.output_tokens);
+    if (usage.latency_ms) p.add("latency_ms", *usage.latency_ms);
+    if (usage.messages_ref) p.add("messages_ref", std::move(*usage.messages_ref));
+    if (usage.prompt_ref) p.add("prompt_ref", std::move(*usage.prompt_ref));
+    return b.submit(std::move(metadata));
+  } catch (...) {
+    return false;
+  }
 }
 
 bool SessionHandle::score(std::string name, json value, std::optional<std::string> comment,
                           std::optional<std::string> source, json metadata) const noexcept {
   if (!state_) return false;
-  EventBuilder b(state_, EventType::score);
-  b.payload().add("name", std::move(name));
-  b.payload().add("value", std::move(value));
-  if (comment) b.payload().add("comment", std::move(*comment));
-  if (source) b.payload().add("source", std::move(*source));
-  return b.submit(std::move(metadata));
+  try {  // a helper never throws into the host (e.g. bad_alloc copying a string)
+    EventBuilder b(state_, EventType::score);
+    b.payload().add("name", std::move(name));
+    b.payload().add("value", std::move(value));
+    if (comment) b.payload().add("comment", std::move(*comment));
+    if (source) b.payload().add("source", std::move(*source));
+    return b.submit(std::move(metadata));
+  } catch (...) {
+    return false;
+  }
 }
 
 bool SessionHandle::metric(std::string name, double value, std::optional<std::string> unit,
                            json metadata) const noexcept {
   if (!state_) return false;
-  EventBuilder b(state_, EventType::metric);
-  b.payload().add("name", std::move(name));
-  b.payload().add("value", value);
-  if (unit) b.payload().add("unit", std::move(*unit));
-  return b.submit(std::move(metadata));
+  try {  // a helper never throws into the host (e.g. bad_alloc copying a string)
+    EventBuilder b(state_, EventType::metric);
+    b.payload().add("name", std::move(name));
+    b.payload().add("value", value);
+    if (unit) b.payload().add("unit", std::move(*unit));
+    return b.submit(std::move(metadata));
+  } catch (...) {
+    return false;
+  }
 }
 
 bool SessionHandle::error(const std::exception& exception, std::optional<std::string> error_type, bool handled,
@@ -404,23 +436,31 @@ bool SessionHandle::error(std::exception_ptr exception, std::optional<std::strin
   } catch (const std::exception& e) {
     return error(e, std::move(error_type), handled, std::move(metadata));
   } catch (...) {
-    std::string description = describe_exception(std::current_exception());
-    EventBuilder b(state_, EventType::error);
-    b.payload().add("handled", handled);
-    b.payload().add("message", description);
-    b.payload().add("error_type", error_type ? std::move(*error_type) : description);
-    return b.submit(std::move(metadata));
+    try {
+      std::string description = describe_exception(std::current_exception());
+      EventBuilder b(state_, EventType::error);
+      b.payload().add("handled", handled);
+      b.payload().add("message", description);
+      b.payload().add("error_type", error_type ? std::move(*error_type) : description);
+      return b.submit(std::move(metadata));
+    } catch (...) {
+      return false;
+    }
   }
 }
 
 bool SessionHandle::error(std::string message, std::optional<std::string> error_type, bool handled,
                           json metadata) const noexcept {
   if (!state_) return false;
-  EventBuilder b(state_, EventType::error);
-  b.payload().add("handled", handled);
-  b.payload().add("message", std::move(message));
-  if (error_type) b.payload().add("error_type", std::move(*error_type));
-  return b.submit(std::move(metadata));
+  try {  // a helper never throws into the host (e.g. bad_alloc copying a string)
+    EventBuilder b(state_, EventType::error);
+    b.payload().add("handled", handled);
+    b.payload().add("message", std::move(message));
+    if (error_type) b.payload().add("error_type", std::move(*error_type));
+    return b.submit(std::move(metadata));
+  } catch (...) {
+    return false;
+  }
 }
 
 bool SessionHandle::goal_check(bool passed, std::vector<std::string> mismatches, json metadata) const noexcept {
@@ -437,11 +477,15 @@ bool SessionHandle::goal_check(bool passed, std::vector<std::string> mismatches,
 
 bool SessionHandle::state_change(std::string name, json before, json after, json metadata) const noexcept {
   if (!state_) return false;
-  EventBuilder b(state_, EventType::state_change);
-  b.payload().add("name", std::move(name));
-  b.payload().add("before", std::move(before));
-  b.payload().add("after", std::move(after));
-  return b.submit(std::move(metadata));
+  try {  // a helper never throws into the host (e.g. bad_alloc copying a string)
+    EventBuilder b(state_, EventType::state_change);
+    b.payload().add("name", std::move(name));
+    b.payload().add("before", std::move(before));
+    b.payload().add("after", std::move(after));
+    return b.submit(std::move(metadata));
+  } catch (...) {
+    return false;
+  }
 }
 
 bool SessionHandle::update_metadata(json values) const noexcept {
@@ -476,11 +520,16 @@ bool SessionHandle::add_tags(std::vector<std::string> tags) const noexcept {
 
 bool SessionHandle::end(std::string status, std::optional<std::string> error) const noexcept {
   if (!state_) return false;
-  EventBuilder b(state_, EventType::session_end);
-  b.payload().add("status", std::move(status));
-  if (error) b.payload().add("error", std::move(*error));
-  else b.payload().add("error", nullptr);
-  bool recorded = b.submit(nullptr, /*is_end=*/true);
+  bool recorded = false;
+  try {
+    EventBuilder b(state_, EventType::session_end);
+    b.payload().add("status", std::move(status));
+    if (error) b.payload().add("error", std::move(*error));
+    else b.payload().add("error", nullptr);
+    recorded = b.submit(nullptr, /*is_end=*/true);
+  } catch (...) {
+    return false;
+  }
   const Options& options = state_->pipeline()->options();
   if (recorded && options.flush_on_session_end) (void)flush(options.session_end_flush_timeout);
   return recorded;

@@ -5,7 +5,7 @@
 
 namespace promptetheus::detail {
 
-void SpoolTransport::send(std::vector<EncodedEvent>& events, const Deadline& deadline) noexcept {
+void SpoolTransport::send(std::vector<EncodedEvent>& events, const Deadline&) noexcept {
   try {
     // One append (one write) per session in the batch, sessions in order of first appearance.
     std::vector<std::vector<EncodedEvent*>> groups;
@@ -22,9 +22,10 @@ void SpoolTransport::send(std::vector<EncodedEvent>& events, const Deadline& dea
     }
     std::vector<const EncodedEvent*> view;
     for (const auto& group : groups) {
-      // Past the deadline (shutdown running out of time) the rest stays pending: the pipeline
-      // counts it, and shutdown returns in time instead of creating thousands more files.
-      if (deadline.expired() || interrupted_.load(std::memory_order_acquire)) break;
+      // Interrupted (shutdown running out of time): the rest stays pending, the pipeline counts
+      // it, and shutdown returns in time instead of creating thousands more files. The deadline
+      // itself is not a reason to stop: spooling is this transport's only way to keep events.
+      if (interrupted_.load(std::memory_order_acquire)) break;
       view.assign(group.begin(), group.end());
       const bool ends = std::any_of(group.begin(), group.end(), [](const EncodedEvent* e) { return e->ends_session; });
       const DeliveryOutcome outcome = spool_.append(group.front()->session_id, view, ends) ? DeliveryOutcome::spooled

@@ -11,8 +11,8 @@ namespace promptetheus::detail {
 class SpoolTransport final : public Transport {
  public:
   explicit SpoolTransport(Spool spool) : spool_(std::move(spool)) {}
-  /// Appends each session's events with one write. Stops between sessions once `deadline` has
-  /// passed or interrupt() was called, leaving the rest pending (shutdown counts them).
+  /// Appends each session's events with one write. Stops between sessions once interrupt() was
+  /// called, leaving the rest pending (shutdown counts them).
   void send(std::vector<EncodedEvent>& events, const Deadline& deadline) noexcept override;
   void interrupt() noexcept override { interrupted_.store(true, std::memory_order_release); }
 

@@ -8,12 +8,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <promptetheus/promptetheus.hpp>
 
@@ -180,6 +182,83 @@ TEST_CASE("shutdown returns within its bound when the server never answers, and 
   CHECK(stats.delivered == 0);
   CHECK(stats.spooled + stats.dropped_total() == 9);
   CHECK(spooled_lines(dir / "spool") == stats.spooled);
+  ::close(listener);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("with a server that accepts and never answers, every event is on disk within flush_interval + 1 s",
+          "[e2e][http]") {
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::listen(listener, 64) == 0);
+  socklen_t length = sizeof address;
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+
+  auto dir = fresh_dir("silent");
+  pt::Options options = http_options(url, dir);
+  options.flush_interval = std::chrono::milliseconds(200);
+  options.http_timeout = std::chrono::seconds(30);  // the server's silence must not hold events this long
+  pt::Client client(options);
+  pt::SessionOptions session_options;
+  session_options.session_id = "e2e-silent";
+  session_options.client = &client;
+  pt::Session session(session_options);
+
+  // Record one event every 25 ms for 3 s, noting when each was recorded; watch the spool file and
+  // note when each seq first appears on disk.
+  using Clock = std::chrono::steady_clock;
+  constexpr int kEvents = 120;
+  std::vector<Clock::time_point> recorded(kEvents + 1);
+  std::vector<Clock::time_point> on_disk(kEvents + 1);
+  std::vector<bool> seen(kEvents + 1, false);
+  const auto file = dir / "spool" / "e2e-silent.jsonl";
+  auto watch = [&] {
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+      auto event = nlohmann::json::parse(line, nullptr, false);
+      if (!event.is_object()) continue;
+      auto seq = event.value("seq", 0);
+      if (seq >= 1 && seq <= kEvents && !seen[seq]) {
+        seen[seq] = true;
+        on_disk[seq] = Clock::now();
+      }
+    }
+  };
+  for (int i = 1; i <= kEvents; ++i) {
+    recorded[i] = Clock::now();
+    REQUIRE(session.metric("step", i));
+    auto until = Clock::now() + std::chrono::milliseconds(25);
+    while (Clock::now() < until) {
+      watch();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  auto until = Clock::now() + std::chrono::seconds(5);
+  while (Clock::now() < until && std::count(seen.begin() + 1, seen.end(), true) < kEvents) {
+    watch();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  Clock::duration worst{};
+  int missing = 0;
+  for (int i = 1; i <= kEvents; ++i) {
+    if (!seen[i]) {
+      ++missing;
+      continue;
+    }
+    worst = std::max(worst, on_disk[i] - recorded[i]);
+  }
+  const auto worst_ms = std::chrono::duration_cast<std::chrono::milliseconds>(worst).count();
+  INFO("slowest event reached the disk after " << worst_ms << " ms; " << missing << " never did");
+  CHECK(missing == 0);
+  // The bound is flush_interval + 1 s; the margin covers the watcher's polling and a loaded machine.
+  CHECK(worst_ms <= 200 + 1000 + 500);
+  (void)client.shutdown(std::chrono::milliseconds(500));
   ::close(listener);
   std::filesystem::remove_all(dir);
 }

@@ -190,7 +190,12 @@ TEST_CASE("shutdown with 10000 live sessions and a 300 ms budget is bounded and 
   // The bound is the documented one (budget + 250 ms); sanitizers slow every write down.
   CHECK(took <= budget + milliseconds(kSanitized ? 2000 : 250));
   CHECK(st.enqueued == 5u * kSessions);
-  CHECK(st.queue_depth == 0);
+  // At most the one batch the worker is writing when time runs out (a file system can stall a
+  // single file creation for longer than the budget) is still in flight; it is counted as soon as
+  // that write returns. Everything else is spooled or counted in dropped_shutdown already.
+  CHECK(st.queue_depth <= 1024);
+  CHECK(sdk_test::eventually([&] { return client.stats().queue_depth == 0; }, seconds(30)));
+  st = client.stats();
   CHECK(sdk_test::accounted(st));
   std::size_t lines = 0;
   for (const auto& entry : sdk_test::fs::directory_iterator(dir.path / "spool")) {
