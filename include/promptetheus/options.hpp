@@ -63,7 +63,7 @@ struct PROMPTETHEUS_API Options {
 
   // Lifecycle
   std::chrono::milliseconds shutdown_timeout{2000};  ///< bound of shutdown() and the exit hook
-  bool flush_at_exit = true;                         ///< register a bounded std::atexit shutdown
+  bool flush_at_exit = true;  ///< register a bounded shutdown with std::atexit and std::at_quick_exit
   bool flush_on_session_end = false;                 ///< Session end waits for its events
   std::chrono::milliseconds session_end_flush_timeout{2000};
 

@@ -458,8 +458,9 @@ bool Pipeline::shutdown(std::chrono::milliseconds timeout) noexcept {
     if (!exited) {
       if (transport_) transport_->interrupt();  // the worker frees it under this lock
       // The interrupted transport stops between writes (the spool transport between sessions,
-      // HTTP at once, spooling what it held): give it the rest of the budget to return.
-      exited = wait_cv_.wait_until(lock, deadline, [&] { return worker_exited_; });
+      // HTTP at once, spooling what it held). Half the grace is for it to return, half for
+      // spilling the queue should it not.
+      exited = wait_cv_.wait_until(lock, deadline - grace / 2, [&] { return worker_exited_; });
     }
     lock.unlock();
     if (exited) {

@@ -61,7 +61,10 @@ void register_pipeline(const std::shared_ptr<Pipeline>& pipeline) noexcept {
     live.erase(std::remove_if(live.begin(), live.end(), [](const auto& w) { return w.expired(); }), live.end());
     live.push_back(pipeline);
     if (pipeline->options().flush_at_exit && !registry().atexit_registered) {
-      registry().atexit_registered = std::atexit(shutdown_all_at_exit) == 0;
+      // Both ways a program ends normally: exit() runs atexit hooks, std::quick_exit() only
+      // at_quick_exit ones.
+      registry().atexit_registered =
+          std::atexit(shutdown_all_at_exit) == 0 && std::at_quick_exit(shutdown_all_at_exit) == 0;
     }
   } catch (...) {
   }

@@ -108,6 +108,25 @@ std::size_t lines_in(const TempDir& dir, const std::string& session) {
 
 }  // namespace
 
+TEST_CASE("std::quick_exit() without shutdown leaves every event in the spool", "[sdk][lifecycle]") {
+  TempDir dir;
+  auto result = run_in_child(
+      [&] {
+        Options o = child_options(dir);
+        o.flush_interval = milliseconds(60000);  // the worker would not write on its own in time
+        CHILD_EXPECT(init(o).ok(), 10);
+        SessionOptions so;
+        so.session_id = "quick-exit-run";
+        static Session* s = new Session(so);
+        for (int i = 0; i < 1000; ++i) CHILD_EXPECT(s->metric("i", i), 11);
+        return 0;
+      },
+      ChildExit::std_quick_exit);
+  REQUIRE(result.exit_code == 0);
+  CHECK(result.seconds < 10.0);
+  CHECK(lines_in(dir, "quick-exit-run") == 1001);
+}
+
 TEST_CASE("exit() without shutdown leaves every event in the spool", "[sdk][lifecycle]") {
   TempDir dir;
   auto result = run_in_child(

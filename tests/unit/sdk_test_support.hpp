@@ -153,7 +153,9 @@ inline bool accounted(const promptetheus::Stats& s) {
     }                                                                                         \
   } while (0)
 
-enum class ChildExit { quick_exit, exit_with_atexit };
+/// How a child process leaves: _exit() (no hooks), exit() (atexit hooks) or std::quick_exit()
+/// (at_quick_exit hooks).
+enum class ChildExit { quick_exit, exit_with_atexit, std_quick_exit };
 
 struct ChildResult {
   int exit_code = -1;  // -1: killed by a signal, -2: did not finish in time (killed)
@@ -199,6 +201,7 @@ inline ChildResult run_in_child(const std::function<int()>& scenario, ChildExit 
       code = 101;
     }
     if (how == ChildExit::exit_with_atexit) std::exit(code);
+    if (how == ChildExit::std_quick_exit) std::quick_exit(code);
     std::fflush(stderr);
     ::_exit(code);
   }
