@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "analysis/unicode.hpp"
+#include "core/json_writer.hpp"
 
 namespace promptetheus::analysis {
 
@@ -43,55 +44,8 @@ void append_float_token(std::string& out, const JsonView& v, bool json_style) {
 }  // namespace
 
 std::string py_float_repr(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  if (v == 0.0) return std::signbit(v) ? "-0.0" : "0.0";
-  char buf[64];
-  const auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
-  const std::string_view sci(buf, static_cast<std::size_t>(res.ptr - buf));
-  // sci is "[-]d[.ddd]e[+-]XX": split into sign, digits and decimal exponent.
   std::string out;
-  std::size_t i = 0;
-  if (sci[0] == '-') {
-    out.push_back('-');
-    i = 1;
-  }
-  const std::size_t e = sci.find('e');
-  std::string digits;
-  for (std::size_t k = i; k < e; ++k) {
-    if (sci[k] != '.') digits.push_back(sci[k]);
-  }
-  int exp10 = 0;
-  std::from_chars(sci.data() + e + 1 + (sci[e + 1] == '+' ? 1 : 0), sci.data() + sci.size(), exp10);
-  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
-  const int ndigits = static_cast<int>(digits.size());
-  if (exp10 < -4 || exp10 >= 16) {
-    out.push_back(digits[0]);
-    if (ndigits > 1) {
-      out.push_back('.');
-      out.append(digits, 1, std::string::npos);
-    }
-    out.push_back('e');
-    out.push_back(exp10 < 0 ? '-' : '+');
-    const int mag = exp10 < 0 ? -exp10 : exp10;
-    if (mag < 10) out.push_back('0');
-    out += std::to_string(mag);
-    return out;
-  }
-  const int decpt = exp10 + 1;  // digits before the decimal point
-  if (decpt <= 0) {
-    out += "0.";
-    out.append(static_cast<std::size_t>(-decpt), '0');
-    out += digits;
-  } else if (decpt >= ndigits) {
-    out += digits;
-    out.append(static_cast<std::size_t>(decpt - ndigits), '0');
-    out += ".0";
-  } else {
-    out.append(digits, 0, static_cast<std::size_t>(decpt));
-    out.push_back('.');
-    out.append(digits, static_cast<std::size_t>(decpt), std::string::npos);
-  }
+  detail::write_python_float(out, v);
   return out;
 }
 

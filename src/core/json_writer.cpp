@@ -86,9 +86,13 @@ void write_json_string(std::string& out, std::string_view text) {
   out += '"';
 }
 
-void write_json_double(std::string& out, double value) {
-  if (!std::isfinite(value)) {
-    out += "null";
+void write_python_float(std::string& out, double value) {
+  if (std::isnan(value)) {
+    out += "nan";
+    return;
+  }
+  if (std::isinf(value)) {
+    out += value > 0 ? "inf" : "-inf";
     return;
   }
   // Shortest round-trip digits, then Python's repr layout: positional notation for decimal
@@ -136,6 +140,14 @@ void write_json_double(std::string& out, double value) {
     if (magnitude < 10) out += '0';
     out += std::to_string(magnitude);
   }
+}
+
+void write_json_double(std::string& out, double value) {
+  if (!std::isfinite(value)) {
+    out += "null";
+    return;
+  }
+  write_python_float(out, value);
 }
 
 namespace {

@@ -23,7 +23,10 @@ const std::string& json_depth_marker();
 
 /// A JSON string literal with quotes.
 void write_json_string(std::string& out, std::string_view text);
-/// A float as Python's repr() writes it (shortest round trip; "1e-07", "1e+16", "100.0").
+/// A float as Python's repr() writes it (shortest round trip; "1e-07", "1e+16", "100.0"), NaN
+/// and +-Infinity as "nan", "inf" and "-inf": the one float repr of the SDK and the tools.
+void write_python_float(std::string& out, double value);
+/// A float in JSON: write_python_float for finite values, null for NaN and +-Infinity.
 void write_json_double(std::string& out, double value);
 /// Any JSON value, object keys sorted, containers deeper than kMaxJsonDepth as the marker.
 void write_json(std::string& out, const nlohmann::json& value);
