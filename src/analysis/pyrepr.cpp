@@ -201,38 +201,14 @@ bool py_truthy(const JsonView& v) {
 }
 
 void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto byte = static_cast<unsigned char>(s[i]);
-    if (byte >= 0x20 && byte < 0x7F && byte != '"' && byte != '\\') {
-      out.push_back(static_cast<char>(byte));
-      ++i;
-      continue;
-    }
-    const char32_t cp = next_code_point(s, i);
-    switch (cp) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (cp >= 0x10000) {
-          const char32_t v = cp - 0x10000;
-          out += "\\u";
-          append_hex(out, 0xD800 + (v >> 10), 4);
-          out += "\\u";
-          append_hex(out, 0xDC00 + (v & 0x3FF), 4);
-        } else {
-          out += "\\u";
-          append_hex(out, cp, 4);
-        }
-    }
-  }
-  out.push_back('"');
+  // Strings decoded from JSON may hold lone surrogates (from `\ud800` escapes), which
+  // json.dumps writes as such: read them with next_code_point, whose U+FFFD for a malformed
+  // byte is what the writer writes too.
+  detail::write_json_string(out, s, [](std::string_view text, std::size_t i, std::uint32_t& cp) noexcept {
+    std::size_t next = i;
+    cp = next_code_point(text, next);
+    return next - i;
+  });
 }
 
 void append_json_dump(std::string& out, const JsonView& v, int level) {
