@@ -90,7 +90,7 @@ void add_spool_replay_command(CLI::App& spool, ExitCode& rc) {
                " still pending.");
     if (totals.dead_lettered > 0) {
       print_line("Dead-lettered " + std::to_string(totals.dead_lettered) + " event(s) rejected by the server (see " +
-                 analysis::join_path(shown, "dead-letter") + ").");
+                 analysis::join_path(shown, detail::kDeadLetterDirName) + ").");
     }
     rc.value = after == 0 && totals.dead_lettered == 0 ? 0 : 1;
   });

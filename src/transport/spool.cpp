@@ -173,7 +173,7 @@ int list_jsonl_files(const std::string& dir, std::vector<JsonlFile>& files, bool
   return 0;
 }
 
-std::string Spool::dead_letter_dir() const { return dir_ + "/dead-letter"; }
+std::string Spool::dead_letter_dir() const { return dir_ + "/" + kDeadLetterDirName; }
 
 std::string Spool::pending_path(std::string_view session_id) const {
   return dir_ + "/" + safe_session_name(session_id) + ".jsonl";

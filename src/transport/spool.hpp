@@ -27,6 +27,9 @@ constexpr std::size_t kSessionNamePrefixBytes = 160;
 /// True when safe_session_name(session_id) is the shortened form.
 bool session_name_is_shortened(std::string_view session_id);
 
+/// The folder of a spool directory that holds the dead letter: `<dir>/dead-letter`.
+inline constexpr char kDeadLetterDirName[] = "dead-letter";
+
 /// A regular file directly inside a directory whose name ends in ".jsonl".
 struct JsonlFile {
   std::string name;  ///< the file name, ".jsonl" included
