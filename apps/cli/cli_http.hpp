@@ -1,9 +1,9 @@
-// Small blocking HTTP calls for doctor (GET /health) and init (POST bootstrap), via libcurl.
+// Small blocking HTTP calls for doctor (GET /health) and init (POST bootstrap), through the
+// transport's curl client.
 #pragma once
 
 #include <chrono>
 #include <string>
-#include <vector>
 
 namespace promptetheus::cli {
 
@@ -16,8 +16,8 @@ struct HttpReply {
 
 /// GET `url` (no redirects, TLS verified). Never throws.
 HttpReply http_get(const std::string& url, std::chrono::milliseconds timeout);
-/// POST a JSON body with the given extra headers. Never throws.
-HttpReply http_post_json(const std::string& url, const std::string& body, const std::vector<std::string>& headers,
+/// POST a JSON body with `Authorization: Bearer <bearer_token>`. Never throws.
+HttpReply http_post_json(const std::string& url, const std::string& body, const std::string& bearer_token,
                          std::chrono::milliseconds timeout);
 
 }  // namespace promptetheus::cli

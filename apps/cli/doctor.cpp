@@ -6,6 +6,7 @@
 #include "analysis/pyrepr.hpp"
 #include "analysis/session_store.hpp"
 #include "cli_common.hpp"
+#include "transport/spool.hpp"
 #include "cli_http.hpp"
 #include "promptetheus/options.hpp"
 
@@ -33,7 +34,7 @@ void add_doctor_command(CLI::App& app, ExitCode& rc) {
     const Options o = Options::from_env();
     std::vector<SpoolFile> pending, dead;
     list_jsonl(o.spool_dir, pending);
-    list_jsonl(join_path(o.spool_dir, "dead-letter"), dead);
+    list_jsonl(join_path(o.spool_dir, detail::kDeadLetterDirName), dead);
     std::uint64_t pending_events = 0, dead_events = 0;
     for (const auto& f : pending) pending_events += count_lines(f.path).non_blank;
     for (const auto& f : dead) dead_events += count_lines(f.path).non_blank;

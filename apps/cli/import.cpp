@@ -84,13 +84,7 @@ void add_import_command(CLI::App& app, ExitCode& rc) {
     });
     const std::size_t total = batch.size();
 
-    detail::HttpTransportConfig config;
-    config.endpoint = o.api_url;
-    config.api_key = o.api_key;
-    config.spool_dir = o.spool_dir;
-    config.max_spool_bytes = o.spool_max_bytes;
-    config.batch_size = o.batch_size;
-    detail::HttpTransport transport(config);
+    detail::HttpTransport transport(detail::http_config_from(o));
     // Sent in chunks so that the progress bar moves as outcomes come in.
     constexpr std::size_t kChunk = 500;
     detail::OutcomeTally outcomes;

@@ -132,7 +132,7 @@ void add_init_command(CLI::App& app, ExitCode& rc) {
     if (!opts->agent_name.empty()) body["agent_name"] = opts->agent_name;
     const std::string url = api_url + "/api/onboarding/bootstrap";
     const HttpReply r = http_post_json(url, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                                       {"Authorization: Bearer " + token}, std::chrono::seconds(30));
+                                       token, std::chrono::seconds(30));
     const auto response = nlohmann::json::parse(r.body, nullptr, false);
     if (r.status < 200 || r.status >= 300) {
       print_line("Promptetheus bootstrap failed (" + std::to_string(r.status) + ").");

@@ -3,6 +3,7 @@
 
 #include "analysis/session_store.hpp"
 #include "cli_common.hpp"
+#include "transport/spool.hpp"
 
 namespace promptetheus::cli {
 
@@ -21,7 +22,7 @@ void add_spool_list_command(CLI::App& spool, ExitCode& rc) {
       return;
     }
     std::vector<SpoolFile> dead;
-    list_jsonl(join_path(*dir, "dead-letter"), dead);
+    list_jsonl(join_path(*dir, detail::kDeadLetterDirName), dead);
     std::uint64_t pending_events = 0, pending_bytes = 0, dead_events = 0, dead_bytes = 0;
     std::vector<std::uint64_t> per_file;
     for (const auto& f : pending) {

@@ -7,6 +7,7 @@
 
 #include "analysis/session_store.hpp"
 #include "cli_common.hpp"
+#include "transport/spool.hpp"
 
 namespace promptetheus::cli {
 
@@ -44,8 +45,8 @@ void add_spool_purge_command(CLI::App& spool, ExitCode& rc) {
     remove_all(files, "");
     if (opts->dead_letter) {
       std::vector<SpoolFile> dead;
-      list_jsonl(join_path(opts->dir, "dead-letter"), dead);
-      remove_all(dead, "dead-letter/");
+      list_jsonl(join_path(opts->dir, detail::kDeadLetterDirName), dead);
+      remove_all(dead, std::string(detail::kDeadLetterDirName) + "/");
       print_line("Purged " + std::to_string(removed) + " spool + dead-letter file(s) from " + shown + ".");
     } else {
       print_line("Purged " + std::to_string(removed) + " pending spool file(s) from " + shown + ".");

@@ -56,12 +56,10 @@ void add_spool_replay_command(CLI::App& spool, ExitCode& rc) {
       rc.value = 0;
       return;
     }
-    detail::HttpTransportConfig config;
-    config.endpoint = o.api_url;
-    config.api_key = o.api_key;
+    detail::HttpTransportConfig config = detail::http_config_from(o);
+    // The spool replayed is the one named by --dir (default .promptetheus/spool), not the
+    // configured spool_dir: the command's contract (§6.8) takes the directory as its option.
     config.spool_dir = *dir;
-    config.max_spool_bytes = o.spool_max_bytes;
-    config.batch_size = o.batch_size;
     detail::HttpTransport transport(config);
 
     std::atomic<bool> done{false};
@@ -92,7 +90,7 @@ void add_spool_replay_command(CLI::App& spool, ExitCode& rc) {
                " still pending.");
     if (totals.dead_lettered > 0) {
       print_line("Dead-lettered " + std::to_string(totals.dead_lettered) + " event(s) rejected by the server (see " +
-                 analysis::join_path(shown, "dead-letter") + ").");
+                 analysis::join_path(shown, detail::kDeadLetterDirName) + ").");
     }
     rc.value = after == 0 && totals.dead_lettered == 0 ? 0 : 1;
   });

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "analysis/unicode.hpp"
+#include "core/json_writer.hpp"
 
 namespace promptetheus::analysis {
 
@@ -43,55 +44,8 @@ void append_float_token(std::string& out, const JsonView& v, bool json_style) {
 }  // namespace
 
 std::string py_float_repr(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  if (v == 0.0) return std::signbit(v) ? "-0.0" : "0.0";
-  char buf[64];
-  const auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
-  const std::string_view sci(buf, static_cast<std::size_t>(res.ptr - buf));
-  // sci is "[-]d[.ddd]e[+-]XX": split into sign, digits and decimal exponent.
   std::string out;
-  std::size_t i = 0;
-  if (sci[0] == '-') {
-    out.push_back('-');
-    i = 1;
-  }
-  const std::size_t e = sci.find('e');
-  std::string digits;
-  for (std::size_t k = i; k < e; ++k) {
-    if (sci[k] != '.') digits.push_back(sci[k]);
-  }
-  int exp10 = 0;
-  std::from_chars(sci.data() + e + 1 + (sci[e + 1] == '+' ? 1 : 0), sci.data() + sci.size(), exp10);
-  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
-  const int ndigits = static_cast<int>(digits.size());
-  if (exp10 < -4 || exp10 >= 16) {
-    out.push_back(digits[0]);
-    if (ndigits > 1) {
-      out.push_back('.');
-      out.append(digits, 1, std::string::npos);
-    }
-    out.push_back('e');
-    out.push_back(exp10 < 0 ? '-' : '+');
-    const int mag = exp10 < 0 ? -exp10 : exp10;
-    if (mag < 10) out.push_back('0');
-    out += std::to_string(mag);
-    return out;
-  }
-  const int decpt = exp10 + 1;  // digits before the decimal point
-  if (decpt <= 0) {
-    out += "0.";
-    out.append(static_cast<std::size_t>(-decpt), '0');
-    out += digits;
-  } else if (decpt >= ndigits) {
-    out += digits;
-    out.append(static_cast<std::size_t>(decpt - ndigits), '0');
-    out += ".0";
-  } else {
-    out.append(digits, 0, static_cast<std::size_t>(decpt));
-    out.push_back('.');
-    out.append(digits, static_cast<std::size_t>(decpt), std::string::npos);
-  }
+  detail::write_python_float(out, v);
   return out;
 }
 
@@ -247,38 +201,14 @@ bool py_truthy(const JsonView& v) {
 }
 
 void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto byte = static_cast<unsigned char>(s[i]);
-    if (byte >= 0x20 && byte < 0x7F && byte != '"' && byte != '\\') {
-      out.push_back(static_cast<char>(byte));
-      ++i;
-      continue;
-    }
-    const char32_t cp = next_code_point(s, i);
-    switch (cp) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (cp >= 0x10000) {
-          const char32_t v = cp - 0x10000;
-          out += "\\u";
-          append_hex(out, 0xD800 + (v >> 10), 4);
-          out += "\\u";
-          append_hex(out, 0xDC00 + (v & 0x3FF), 4);
-        } else {
-          out += "\\u";
-          append_hex(out, cp, 4);
-        }
-    }
-  }
-  out.push_back('"');
+  // Strings decoded from JSON may hold lone surrogates (from `\ud800` escapes), which
+  // json.dumps writes as such: read them with next_code_point, whose U+FFFD for a malformed
+  // byte is what the writer writes too.
+  detail::write_json_string(out, s, [](std::string_view text, std::size_t i, std::uint32_t& cp) noexcept {
+    std::size_t next = i;
+    cp = next_code_point(text, next);
+    return next - i;
+  });
 }
 
 void append_json_dump(std::string& out, const JsonView& v, int level) {

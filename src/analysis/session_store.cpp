@@ -1,6 +1,5 @@
 #include "analysis/session_store.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,10 +18,6 @@ namespace {
 bool payload_name_is(const Event& e, std::string_view name) {
   if (!e.type.string_equals("state_change") || !e.payload.is_object()) return false;
   return e.payload.get("name").string_equals(name);
-}
-
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
 /// pathlib's Path.suffix of the last path component ("" for ".json" or "a").
@@ -212,24 +207,20 @@ DirState list_jsonl(const std::string& dir, std::vector<SpoolFile>& files, std::
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) return DirState::missing;
   if (!S_ISDIR(st.st_mode)) return DirState::not_a_directory;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) {
-    if (error) *error = std::strerror(errno);
+  std::vector<detail::JsonlFile> entries;
+  if (const int err = detail::list_jsonl_files(dir, entries)) {
+    if (error) *error = std::strerror(err);
     return DirState::unreadable;
   }
-  while (const dirent* ent = ::readdir(d)) {
-    const std::string name = ent->d_name;
-    if (name.size() <= 6 || !ends_with(name, ".jsonl")) continue;
+  for (auto& entry : entries) {
+    if (entry.name.size() <= 6) continue;  // a file named just ".jsonl" has no stem
     SpoolFile f;
-    f.name = name;
-    f.stem = name.substr(0, name.size() - 6);
-    f.path = join_path(dir, name);
-    struct stat fst {};
-    if (::stat(f.path.c_str(), &fst) != 0 || !S_ISREG(fst.st_mode)) continue;
-    f.bytes = static_cast<std::uint64_t>(fst.st_size);
+    f.stem = entry.name.substr(0, entry.name.size() - 6);
+    f.path = join_path(dir, entry.name);
+    f.name = std::move(entry.name);
+    f.bytes = entry.size;
     files.push_back(std::move(f));
   }
-  ::closedir(d);
   std::sort(files.begin(), files.end(),
             [](const SpoolFile& a, const SpoolFile& b) { return a.name < b.name; });
   return DirState::ok;

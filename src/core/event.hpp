@@ -6,6 +6,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -22,6 +23,13 @@ enum class EventType : std::uint8_t {
 };
 inline constexpr int kEventTypeCount = 16;
 
+/// The event type names, indexed by EventType: the one list of them (§1.5).
+inline constexpr std::array<std::string_view, kEventTypeCount> kEventTypes = {
+    "user_message", "agent_message", "tool_call",   "tool_result",     "retrieval", "browser_action",
+    "dom_snapshot", "screenshot",    "replay_artifact", "goal_check",  "state_change",
+    "session_end",  "llm_call",      "score",       "error",           "metric"};
+
+/// kEventTypes[type] as a NUL-terminated string.
 const char* event_type_name(EventType type) noexcept;
 
 /// A payload value. Helper-made values are scalars or strings; user data stays nlohmann::json.

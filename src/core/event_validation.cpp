@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "core/utf8.hpp"
+
 namespace promptetheus::detail {
 namespace {
 
@@ -108,32 +110,22 @@ std::optional<ValidationError> validate(const json& event) {
   return std::nullopt;
 }
 
-// Decodes one UTF-8 sequence at text[i]; returns the code point and advances i, or returns -1 and
-// advances by one byte when the sequence is invalid (overlong, surrogate, truncated, > U+10FFFF).
-long decode_utf8(std::string_view text, std::size_t& i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  if (lead < 0x80) return text[i++];
-  int length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 0;
-  if (length == 0 || lead > 0xF4 || i + length > text.size()) {
+// The code point at text[i], advancing i past it, or -1 (advancing one byte) when the bytes are
+// not valid UTF-8 (see decode_utf8).
+long next_code_point(std::string_view text, std::size_t& i) {
+  const auto lead = static_cast<unsigned char>(text[i]);
+  if (lead < 0x80) {
     ++i;
-    return -1;
+    return lead;
   }
-  long cp = lead & (0x7F >> length);
-  for (int k = 1; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) {
-      ++i;
-      return -1;
-    }
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  static constexpr long kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMinimum[length] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+  std::uint32_t cp = 0;
+  const std::size_t length = decode_utf8(text, i, cp);
+  if (length == 0) {
     ++i;
     return -1;
   }
   i += length;
-  return cp;
+  return static_cast<long>(cp);
 }
 
 bool is_printable(long cp) {
@@ -186,7 +178,7 @@ std::string python_str_repr(std::string_view utf8) {
   std::string out(1, quote);
   for (std::size_t i = 0; i < utf8.size();) {
     const std::size_t start = i;
-    const long cp = decode_utf8(utf8, i);
+    const long cp = next_code_point(utf8, i);
     if (cp < 0) {
       append_hex_escape(out, static_cast<unsigned char>(utf8[start]));
     } else if (cp == '\\' || cp == quote) {

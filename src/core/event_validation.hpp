@@ -3,12 +3,13 @@
 // (the server returns them verbatim as rejection reasons and 422 details), so they live here only.
 #pragma once
 
-#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
+
+#include "core/event.hpp"
 
 namespace promptetheus::detail {
 
@@ -20,12 +21,7 @@ struct ValidationError {
   std::string message;  // exact §1.3 text, e.g. "event.seq must be >= 0"
 };
 
-/// The 16 event types in canonical order (§1.5).
-inline constexpr std::array<std::string_view, 16> kEventTypes = {
-    "user_message", "agent_message", "tool_call",   "tool_result",     "retrieval", "browser_action",
-    "dom_snapshot", "screenshot",    "replay_artifact", "goal_check",  "state_change",
-    "session_end",  "llm_call",      "score",       "error",           "metric"};
-
+/// Whether `type` is one of kEventTypes (core/event.hpp).
 bool is_known_event_type(std::string_view type) noexcept;
 
 /// Checks one event in the §1.3 order and returns the first failure, or nothing when the event is

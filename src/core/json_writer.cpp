@@ -43,7 +43,24 @@ struct EscapeTable {
 constexpr EscapeTable kEscape;
 }  // namespace
 
-void write_json_string(std::string& out, std::string_view text) {
+namespace {
+
+// A code point that cannot be copied as it is: json.dumps's short escapes, else \uXXXX.
+void append_escaped(std::string& out, std::uint32_t cp) {
+  switch (cp) {
+    case '"': out.append("\\\"", 2); return;
+    case '\\': out.append("\\\\", 2); return;
+    case '\n': out.append("\\n", 2); return;
+    case '\r': out.append("\\r", 2); return;
+    case '\t': out.append("\\t", 2); return;
+    case '\b': out.append("\\b", 2); return;
+    case '\f': out.append("\\f", 2); return;
+    default: append_code_point(out, cp); return;
+  }
+}
+
+template <class Decode>
+void write_json_string_as(std::string& out, std::string_view text, Decode decode) {
   out += '"';
   const char* data = text.data();
   const std::size_t size = text.size();
@@ -58,37 +75,43 @@ void write_json_string(std::string& out, std::string_view text) {
       if (i >= size) break;
     }
     unsigned char c = static_cast<unsigned char>(data[i]);
-    switch (c) {
-      case '"': out.append("\\\"", 2); ++i; continue;
-      case '\\': out.append("\\\\", 2); ++i; continue;
-      case '\n': out.append("\\n", 2); ++i; continue;
-      case '\r': out.append("\\r", 2); ++i; continue;
-      case '\t': out.append("\\t", 2); ++i; continue;
-      case '\b': out.append("\\b", 2); ++i; continue;
-      case '\f': out.append("\\f", 2); ++i; continue;
-      default: break;
-    }
-    if (c < 0x80) {  // other control characters and DEL
-      append_u16_escape(out, c);
+    if (c < 0x80) {
+      append_escaped(out, c);
       ++i;
       continue;
     }
     std::uint32_t cp = 0;
-    std::size_t len = decode_utf8(text, i, cp);
+    std::size_t len = decode(text, i, cp);
     if (len == 0) {
       append_u16_escape(out, 0xFFFD);
       ++i;
     } else {
-      append_code_point(out, cp);
+      append_escaped(out, cp);  // a lenient decoder may yield ASCII from an overlong form
       i += len;
     }
   }
   out += '"';
 }
 
-void write_json_double(std::string& out, double value) {
-  if (!std::isfinite(value)) {
-    out += "null";
+}  // namespace
+
+void write_json_string(std::string& out, std::string_view text) {
+  write_json_string_as(out, text, [](std::string_view s, std::size_t i, std::uint32_t& cp) {
+    return decode_utf8(s, i, cp);
+  });
+}
+
+void write_json_string(std::string& out, std::string_view text, Utf8Decoder decode) {
+  write_json_string_as(out, text, decode);
+}
+
+void write_python_float(std::string& out, double value) {
+  if (std::isnan(value)) {
+    out += "nan";
+    return;
+  }
+  if (std::isinf(value)) {
+    out += value > 0 ? "inf" : "-inf";
     return;
   }
   // Shortest round-trip digits, then Python's repr layout: positional notation for decimal
@@ -136,6 +159,14 @@ void write_json_double(std::string& out, double value) {
     if (magnitude < 10) out += '0';
     out += std::to_string(magnitude);
   }
+}
+
+void write_json_double(std::string& out, double value) {
+  if (!std::isfinite(value)) {
+    out += "null";
+    return;
+  }
+  write_python_float(out, value);
 }
 
 namespace {

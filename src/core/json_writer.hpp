@@ -5,6 +5,8 @@
 // marker string. Nothing here throws except std::bad_alloc.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -21,9 +23,20 @@ constexpr int kMaxJsonDepth = 128;
 /// "[truncated: nested deeper than 128 levels]"
 const std::string& json_depth_marker();
 
-/// A JSON string literal with quotes.
+/// A JSON string literal with quotes, escaped as Python's json.dumps(ensure_ascii=True) writes
+/// it: the one JSON string escaping of the SDK and the tools. Invalid UTF-8 is written as
+/// U+FFFD, one byte at a time.
 void write_json_string(std::string& out, std::string_view text);
-/// A float as Python's repr() writes it (shortest round trip; "1e-07", "1e+16", "100.0").
+/// Decodes the sequence at s[i] (a byte >= 0x80): returns its length and sets `cp`, or returns 0
+/// for a byte to be written as U+FFFD. decode_utf8 (core/utf8.hpp) is the strict one.
+using Utf8Decoder = std::size_t (*)(std::string_view s, std::size_t i, std::uint32_t& cp) noexcept;
+/// write_json_string with another reading of non-ASCII bytes (the analysis tools keep lone
+/// surrogates that JSON `\ud800` escapes decode to).
+void write_json_string(std::string& out, std::string_view text, Utf8Decoder decode);
+/// A float as Python's repr() writes it (shortest round trip; "1e-07", "1e+16", "100.0"), NaN
+/// and +-Infinity as "nan", "inf" and "-inf": the one float repr of the SDK and the tools.
+void write_python_float(std::string& out, double value);
+/// A float in JSON: write_python_float for finite values, null for NaN and +-Infinity.
 void write_json_double(std::string& out, double value);
 /// Any JSON value, object keys sorted, containers deeper than kMaxJsonDepth as the marker.
 void write_json(std::string& out, const nlohmann::json& value);

@@ -133,6 +133,12 @@ std::size_t CurlClient::on_header(char* data, std::size_t size, std::size_t coun
   std::string_view line(data, n);
   if (line.rfind("HTTP/", 0) == 0) {
     r->retry_after.clear();  // a new response (e.g. after 100 Continue) starts fresh
+    // "HTTP/1.1 404 Not Found\r\n": keep the reason phrase of the last status line.
+    const std::size_t first = line.find(' ');
+    const std::size_t second = first == std::string_view::npos ? first : line.find(' ', first + 1);
+    auto text = second == std::string_view::npos ? std::string_view() : line.substr(second + 1);
+    while (!text.empty() && (text.back() == '\r' || text.back() == '\n')) text.remove_suffix(1);
+    r->status_text.assign(text.begin(), text.end());
     return n;
   }
   constexpr std::string_view name = "retry-after:";
@@ -151,6 +157,15 @@ std::size_t CurlClient::on_header(char* data, std::size_t size, std::size_t coun
 }
 
 HttpResult CurlClient::post(const PostRequest& req) noexcept {
+  return perform(req.url, &req.body, req.gzip, req.api_key, req.timeout);
+}
+
+HttpResult CurlClient::get(const std::string& url) noexcept {
+  return perform(url, nullptr, false, {}, std::chrono::milliseconds(0));
+}
+
+HttpResult CurlClient::perform(const std::string& url, const std::string_view* body, bool gzip,
+                               std::string_view api_key, std::chrono::milliseconds timeout) noexcept {
   HttpResult result;
   try {
     CURL* h = static_cast<CURL*>(handle_);
@@ -165,23 +180,30 @@ HttpResult CurlClient::post(const PostRequest& req) noexcept {
       return result;
     }
     HeaderList headers;
-    headers.add("Content-Type: application/json");
-    headers.add("Accept: application/json");
-    headers.add("Expect:");  // no 100-continue round trip on large bodies
-    if (req.gzip) headers.add("Content-Encoding: gzip");
-    if (!req.api_key.empty()) headers.add("Authorization: Bearer " + std::string(req.api_key));
+    if (body) {
+      headers.add("Content-Type: application/json");
+      headers.add("Accept: application/json");
+      headers.add("Expect:");  // no 100-continue round trip on large bodies
+      if (gzip) headers.add("Content-Encoding: gzip");
+    }
+    if (!api_key.empty()) headers.add("Authorization: Bearer " + std::string(api_key));
 
     auto total = options_.total_timeout;
-    if (req.timeout.count() > 0) total = std::min(total, req.timeout);
+    if (timeout.count() > 0) total = std::min(total, timeout);
     total = std::max(total, std::chrono::milliseconds(1));
 
     char errbuf[CURL_ERROR_SIZE] = {0};
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
+    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.list);
-    // POSTFIELDSIZE_LARGE makes curl send Content-Length: never chunked (contract §4.6).
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+    if (body) {
+      // POSTFIELDSIZE_LARGE makes curl send Content-Length: never chunked (contract §4.6).
+      curl_easy_setopt(h, CURLOPT_POST, 1L);
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
+    } else {
+      curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    }
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(total.count()));
 
     current_ = &result;
@@ -207,6 +229,10 @@ HttpResult CurlClient::post(const PostRequest& req) noexcept {
   }
   return result;
 }
+
+std::string curl_code_text(int curl_code) { return curl_easy_strerror(static_cast<CURLcode>(curl_code)); }
+
+bool curl_code_is_timeout(int curl_code) noexcept { return curl_code == CURLE_OPERATION_TIMEDOUT; }
 
 std::string encode_path_segment(std::string_view segment) {
   static constexpr char hex[] = "0123456789ABCDEF";

@@ -1,4 +1,5 @@
-// One reusable libcurl easy handle for POSTing JSON to the ingestion API (STYLE.md §8.8):
+// One reusable libcurl easy handle for POSTing JSON to the ingestion API and for the CLI's
+// GET and POST calls (STYLE.md §8.8):
 // keep-alive, no signals, connect/total/low-speed timeouts, no redirects, TLS verification on,
 // an explicit Content-Length (never chunked), and an abort flag that interrupt() can set from
 // another thread to end an in-flight transfer promptly.
@@ -17,7 +18,7 @@ namespace promptetheus::detail {
 struct CurlOptions {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds total_timeout{10000};
-  /// A transfer slower than low_speed_bytes per second for low_speed_time is aborted.
+  /// A transfer slower than low_speed_bytes per second for low_speed_time is aborted (0: never).
   long low_speed_bytes = 1024;
   std::chrono::seconds low_speed_time{10};
   std::string user_agent = "promptetheus-cpp/0.1.0";
@@ -43,6 +44,8 @@ class CurlClient {
 
   /// Performs one POST. Never throws; failures are reported in the result.
   HttpResult post(const PostRequest& request) noexcept;
+  /// Performs one GET (no request headers of its own), bounded by total_timeout. Never throws.
+  HttpResult get(const std::string& url) noexcept;
 
   /// Thread-safe: makes the in-flight transfer (and every later one) fail fast with
   /// CURLE_ABORTED_BY_CALLBACK until clear_abort().
@@ -51,6 +54,9 @@ class CurlClient {
   bool aborted() const noexcept { return abort_.load(std::memory_order_acquire); }
 
  private:
+  /// A POST when `body` is set, else a GET.
+  HttpResult perform(const std::string& url, const std::string_view* body, bool gzip, std::string_view api_key,
+                     std::chrono::milliseconds timeout) noexcept;
   static int on_progress(void* self, long long, long long, long long, long long);
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* self);
   static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* self);
@@ -61,6 +67,11 @@ class CurlClient {
   std::atomic<bool> abort_{false};
   HttpResult* current_ = nullptr;  // the result being filled by the callbacks
 };
+
+/// curl's short text for a CURLcode ("Couldn't connect to server").
+std::string curl_code_text(int curl_code);
+/// Whether a CURLcode is the transfer's timeout running out.
+bool curl_code_is_timeout(int curl_code) noexcept;
 
 /// Percent-encodes `segment` as one URL path segment: everything outside the RFC 3986
 /// unreserved set [A-Za-z0-9-._~] becomes %XX, so `/`, `?`, `#` and `..` tricks stay inside it.

@@ -22,6 +22,7 @@ struct HttpResult {
   int curl_code = 0;          ///< CURLcode of the transfer (0 = CURLE_OK)
   std::string error;          ///< curl's error text, for logs
   std::string retry_after;    ///< the `Retry-After` header value, empty when absent
+  std::string status_text;    ///< the reason phrase of the last status line ("Not Found")
   std::string body;           ///< response body (capped by the client)
   bool body_truncated = false;  ///< the body was longer than the client reads
 };

@@ -72,6 +72,22 @@ std::string trace_body_from_event(std::string_view event_json) {
   }
 }
 
+HttpTransportConfig http_config_from(const Options& options) {
+  HttpTransportConfig config;
+  config.endpoint = options.api_url;
+  config.api_key = options.api_key;
+  config.spool_dir = options.spool_dir;
+  config.batch_size = options.batch_size;
+  config.max_batch_bytes = options.max_batch_bytes;
+  config.request_timeout = options.http_timeout;
+  config.compress_min_bytes = options.compress_min_bytes;
+  config.max_retries = static_cast<unsigned>(std::max(0, options.max_retries));
+  config.circuit_failure_threshold = static_cast<unsigned>(std::max(1, options.circuit_failure_threshold));
+  config.circuit_reset = options.circuit_reset;
+  config.max_spool_bytes = options.spool_max_bytes;
+  return config;
+}
+
 HttpTransport::HttpTransport(HttpTransportConfig config, std::shared_ptr<TransportHealth> health)
     : HttpTransport(config, std::move(health), Spool(config.spool_dir, config.max_spool_bytes)) {}
 

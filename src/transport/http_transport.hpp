@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/delivery_accounting.hpp"
+#include "promptetheus/options.hpp"
 #include "promptetheus/transport.hpp"
 #include "transport/curl_client.hpp"
 #include "transport/http_outcome.hpp"
@@ -56,6 +57,11 @@ struct HttpTransportConfig {
   std::uint64_t rng_seed = 0;  ///< 0 = seeded from std::random_device
   std::function<SteadyClock::time_point()> clock;  ///< empty = steady_clock::now (tests inject)
 };
+
+/// The HTTP transport's settings from Options: endpoint, key, spool, batching, timeout, gzip,
+/// retries and circuit breaker. The one place Options become an HttpTransportConfig (the SDK's
+/// transport and the CLI's import and spool replay).
+HttpTransportConfig http_config_from(const Options& options);
 
 /// Outcomes of replaying the spool. Events replayed were counted as spooled when they were
 /// first given to send(); these counters say what became of them afterwards.

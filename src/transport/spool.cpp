@@ -56,29 +56,6 @@ bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-struct FileInfo {
-  std::string path;
-  std::uint64_t size;
-  struct timespec mtime;
-};
-
-// Every `*.jsonl` directly inside `dir`.
-std::vector<FileInfo> list_jsonl(const std::string& dir) {
-  std::vector<FileInfo> files;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return files;
-  while (dirent* entry = ::readdir(d)) {
-    std::string name = entry->d_name;
-    if (!ends_with(name, ".jsonl")) continue;
-    std::string path = dir + "/" + name;
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    files.push_back({path, static_cast<std::uint64_t>(st.st_size), st.st_mtim});
-  }
-  ::closedir(d);
-  return files;
-}
-
 // `safe(x)` of contract §4.3.
 std::string safe_name(std::string_view session_id) {
   std::string out;
@@ -179,7 +156,24 @@ Spool::Spool(std::string dir, std::uint64_t max_bytes)
   while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
 }
 
-std::string Spool::dead_letter_dir() const { return dir_ + "/dead-letter"; }
+int list_jsonl_files(const std::string& dir, std::vector<JsonlFile>& files, bool follow_links) {
+  files.clear();
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return errno;
+  while (dirent* entry = ::readdir(d)) {
+    std::string name = entry->d_name;
+    if (!ends_with(name, ".jsonl")) continue;
+    std::string path = dir + "/" + name;
+    struct stat st {};
+    const int rc = follow_links ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st);
+    if (rc != 0 || !S_ISREG(st.st_mode)) continue;
+    files.push_back({std::move(name), std::move(path), static_cast<std::uint64_t>(st.st_size), st.st_mtim});
+  }
+  ::closedir(d);
+  return 0;
+}
+
+std::string Spool::dead_letter_dir() const { return dir_ + "/" + kDeadLetterDirName; }
 
 std::string Spool::pending_path(std::string_view session_id) const {
   return dir_ + "/" + safe_session_name(session_id) + ".jsonl";
@@ -406,19 +400,15 @@ bool count_lines(int fd, std::uint64_t& lines) {
   return true;
 }
 
-std::string base_name(const std::string& path) {
-  std::size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 }  // namespace
 
 std::size_t Spool::prune_locked() noexcept {
   if (max_bytes_ == 0) return 0;
   State& st = *state_;
   try {
-    auto pending = list_jsonl(dir_);
-    auto dead = list_jsonl(dead_letter_dir());
+    std::vector<JsonlFile> pending, dead;
+    list_jsonl_files(dir_, pending);
+    list_jsonl_files(dead_letter_dir(), dead);
     std::uint64_t total = 0;
     std::uint64_t dead_bytes = 0;
     for (const auto& f : pending) total += f.size;
@@ -430,7 +420,7 @@ std::size_t Spool::prune_locked() noexcept {
       st.cap_unmet_warned.store(false, std::memory_order_relaxed);
       return 0;
     }
-    std::sort(pending.begin(), pending.end(), [](const FileInfo& a, const FileInfo& b) {
+    std::sort(pending.begin(), pending.end(), [](const JsonlFile& a, const JsonlFile& b) {
       if (a.mtime.tv_sec != b.mtime.tv_sec) return a.mtime.tv_sec < b.mtime.tv_sec;
       return a.mtime.tv_nsec < b.mtime.tv_nsec;
     });
@@ -440,7 +430,7 @@ std::size_t Spool::prune_locked() noexcept {
     std::uint64_t in_use_bytes = 0;  // files locked by a writer or a replayer, kept
     for (const auto& f : pending) {
       if (total <= max_bytes_) break;
-      const std::string name = base_name(f.path);
+      const std::string& name = f.name;
       if (st.is_protected(name)) {
         live_bytes += f.size;
         continue;

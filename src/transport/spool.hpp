@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,6 +26,23 @@ constexpr std::size_t kMaxSessionNameBytes = 200;
 constexpr std::size_t kSessionNamePrefixBytes = 160;
 /// True when safe_session_name(session_id) is the shortened form.
 bool session_name_is_shortened(std::string_view session_id);
+
+/// The folder of a spool directory that holds the dead letter: `<dir>/dead-letter`.
+inline constexpr char kDeadLetterDirName[] = "dead-letter";
+
+/// A regular file directly inside a directory whose name ends in ".jsonl".
+struct JsonlFile {
+  std::string name;  ///< the file name, ".jsonl" included
+  std::string path;  ///< `<dir>/<name>`
+  std::uint64_t size = 0;
+  struct timespec mtime {};
+};
+
+/// The one listing of a directory's `*.jsonl` files (pruning, replay, the CLI): every entry whose
+/// name ends in ".jsonl" and that is a regular file (symbolic links followed unless
+/// `follow_links` is false), in directory order. Returns 0, or the errno of opening `dir` (then
+/// `files` is empty). Callers filter and sort further as they need.
+int list_jsonl_files(const std::string& dir, std::vector<JsonlFile>& files, bool follow_links = true);
 
 /// Returns the JSON-spool line `json` (an object) with `"_reject_reason": reason` added in its
 /// sorted position. `json` must be a canonical object line as produced by the event writer.

@@ -1,6 +1,5 @@
 #include "transport/spool_replay.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -24,10 +23,6 @@ namespace {
 constexpr std::string_view kJsonl = ".jsonl";
 constexpr std::string_view kClaimMarker = ".replaying-";
 
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 // Closes the descriptor (and so releases its flock) when the claim goes out of scope.
 struct Fd {
   int fd = -1;
@@ -40,18 +35,15 @@ struct Fd {
   }
 };
 
+// The pending and claimed files a replay takes, sorted by name: hidden names and symbolic links
+// are left alone.
 std::vector<std::string> list_spool_files(const std::string& dir) {
+  std::vector<JsonlFile> files;
+  list_jsonl_files(dir, files, /*follow_links=*/false);
   std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return names;
-  while (dirent* entry = ::readdir(d)) {
-    std::string name = entry->d_name;
-    if (name.empty() || name[0] == '.' || !ends_with(name, kJsonl)) continue;
-    struct stat st {};
-    if (::lstat((dir + "/" + name).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    names.push_back(std::move(name));
+  for (auto& f : files) {
+    if (f.name[0] != '.') names.push_back(std::move(f.name));
   }
-  ::closedir(d);
   std::sort(names.begin(), names.end());
   return names;
 }

@@ -1,7 +1,5 @@
 #include "transport/transport_factory.hpp"
 
-#include <algorithm>
-
 #include "core/log.hpp"
 #include "transport/http_transport.hpp"
 #include "transport/memory_transport.hpp"
@@ -60,18 +58,7 @@ TransportChoice make_transport(const Options& options) noexcept {
           status = Status(ErrorCode::invalid_argument,
                           "transport=http requires api_url or PROMPTETHEUS_API_URL; using the spool");
         } else {
-          HttpTransportConfig config;
-          config.endpoint = options.api_url;
-          config.api_key = options.api_key;
-          config.spool_dir = options.spool_dir;
-          config.batch_size = options.batch_size;
-          config.max_batch_bytes = options.max_batch_bytes;
-          config.request_timeout = options.http_timeout;
-          config.compress_min_bytes = options.compress_min_bytes;
-          config.max_retries = static_cast<unsigned>(std::max(0, options.max_retries));
-          config.circuit_failure_threshold = static_cast<unsigned>(std::max(1, options.circuit_failure_threshold));
-          config.circuit_reset = options.circuit_reset;
-          config.max_spool_bytes = options.spool_max_bytes;
+          HttpTransportConfig config = http_config_from(options);
           auto health = std::make_shared<TransportHealth>();
           Spool spool(options.spool_dir, options.spool_max_bytes);
           TransportChoice choice{std::make_unique<HttpTransport>(std::move(config), health, spool), "http",
