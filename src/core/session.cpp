@@ -32,7 +32,21 @@ SessionInfo::SessionInfo(std::string id, const std::string& nonce) : id_(std::mo
 }
 
 SessionState::SessionState(std::string id, const std::string& nonce, std::shared_ptr<Pipeline> pipeline)
-    : info_(std::make_shared<const SessionInfo>(std::move(id), nonce)), pipeline_(std::move(pipeline)) {}
+    : info_(std::make_shared<const SessionInfo>(std::move(id), nonce)),
+      info_generation_(fork_generation()),
+      pipeline_(std::move(pipeline)) {}
+
+void SessionState::renew_after_fork() noexcept {
+  try {
+    std::lock_guard<std::mutex> lock(renew_mutex_);
+    const std::uint64_t generation = fork_generation();
+    if (info_generation_.load(std::memory_order_relaxed) == generation) return;  // another thread did
+    info_ = std::make_shared<const SessionInfo>(info_->id(), new_nonce());
+    info_generation_.store(generation, std::memory_order_release);
+  } catch (...) {
+    // Out of memory: keep the parent's identity (the server may then drop these as duplicates).
+  }
+}
 
 namespace {
 

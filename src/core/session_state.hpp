@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/ids.hpp"
+
 namespace promptetheus::detail {
 
 class Pipeline;
@@ -44,7 +46,13 @@ class SessionState {
   SessionState(std::string id, const std::string& nonce, std::shared_ptr<Pipeline> pipeline);
 
   const std::string& id() const noexcept { return info_->id(); }
-  const std::shared_ptr<const SessionInfo>& info() const noexcept { return info_; }
+  /// The identity events of this process carry. In a forked child that continues the session
+  /// it is renewed once, with a fresh nonce, so that the child's idempotency keys never equal
+  /// the parent's (both continue from the same seq). Thread-safe.
+  const std::shared_ptr<const SessionInfo>& info() noexcept {
+    if (info_generation_.load(std::memory_order_acquire) != fork_generation()) renew_after_fork();
+    return info_;
+  }
   const std::shared_ptr<Pipeline>& pipeline() const noexcept { return pipeline_; }
 
   /// Takes the next seq for an ordinary event. Returns false (and consumes nothing usable) once
@@ -88,7 +96,13 @@ class SessionState {
   std::unordered_set<std::string> tag_set_;  // the members of tags
 
   static constexpr std::uint64_t kEndedBit = 1ull << 62;
+  void renew_after_fork() noexcept;
+
+  // info_ changes only in renew_after_fork(), at most once per process, while every reader
+  // sees a stale info_generation_ and waits on renew_mutex_.
   std::shared_ptr<const SessionInfo> info_;
+  std::atomic<std::uint64_t> info_generation_;
+  std::mutex renew_mutex_;
   std::shared_ptr<Pipeline> pipeline_;
   std::atomic<std::uint64_t> seq_{0};
 };

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -303,6 +304,51 @@ TEST_CASE("fork: parent and child both record, the child with its own worker thr
   CHECK(parent_span != child_span);
   for (std::size_t i = 0; i < parent_events.size(); ++i) CHECK(parent_events[i].at("seq") == i);
   for (std::size_t i = 0; i < child_events.size(); ++i) CHECK(child_events[i].at("seq") == i);
+}
+
+TEST_CASE("fork: a child continuing the parent's session gets idempotency keys of its own", "[sdk][lifecycle]") {
+  if (thread_sanitizer_cannot_fork_threads() || address_sanitizer_stalls_after_busy_fork()) return;
+  TempDir dir;
+  auto result = run_in_child([&] {
+    CHILD_EXPECT(init(child_options(dir)).ok(), 10);
+    SessionOptions so;
+    so.session_id = "fork-shared";
+    Session session(so);
+    for (int i = 0; i < 100; ++i) session.metric("before_fork", i);
+    std::fflush(stderr);
+    auto start = steady_clock::now();
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      int code = [&]() -> int {
+        for (int i = 0; i < 100; ++i) CHILD_EXPECT(session.metric("in_child", i), 30);
+        CHILD_EXPECT(shutdown(seconds(10)), 31);
+        return 0;
+      }();
+      std::_Exit(code);  // the child leaves the parent's Session open: no session_end from it
+    }
+    CHILD_EXPECT(pid > 0, 12);
+    for (int i = 0; i < 100; ++i) CHILD_EXPECT(session.metric("after_fork", i), 13);
+    ChildResult child = wait_child(pid, start, seconds(30));
+    CHILD_EXPECT(child.exit_code == 0, 14);
+    CHILD_EXPECT(session.end(), 15);
+    CHILD_EXPECT(shutdown(seconds(5)), 17);
+    return 0;
+  });
+  REQUIRE(result.exit_code == 0);
+  auto events = sdk_test::read_events(dir.path / "spool" / "fork-shared.jsonl");
+  REQUIRE(events.size() == 1 + 100 + 100 + 100 + 1);
+  std::set<std::string> keys;
+  std::set<std::string> nonces_of_child, nonces_of_parent;
+  for (const auto& e : events) {
+    const std::string key = e.at("idempotency_key");
+    keys.insert(key);
+    const std::string nonce = key.substr(std::string("fork-shared:").size(), 8);
+    (e.at("payload").value("name", "") == "in_child" ? nonces_of_child : nonces_of_parent).insert(nonce);
+  }
+  CHECK(keys.size() == events.size());  // no key twice: a server keeps every event
+  REQUIRE(nonces_of_child.size() == 1);
+  REQUIRE(nonces_of_parent.size() == 1);
+  CHECK(*nonces_of_child.begin() != *nonces_of_parent.begin());
 }
 
 TEST_CASE("a std::thread in a forked child records through the child's pipeline", "[sdk][lifecycle]") {
