@@ -88,22 +88,6 @@ ClaimStatus claim_file(const std::string& dir, const std::string& name, Claim& c
   return ClaimStatus::claimed;
 }
 
-bool read_all(int fd, std::string& out) {
-  out.clear();
-  char buf[65536];
-  off_t offset = 0;
-  for (;;) {
-    ssize_t n = ::pread(fd, buf, sizeof buf, offset);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    if (n == 0) return true;
-    out.append(buf, static_cast<std::size_t>(n));
-    offset += n;
-  }
-}
-
 bool write_all(int fd, std::string_view data) {
   std::size_t done = 0;
   while (done < data.size()) {
@@ -117,23 +101,158 @@ bool write_all(int fd, std::string_view data) {
   return true;
 }
 
-// Ends a claim. With nothing left the file is deleted. Otherwise the claimed file is rewritten
-// with what is left (when that changed) and put back under its pending name, or appended to a
-// pending file that appeared meanwhile. On failure the claimed file stays, unlocked: the next
-// replayer takes it over.
-bool release(const std::string& dir, Claim& claim, const std::string& left, bool unchanged) {
-  if (left.empty()) return ::unlink(claim.claimed_path.c_str()) == 0 || errno == ENOENT;
-  Fd rewritten;
-  if (!unchanged) {
-    std::string tmp = dir + "/." + claim.stem + ".tmp-" + unique_suffix();
-    rewritten.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (rewritten.fd < 0) return false;
-    // Locked before it takes the claimed name, so nobody mistakes it for an abandoned claim.
-    if (::flock(rewritten.fd, LOCK_EX) != 0 || !write_all(rewritten.fd, left) ||
-        ::rename(tmp.c_str(), claim.claimed_path.c_str()) != 0) {
-      ::unlink(tmp.c_str());
-      return false;
+constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kWriteChunk = 1 << 20;
+
+// Reads a file line by line in 64 KiB chunks: memory stays bounded by the longest line, however
+// big the file (a long outage leaves spool files of hundreds of megabytes).
+class LineReader {
+ public:
+  explicit LineReader(int fd) : fd_(fd) {}
+  /// The next line (without its newline; a last line without one counts). False at the end or
+  /// on a read error (see failed()).
+  bool next(std::string_view& line) {
+    for (;;) {
+      std::size_t newline = buffer_.find('\n', pos_);
+      if (newline != std::string::npos) {
+        line = std::string_view(buffer_.data() + pos_, newline - pos_);
+        consumed_ += newline + 1 - pos_;
+        pos_ = newline + 1;
+        return true;
+      }
+      if (eof_) {
+        if (pos_ >= buffer_.size()) return false;
+        line = std::string_view(buffer_.data() + pos_, buffer_.size() - pos_);
+        consumed_ += buffer_.size() - pos_;
+        pos_ = buffer_.size();
+        return true;
+      }
+      buffer_.erase(0, pos_);
+      pos_ = 0;
+      char chunk[kReadChunk];
+      ssize_t n = ::pread(fd_, chunk, sizeof chunk, read_offset_);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        failed_ = true;
+        return false;
+      }
+      if (n == 0) eof_ = true;
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+      read_offset_ += n;
     }
+  }
+  /// Bytes of the file handed out as lines so far: where the unread rest starts.
+  off_t consumed() const noexcept { return static_cast<off_t>(consumed_); }
+  bool failed() const noexcept { return failed_; }
+
+ private:
+  int fd_;
+  std::string buffer_;
+  std::size_t pos_ = 0;
+  std::uint64_t consumed_ = 0;
+  off_t read_offset_ = 0;
+  bool eof_ = false;
+  bool failed_ = false;
+};
+
+// The lines a replay keeps, written as they come to a hidden temporary file next to the claim
+// (created on the first line), so that memory stays bounded.
+class KeptLines {
+ public:
+  KeptLines(const std::string& dir, const std::string& stem)
+      : path_(dir + "/." + stem + ".tmp-" + unique_suffix()) {}
+  ~KeptLines() {
+    if (fd_.fd >= 0 && !handed_over_) ::unlink(path_.c_str());
+  }
+  void add(std::string_view line) {
+    pending_.append(line.data(), line.size());
+    pending_ += '\n';
+    ++count_;
+    if (pending_.size() >= kWriteChunk) flush();
+  }
+  /// Copies the rest of `fd` from `offset` (lines not looked at) and counts its lines.
+  void add_rest(int fd, off_t offset) {
+    char chunk[kReadChunk];
+    bool ends_with_newline = true;
+    for (;;) {
+      ssize_t n = ::pread(fd, chunk, sizeof chunk, offset);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        ok_ = false;
+        return;
+      }
+      if (n == 0) break;
+      pending_.append(chunk, static_cast<std::size_t>(n));
+      count_ += static_cast<std::uint64_t>(std::count(chunk, chunk + n, '\n'));
+      ends_with_newline = chunk[n - 1] == '\n';
+      offset += n;
+      if (pending_.size() >= kWriteChunk) flush();
+    }
+    if (!ends_with_newline) {
+      pending_ += '\n';
+      ++count_;
+    }
+  }
+  /// Writes what is buffered; false when the temporary file could not be written.
+  bool finish() {
+    flush();
+    return ok_;
+  }
+  std::uint64_t count() const noexcept { return count_; }
+  const std::string& path() const noexcept { return path_; }
+  int fd() const noexcept { return fd_.fd; }
+  void handed_over() noexcept { handed_over_ = true; }
+
+ private:
+  void flush() {
+    if (pending_.empty() || !ok_) return;
+    if (fd_.fd < 0) {
+      fd_.fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+      // Locked before it can take the claimed name, so nobody mistakes it for an abandoned claim.
+      if (fd_.fd < 0 || ::flock(fd_.fd, LOCK_EX) != 0) {
+        ok_ = false;
+        return;
+      }
+    }
+    if (!write_all(fd_.fd, pending_)) ok_ = false;
+    pending_.clear();
+  }
+
+  std::string path_;
+  Fd fd_;
+  std::string pending_;
+  std::uint64_t count_ = 0;
+  bool ok_ = true;
+  bool handed_over_ = false;
+};
+
+// Appends the file open at `fd` to `path` in line-aligned chunks of about 1 MiB, each one
+// locked append (so concurrent writers interleave whole lines and wait only briefly).
+bool append_file_in_chunks(int fd, const std::string& path) {
+  LineReader reader(fd);
+  std::string chunk;
+  std::string_view line;
+  while (reader.next(line)) {
+    chunk.append(line.data(), line.size());
+    chunk += '\n';
+    if (chunk.size() >= kWriteChunk) {
+      if (!Spool::append_file(path, chunk)) return false;
+      chunk.clear();
+    }
+  }
+  if (reader.failed()) return false;
+  return chunk.empty() || Spool::append_file(path, chunk);
+}
+
+// Ends a claim. With nothing kept the file is deleted. Otherwise the claimed file is replaced by
+// the kept lines (unless `unchanged`: then the claimed file is put back as it is) under its
+// pending name, or appended to a pending file that appeared meanwhile. On failure the claimed
+// file stays, unlocked: the next replayer takes it over.
+bool release(Claim& claim, KeptLines& kept, bool unchanged) {
+  if (!unchanged && kept.count() == 0) return ::unlink(claim.claimed_path.c_str()) == 0 || errno == ENOENT;
+  if (!unchanged) {
+    if (!kept.finish() || ::rename(kept.path().c_str(), claim.claimed_path.c_str()) != 0) return false;
+    kept.handed_over();
   }
   if (::link(claim.claimed_path.c_str(), claim.pending_path.c_str()) == 0) {
     ::unlink(claim.claimed_path.c_str());
@@ -141,7 +260,8 @@ bool release(const std::string& dir, Claim& claim, const std::string& left, bool
   }
   if (errno == EEXIST) {
     // New events of this session were spooled meanwhile: add ours to that file.
-    if (!Spool::append_file(claim.pending_path, left)) return false;
+    const int source = unchanged ? claim.fd.fd : kept.fd();
+    if (!append_file_in_chunks(source, claim.pending_path)) return false;
     ::unlink(claim.claimed_path.c_str());
     return true;
   }
@@ -217,60 +337,29 @@ ReplayReport replay_spool(const std::string& dir, const ReplayOptions& options,
         case ClaimStatus::claimed: ++report.files_claimed; break;
       }
 
-      std::string content;
-      if (!read_all(claim.fd.fd, content)) {
-        log_warn("spool replay: cannot read " + claim.claimed_path + ": " + std::strerror(errno));
-        report.io_error = true;
-        release(dir, claim, content, true);
-        continue;
-      }
-      std::vector<EncodedEvent> events;
-      std::size_t line_no = 0, start = 0, malformed = 0;
-      while (start < content.size()) {
-        std::size_t end = content.find('\n', start);
-        if (end == std::string::npos) end = content.size();
-        std::string_view line(content.data() + start, end - start);
-        ++line_no;
-        EncodedEvent ev;
-        if (parse_spool_line(line, claim.stem, ev)) {
-          events.push_back(std::move(ev));
-        } else if (line.find_first_not_of(" \t\r") != std::string_view::npos) {
-          ++malformed;
-          log_warn("spool replay: skipping malformed line " + std::to_string(line_no) + " of " + name);
-        }
-        start = end + 1;
-      }
-
-      std::string left;
+      // Stream the file: one batch of one session at a time.
+      LineReader reader(claim.fd.fd);
+      KeptLines kept(dir, claim.stem);
+      std::size_t line_no = 0, malformed = 0;
       bool unchanged = true;
-      auto keep = [&](const EncodedEvent& e) {
-        left += e.json;
-        left += '\n';
-        ++report.events_kept;
-      };
-      std::size_t i = 0;
-      while (i < events.size()) {
-        if (report.stopped || !budget_left()) {
-          if (!report.stopped) report.out_of_budget = true;
-          for (; i < events.size(); ++i) keep(events[i]);
-          break;
-        }
-        std::vector<EncodedEvent> batch;
-        const std::string sid = events[i].session_id;
-        while (i < events.size() && batch.size() < batch_size && events[i].session_id == sid) {
-          batch.push_back(events[i++]);
-        }
+      auto keep = [&](const EncodedEvent& e) { kept.add(e.json); };
+      std::vector<EncodedEvent> batch;
+      std::string batch_session;
+      off_t batch_start = 0;  // file offset of the batch's first line
+      bool stop_here = false;
+      auto send_batch = [&]() {
+        if (batch.empty()) return;
         ReplayBatchResult result;
         try {
-          result = sink(sid, batch);
+          result = sink(batch_session, batch);
         } catch (...) {
           result.stop = true;
         }
         ++batches;
         if (result.stop) {
           report.stopped = true;
-          for (const auto& e : batch) keep(e);
-          continue;  // the loop head keeps the rest
+          stop_here = true;  // this batch and the rest of the file stay
+          return;
         }
         unchanged = false;
         report.events_sent += batch.size();
@@ -279,17 +368,66 @@ ReplayReport replay_spool(const std::string& dir, const ReplayOptions& options,
         for (std::size_t k : result.keep) {
           if (k < batch.size()) keep(batch[k]);
         }
+        batch.clear();
+      };
+      std::string_view line;
+      off_t line_start = 0;
+      while (!stop_here) {
+        if (batch.empty() && !budget_left()) {
+          report.out_of_budget = true;
+          stop_here = true;
+          break;
+        }
+        line_start = reader.consumed();
+        if (!reader.next(line)) break;
+        ++line_no;
+        EncodedEvent ev;
+        if (!parse_spool_line(line, claim.stem, ev)) {
+          if (line.find_first_not_of(" \t\r") != std::string_view::npos) {
+            ++malformed;
+            log_warn("spool replay: skipping malformed line " + std::to_string(line_no) + " of " + name);
+          }
+          continue;
+        }
+        if (!batch.empty() && (batch.size() >= batch_size || ev.session_id != batch_session)) {
+          send_batch();
+          if (stop_here) break;
+          if (!budget_left()) {
+            report.out_of_budget = true;
+            stop_here = true;
+            batch_start = line_start;
+            break;
+          }
+        }
+        if (batch.empty()) {
+          batch_session = ev.session_id;
+          batch_start = line_start;
+        }
+        batch.push_back(std::move(ev));
+      }
+      if (!stop_here && !reader.failed()) send_batch();
+      if (reader.failed()) {
+        log_warn("spool replay: cannot read " + claim.claimed_path + ": " + std::strerror(errno));
+        report.io_error = true;
+        stop_here = true;
+        if (batch.empty()) batch_start = line_start;
+      }
+      if (stop_here) {
+        // Everything from the first unsent line on stays, byte for byte (unparsed lines too).
+        if (!unchanged || malformed > 0) kept.add_rest(claim.fd.fd, batch_start);
       }
       report.malformed_lines += malformed;
       if (malformed > 0) unchanged = false;
-      if (!release(dir, claim, left, unchanged)) {
+      const bool whole_file_kept = unchanged;
+      if (!release(claim, kept, whole_file_kept)) {
         log_warn("spool replay: cannot release " + claim.claimed_path + ": " + std::strerror(errno));
         report.io_error = true;
-      } else if (left.empty()) {
+      } else if (!whole_file_kept && kept.count() == 0) {
         ++report.files_completed;
       } else {
         ++report.files_released;
       }
+      report.events_kept += whole_file_kept ? line_no : kept.count();
     }
   } catch (...) {
     report.io_error = true;

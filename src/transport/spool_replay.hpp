@@ -50,7 +50,7 @@ struct ReplayReport {
   std::size_t files_released = 0;    ///< events left over; put back under the pending name
   std::size_t files_busy = 0;        ///< locked by another replayer; skipped
   std::uint64_t events_sent = 0;     ///< events handed to the sink
-  std::uint64_t events_kept = 0;     ///< events left in the spool
+  std::uint64_t events_kept = 0;     ///< events left in the spool (of a file left untouched: those read)
   std::uint64_t malformed_lines = 0; ///< unreadable lines skipped (and logged)
   bool stopped = false;              ///< the sink reported a transient failure
   bool out_of_budget = false;        ///< the deadline or the batch limit ended the pass early
@@ -58,7 +58,9 @@ struct ReplayReport {
 };
 
 /// Replays every top-level `*.jsonl` of `dir` (sorted by name; the dead letter is never
-/// touched). Lines are read in order; blank and malformed lines are skipped with a warning.
+/// touched). Files are streamed: memory is bounded by one batch and the longest line, whatever
+/// the file's size; the lines kept go to a temporary file that replaces the claim. Lines are
+/// read in order; blank and malformed lines are skipped with a warning.
 /// Consecutive events of the same session are handed to `sink` in batches of at most
 /// batch_size. Never throws.
 ReplayReport replay_spool(const std::string& dir, const ReplayOptions& options,

@@ -284,3 +284,55 @@ TEST_CASE("replay: two concurrent replayers never double-send and leave no claim
     CHECK(times == 1);
   }
 }
+
+TEST_CASE("replay streams a big file: an untouched file is put back byte for byte, a budget keeps the exact rest",
+          "[spool][replay]") {
+  TempDir dir;
+  constexpr int kEvents = 60000;  // ~9 MB: read in 64 KiB chunks, never whole
+  write_session(dir.path / "big.jsonl", "big", kEvents);
+  {  // a file with no newline after its last line
+    std::ofstream out(dir.path / "big.jsonl", std::ios::app);
+    out << line("big", kEvents);
+  }
+  std::ifstream in(dir.path / "big.jsonl", std::ios::binary);
+  const std::string original((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+
+  ReplayOptions opts;
+  opts.batch_size = 100;
+  auto failing = replay_spool(dir.path, opts, [](const std::string&, std::vector<EncodedEvent>&) {
+    ReplayBatchResult r;
+    r.stop = true;  // the server is down: the first batch fails
+    return r;
+  });
+  CHECK(failing.stopped);
+  CHECK(failing.events_sent == 0);
+  CHECK(failing.events_kept > 0);
+  CHECK_FALSE(has_claim_files(dir.path));
+  std::ifstream again(dir.path / "big.jsonl", std::ios::binary);
+  CHECK(std::string((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>()) == original);
+
+  opts.max_batches = 3;  // the budget ends the pass after 300 events
+  std::uint64_t delivered = 0;
+  auto partial = replay_spool(dir.path, opts, [&](const std::string&, std::vector<EncodedEvent>& batch) {
+    delivered += batch.size();
+    return ReplayBatchResult{};
+  });
+  CHECK(partial.out_of_budget);
+  CHECK(delivered == 300);
+  CHECK(partial.events_kept == kEvents + 1 - 300);
+  CHECK_FALSE(has_claim_files(dir.path));
+  auto lines = read_lines(dir.path / "big.jsonl");
+  REQUIRE(lines.size() == static_cast<std::size_t>(kEvents + 1 - 300));
+  CHECK(lines.front() == line("big", 300));
+  CHECK(lines.back() == line("big", kEvents));
+
+  opts.max_batches = 0;
+  std::uint64_t rest = 0;
+  auto done = replay_spool(dir.path, opts, [&](const std::string&, std::vector<EncodedEvent>& batch) {
+    rest += batch.size();
+    return ReplayBatchResult{};
+  });
+  CHECK(rest == kEvents + 1 - 300);
+  CHECK(done.files_completed == 1);
+  CHECK(names_in(dir.path).empty());
+}
