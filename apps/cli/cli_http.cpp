@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 
+#include "promptetheus/version.hpp"
+
 namespace promptetheus::cli {
 
 namespace {
@@ -47,7 +49,7 @@ HttpReply perform(const std::string& url, const std::string* body, const std::ve
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &on_header);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &reply);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "promptetheus-cli/0.1.0");
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, "promptetheus-cli/" PROMPTETHEUS_VERSION_STRING);
   if (header_list) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, header_list);
   if (body) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body->data());
