@@ -10,7 +10,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 run_suite() {
   local dir=$1; shift
   echo "=== build $dir ($*)"
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROMPTETHEUS_WERROR=ON "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
   echo "=== test $dir"
   (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 300)

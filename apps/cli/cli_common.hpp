@@ -10,7 +10,8 @@ namespace promptetheus::cli {
 
 /// The reference CLI's default spool directory, relative to the working directory.
 inline constexpr const char* kDefaultSpoolDir = ".promptetheus/spool";
-/// The version the reference CLI reports; output parity includes this string.
+/// The version the reference CLI reports; output parity includes this string (contract §6.1),
+/// so `promptetheus version` prints it rather than the SDK version (promptetheus::version()).
 inline constexpr const char* kReferenceVersion = "2.0.1";
 
 /// Writes to stdout in one call (large outputs stay fast) and flushes.

@@ -1,5 +1,6 @@
 #include "cli_http.hpp"
 
+#include "promptetheus/version.hpp"
 #include "transport/curl_client.hpp"
 
 namespace promptetheus::cli {
@@ -13,7 +14,7 @@ detail::CurlClient make_client(std::chrono::milliseconds timeout) {
   options.connect_timeout = timeout;
   options.total_timeout = timeout;
   options.low_speed_bytes = 0;
-  options.user_agent = "promptetheus-cli/0.1.0";
+  options.user_agent = "promptetheus-cli/" PROMPTETHEUS_VERSION_STRING;
   options.max_response_bytes = 1u << 20;
   return detail::CurlClient(std::move(options));
 }

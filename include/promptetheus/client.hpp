@@ -103,6 +103,10 @@ PROMPTETHEUS_API bool flush(std::chrono::milliseconds timeout = std::chrono::mil
 /// Counters of the default client (all zero when there is none). Thread-safe.
 PROMPTETHEUS_API Stats stats() noexcept;
 
+/// The version of the library the program runs with, e.g. "0.1.0". It can differ from
+/// PROMPTETHEUS_VERSION_STRING (the headers compiled against) when a shared library is swapped.
+PROMPTETHEUS_API const char* version() noexcept;
+
 /// Calls shutdown() when it goes out of scope: put one at the top of main().
 class PROMPTETHEUS_API ShutdownGuard {
  public:

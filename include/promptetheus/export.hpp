@@ -1,6 +1,9 @@
 // Symbol export and ABI namespace macros. Included by every public header.
 #pragma once
 
+// PROMPTETHEUS_VERSION_* macros, generated from the CMake project version.
+#include "promptetheus/version.hpp"
+
 #if defined(_WIN32) && defined(PROMPTETHEUS_SHARED)
 #  if defined(promptetheus_EXPORTS)
 #    define PROMPTETHEUS_API __declspec(dllexport)
@@ -12,11 +15,6 @@
 #else
 #  define PROMPTETHEUS_API
 #endif
-
-#define PROMPTETHEUS_VERSION_MAJOR 0
-#define PROMPTETHEUS_VERSION_MINOR 1
-#define PROMPTETHEUS_VERSION_PATCH 0
-#define PROMPTETHEUS_VERSION_STRING "0.1.0"
 
 // A versioned inline namespace turns an ABI mix-up between library builds into a link error.
 #define PROMPTETHEUS_BEGIN_NAMESPACE namespace promptetheus { inline namespace v0 {

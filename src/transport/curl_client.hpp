@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "promptetheus/version.hpp"
 #include "transport/http_outcome.hpp"
 
 namespace promptetheus::detail {
@@ -21,7 +22,7 @@ struct CurlOptions {
   /// A transfer slower than low_speed_bytes per second for low_speed_time is aborted (0: never).
   long low_speed_bytes = 1024;
   std::chrono::seconds low_speed_time{10};
-  std::string user_agent = "promptetheus-cpp/0.1.0";
+  std::string user_agent = "promptetheus-cpp/" PROMPTETHEUS_VERSION_STRING;
   /// Response bodies are read up to this many bytes; the rest is discarded (body_truncated).
   std::size_t max_response_bytes = 4u << 20;
 };

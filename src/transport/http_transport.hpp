@@ -22,6 +22,7 @@
 #include "core/delivery_accounting.hpp"
 #include "promptetheus/options.hpp"
 #include "promptetheus/transport.hpp"
+#include "promptetheus/version.hpp"
 #include "transport/curl_client.hpp"
 #include "transport/http_outcome.hpp"
 #include "transport/retry_policy.hpp"
@@ -53,7 +54,7 @@ struct HttpTransportConfig {
   /// How long delivery pauses after 401/403, an unfollowed redirect or a TLS/URL error.
   std::chrono::milliseconds pause_on_config_error{300000};
   std::uint64_t max_spool_bytes = 256ull << 20;
-  std::string user_agent = "promptetheus-cpp/0.1.0";
+  std::string user_agent = "promptetheus-cpp/" PROMPTETHEUS_VERSION_STRING;
   std::uint64_t rng_seed = 0;  ///< 0 = seeded from std::random_device
   std::function<SteadyClock::time_point()> clock;  ///< empty = steady_clock::now (tests inject)
 };

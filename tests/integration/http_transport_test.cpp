@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "fault_proxy.hpp"
+#include "promptetheus/version.hpp"
 #include "transport/http_transport.hpp"
 #include "transport/spool_replay.hpp"
 
@@ -220,7 +221,7 @@ TEST_CASE("http: happy path stores each event once, trace first, in seq order", 
   for (auto& r : server.requests()) {
     CHECK(r.header("content-type") == "application/json");
     CHECK(r.header("authorization") == "Bearer pt_dev_key");
-    CHECK(r.header("user-agent") == "promptetheus-cpp/0.1.0");
+    CHECK(r.header("user-agent") == "promptetheus-cpp/" PROMPTETHEUS_VERSION_STRING);
     CHECK_FALSE(r.header("content-length").empty());
     CHECK(r.header("transfer-encoding").empty());
     if (r.target.find("/events") == std::string::npos) continue;

@@ -2,9 +2,12 @@
 #include <promptetheus/promptetheus.hpp>
 
 #include <cstdio>
+#include <cstring>
 
 int main(int argc, char** argv) {
   if (argc < 2) return 2;
+  // The library found at run time is the one whose headers were installed with it.
+  if (std::strcmp(promptetheus::version(), PROMPTETHEUS_VERSION_STRING) != 0) return 6;
   promptetheus::Options options;
   options.transport = promptetheus::TransportMode::spool;
   options.spool_dir = argv[1];
