@@ -363,9 +363,19 @@ void HttpTransport::remember_trace(const EncodedEvent& e) {
   if (!e.starts_session) return;
   std::string body = trace_body_from_event(e.json);
   if (body.empty()) return;
-  if (trace_bodies_.size() >= 4096) trace_bodies_.clear();  // bounded; 404 handling covers the rest
-  if (traces_created_.size() >= 65536) traces_created_.clear();
   trace_bodies_[e.session_id] = std::move(body);
+}
+
+void HttpTransport::forget_ended_sessions(const std::string& sid, const Batch& batch) {
+  // Once a session's end has left (delivered, or settled otherwise), nothing more of it needs its
+  // trace: the caches hold live sessions only, however many sessions a process runs. An end that
+  // went to the spool keeps them for the replay.
+  for (const EncodedEvent* e : batch) {
+    if (!e->ends_session || e->outcome == DeliveryOutcome::spooled || e->outcome == DeliveryOutcome::pending) continue;
+    spool_.release(sid);
+    trace_bodies_.erase(sid);
+    traces_created_.erase(sid);
+  }
 }
 
 void HttpTransport::spool_live(const std::string& sid, const Batch& batch) {
@@ -423,10 +433,7 @@ void HttpTransport::send(std::vector<EncodedEvent>& events, const Deadline& dead
         retry.reserve(d.unaccounted.size());
         for (std::size_t i : d.unaccounted) retry.push_back(batch[i]);
         spool_live(sid, retry);
-        // A session that ended with its end delivered no longer protects its backlog file.
-        for (const EncodedEvent* e : batch) {
-          if (e->ends_session && e->outcome != DeliveryOutcome::spooled) spool_.release(sid);
-        }
+        forget_ended_sessions(sid, batch);
       }
     }
   } catch (...) {
@@ -469,6 +476,7 @@ ReplayReport HttpTransport::replay(const Deadline& deadline, std::size_t max_bat
                             for (auto& e : batch) ptrs.push_back(&e);
                             Delivery d = deliver(sid, ptrs, deadline);
                             tally.add(batch);  // pending ones stay in the spool
+                            forget_ended_sessions(sid, ptrs);
                             result.keep = std::move(d.unaccounted);
                             // Anything not accounted means "try again later", not "go on now".
                             result.stop = !result.keep.empty() && result.keep.size() == batch.size();

@@ -120,6 +120,7 @@ class HttpTransport final : public Transport {
   void note_retry_after(const Outcome& outcome);
   void publish_circuit_state();
   void remember_trace(const EncodedEvent& event);
+  void forget_ended_sessions(const std::string& session_id, const Batch& batch);
   void spool_live(const std::string& session_id, const Batch& batch);
   ReplayReport replay(const Deadline& deadline, std::size_t max_batches) noexcept;
   std::vector<Batch> split(const Batch& events) const;
@@ -138,7 +139,8 @@ class HttpTransport final : public Transport {
   bool spool_pending_ = true;  ///< the spool may hold events (true at start: replay old runs)
   ReplayTotals replay_totals_;
 
-  /// Trace bodies derived from session_started events, and sessions whose trace exists.
+  /// Trace bodies derived from session_started events, and sessions whose trace exists: of live
+  /// sessions only (forgotten when a session's end is delivered).
   std::unordered_map<std::string, std::string> trace_bodies_;
   std::unordered_set<std::string> traces_created_;
 

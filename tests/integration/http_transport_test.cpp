@@ -504,6 +504,30 @@ TEST_CASE("http: 404 for events re-creates the lost trace and retries once", "[h
   CHECK(h.accounted() == h.given);
 }
 
+TEST_CASE("http: 5000 sessions started in one batch all get their full trace, none a bare one",
+          "[http][integration]") {
+  FaultServer server;
+  TempDir spool;
+  HttpTransportConfig config = fast_config(server.base_url(), spool.path);
+  config.batch_size = 500;
+  Harness h(config);
+  std::vector<EncodedEvent> events;
+  constexpr int kSessions = 5000;
+  for (int i = 0; i < kSessions; ++i) {
+    for (auto& e : session_events("many-" + std::to_string(i), 0, 2)) events.push_back(std::move(e));
+  }
+  h.send(std::move(events));
+  CHECK(h.counters.delivered_events == 2u * kSessions);
+  auto bodies = server.trace_bodies();
+  REQUIRE(bodies.size() == static_cast<std::size_t>(kSessions));
+  int bare = 0;
+  for (int i = 0; i < kSessions; ++i) {
+    if (bodies["many-" + std::to_string(i)].value("agent", nlohmann::json()) != "calendar-agent") ++bare;
+  }
+  CHECK(bare == 0);
+  CHECK(h.accounted() == h.given);
+}
+
 TEST_CASE("http: 413 splits the batch, a single oversize event is dead-lettered", "[http][integration]") {
   FaultServer server;
   server.set_fault([](const RecordedRequest& r) -> std::optional<Fault> {
