@@ -81,6 +81,34 @@ void record_session(pt::Client& client, const std::string& id) {
   session.end("failed", "agent selected the wrong day");
 }
 
+// A loopback socket that accepts connections (the kernel completes the handshake) and never
+// answers a request.
+class SilentServer {
+ public:
+  SilentServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    ok_ = fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+          ::listen(fd_, 64) == 0 && ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+    port_ = ntohs(address.sin_port);
+  }
+  ~SilentServer() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  SilentServer(const SilentServer&) = delete;
+  SilentServer& operator=(const SilentServer&) = delete;
+  bool ok() const { return ok_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  bool ok_ = false;
+};
+
 }  // namespace
 
 TEST_CASE("sessions recorded with transport=auto and an API key are stored on the dev server once, in order",
@@ -157,17 +185,9 @@ TEST_CASE("with the server down at start, events wait in the spool and reach the
 
 TEST_CASE("shutdown returns within its bound when the server never answers, and the events are spooled",
           "[e2e][http]") {
-  // A listening socket that accepts connections and never responds.
-  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(listener >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  REQUIRE(::listen(listener, 16) == 0);
-  socklen_t length = sizeof address;
-  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  SilentServer silent;
+  REQUIRE(silent.ok());
+  const std::string url = silent.url();
 
   auto dir = fresh_dir("hang");
   pt::Client client(http_options(url, dir));
@@ -182,22 +202,14 @@ TEST_CASE("shutdown returns within its bound when the server never answers, and 
   CHECK(stats.delivered == 0);
   CHECK(stats.spooled + stats.dropped_total() == 9);
   CHECK(spooled_lines(dir / "spool") == stats.spooled);
-  ::close(listener);
   std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("with a server that accepts and never answers, every event is on disk within flush_interval + 1 s",
           "[e2e][http]") {
-  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(listener >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  REQUIRE(::listen(listener, 64) == 0);
-  socklen_t length = sizeof address;
-  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  SilentServer silent;
+  REQUIRE(silent.ok());
+  const std::string url = silent.url();
 
   auto dir = fresh_dir("silent");
   pt::Options options = http_options(url, dir);
@@ -259,6 +271,5 @@ TEST_CASE("with a server that accepts and never answers, every event is on disk 
   // The bound is flush_interval + 1 s; the margin covers the watcher's polling and a loaded machine.
   CHECK(worst_ms <= 200 + 1000 + 500);
   (void)client.shutdown(std::chrono::milliseconds(500));
-  ::close(listener);
   std::filesystem::remove_all(dir);
 }

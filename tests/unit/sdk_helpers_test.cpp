@@ -48,21 +48,6 @@ void run_with_stack(std::size_t bytes, const std::function<void()>& body) {
   pthread_join(thread, nullptr);
 }
 
-// `levels` arrays (or objects {"k": ...}) each holding the next, built without recursion
-// (nlohmann::json also destroys them without recursion).
-json nested(int levels, bool objects) {
-  json root = objects ? json::object() : json::array();
-  json* innermost = &root;
-  for (int i = 1; i < levels; ++i) {
-    if (objects) {
-      innermost = &((*innermost)["k"] = json::object());
-    } else {
-      innermost->push_back(json::array());
-      innermost = &innermost->back();
-    }
-  }
-  return root;
-}
 
 // Follows the single member or element of each container: how many containers were nested,
 // and the value at the bottom.
@@ -271,10 +256,10 @@ TEST_CASE("JSON nested 100 000 levels deep is recorded, truncated at the depth l
       testing::CaptureSession cap;
       const Session& s = cap.session();
       json metadata = json::object();
-      metadata["deep"] = nested(kLevels, true);
+      metadata["deep"] = sdk_test::nested_json(kLevels, true);
       json arguments = json::object();
-      arguments["q"] = nested(kLevels, false);
-      recorded = s.state_change("deep", nested(kLevels, false), nested(kLevels, true), std::move(metadata)) &&
+      arguments["q"] = sdk_test::nested_json(kLevels, false);
+      recorded = s.state_change("deep", sdk_test::nested_json(kLevels, false), sdk_test::nested_json(kLevels, true), std::move(metadata)) &&
                  !s.tool_call("search", std::move(arguments)).empty() && cap.session().end();
       events = cap.events();
       stats = cap.stats();

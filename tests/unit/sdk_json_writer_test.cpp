@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/json_writer.hpp"
+#include "unit/sdk_test_support.hpp"
 
 using nlohmann::json;
 using promptetheus::detail::canonical_json;
@@ -35,20 +36,6 @@ std::string written(const json& value) {
   return out;
 }
 
-// `levels` arrays (or objects {"k": ...}) each holding the next, built without recursion.
-json nested(int levels, bool objects) {
-  json root = objects ? json::object() : json::array();
-  json* innermost = &root;
-  for (int i = 1; i < levels; ++i) {
-    if (objects) {
-      innermost = &((*innermost)["k"] = json::object());
-    } else {
-      innermost->push_back(json::array());
-      innermost = &innermost->back();
-    }
-  }
-  return root;
-}
 
 std::string repeated(const std::string& s, int times) {
   std::string out;
@@ -160,22 +147,22 @@ TEST_CASE("containers nested up to the depth limit are written whole, deeper one
   CHECK(limit == 128);
   CHECK(promptetheus::detail::json_depth_marker() == "[truncated: nested deeper than 128 levels]");
   const std::string marker = str(promptetheus::detail::json_depth_marker());
-  CHECK(written(nested(limit, false)) == repeated("[", limit) + repeated("]", limit));
-  CHECK(written(nested(limit + 1, false)) == repeated("[", limit) + marker + repeated("]", limit));
-  CHECK(written(nested(limit, true)) == repeated("{\"k\":", limit - 1) + "{}" + repeated("}", limit - 1));
-  CHECK(written(nested(limit + 1, true)) == repeated("{\"k\":", limit) + marker + repeated("}", limit));
+  CHECK(written(sdk_test::nested_json(limit, false)) == repeated("[", limit) + repeated("]", limit));
+  CHECK(written(sdk_test::nested_json(limit + 1, false)) == repeated("[", limit) + marker + repeated("]", limit));
+  CHECK(written(sdk_test::nested_json(limit, true)) == repeated("{\"k\":", limit - 1) + "{}" + repeated("}", limit - 1));
+  CHECK(written(sdk_test::nested_json(limit + 1, true)) == repeated("{\"k\":", limit) + marker + repeated("}", limit));
   // Only containers count: a scalar inside the deepest container is kept, and the siblings of a
   // truncated container are written.
-  json deepest = nested(limit, false);
+  json deepest = sdk_test::nested_json(limit, false);
   json* innermost = &deepest;
   while (!innermost->empty()) innermost = &innermost->back();
   innermost->push_back(1);
   CHECK(written(deepest) == repeated("[", limit) + "1" + repeated("]", limit));
   json siblings = json::object();
-  siblings["a"] = nested(limit, false);
+  siblings["a"] = sdk_test::nested_json(limit, false);
   siblings["b"] = 2;
   CHECK(written(siblings) == "{\"a\":" + repeated("[", limit - 1) + marker + repeated("]", limit - 1) + ",\"b\":2}");
   // Far deeper than any stack allows recursing into: still one short line.
-  CHECK(written(nested(100000, false)) == repeated("[", limit) + marker + repeated("]", limit));
-  CHECK(written(nested(100000, true)) == repeated("{\"k\":", limit) + marker + repeated("}", limit));
+  CHECK(written(sdk_test::nested_json(100000, false)) == repeated("[", limit) + marker + repeated("]", limit));
+  CHECK(written(sdk_test::nested_json(100000, true)) == repeated("{\"k\":", limit) + marker + repeated("}", limit));
 }

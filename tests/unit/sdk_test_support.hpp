@@ -58,6 +58,22 @@ inline void set_outcome(std::vector<promptetheus::EncodedEvent>& events, prompte
 }
 using nlohmann::json;
 
+// `levels` arrays (or objects {"k": ...}) each holding the next, built without recursion
+// (nlohmann::json also destroys them without recursion).
+inline json nested_json(int levels, bool objects) {
+  json root = objects ? json::object() : json::array();
+  json* innermost = &root;
+  for (int i = 1; i < levels; ++i) {
+    if (objects) {
+      innermost = &((*innermost)["k"] = json::object());
+    } else {
+      innermost->push_back(json::array());
+      innermost = &innermost->back();
+    }
+  }
+  return root;
+}
+
 /// A fresh directory under /tmp, removed with everything in it on destruction.
 struct TempDir {
   fs::path path;

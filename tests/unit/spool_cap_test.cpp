@@ -16,6 +16,7 @@
 
 #include "core/log_sink.hpp"
 #include "transport/spool.hpp"
+#include "unit/sdk_test_support.hpp"
 
 using namespace promptetheus;
 using namespace promptetheus::detail;
@@ -23,17 +24,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/prom-spool-cap-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using sdk_test::TempDir;
 
 // Collects warnings instead of printing them; restores the default sink when done.
 struct CapturedLog {
