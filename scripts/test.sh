@@ -10,13 +10,15 @@ jobs=$(nproc 2>/dev/null || echo 2)
 run_suite() {
   local dir=$1; shift
   echo "=== build $dir ($*)"
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROMPTETHEUS_WERROR=ON "$@" >/dev/null
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
   echo "=== test $dir"
   (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 300)
 }
 
-run_suite build
+# Warnings are errors in the release build. Not in the sanitizer builds: GCC's instrumentation
+# there raises false -Warray-bounds reports on standard algorithms (std::sort of a small array).
+run_suite build -DPROMPTETHEUS_WERROR=ON
 if [ "${1:-}" != "--quick" ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     run_suite build-asan -DPROMPTETHEUS_SANITIZE=address,undefined -DPROMPTETHEUS_BUILD_EXAMPLES=OFF
