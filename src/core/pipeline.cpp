@@ -213,15 +213,21 @@ bool Pipeline::enqueue(Event&& event) noexcept {
   return true;
 }
 
+bool Pipeline::spool_one(Event& event) noexcept {
+  if (!spool_) return false;
+  EncodedEvent encoded;
+  std::vector<const EncodedEvent*> one{&encoded};
+  if (!encode_into(event, encoded) || !spool_->append(encoded.session_id, one)) return false;
+  spooled_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
 bool Pipeline::spill(Event&& event) noexcept {
   if (spool_ && options_.overflow_to_spool) {
     static std::atomic<bool> warned{false};
     if (!warned.exchange(true)) log_warn("event queue full: spilling events to the spool");
-    EncodedEvent encoded;
-    std::vector<const EncodedEvent*> one{&encoded};
-    if (encode_into(event, encoded) && spool_->append(encoded.session_id, one, encoded.ends_session)) {
+    if (spool_one(event)) {
       overflow_spilled_.fetch_add(1, std::memory_order_relaxed);
-      spooled_.fetch_add(1, std::memory_order_relaxed);
       return true;
     }
     dropped_io_error_.fetch_add(1, std::memory_order_relaxed);
@@ -232,14 +238,7 @@ bool Pipeline::spill(Event&& event) noexcept {
 }
 
 bool Pipeline::spill_late(Event&& event) noexcept {
-  if (spool_) {
-    EncodedEvent encoded;
-    std::vector<const EncodedEvent*> one{&encoded};
-    if (encode_into(event, encoded) && spool_->append(encoded.session_id, one, encoded.ends_session)) {
-      spooled_.fetch_add(1, std::memory_order_relaxed);
-      return true;
-    }
-  }
+  if (spool_one(event)) return true;
   dropped_shutdown_.fetch_add(1, std::memory_order_relaxed);
   return false;
 }
@@ -481,7 +480,7 @@ bool Pipeline::shutdown(std::chrono::milliseconds timeout) noexcept {
   }
 }
 
-std::size_t Pipeline::spill_to_spool(std::vector<Event>& events, std::atomic<std::uint64_t>& failure,
+std::size_t Pipeline::spill_to_spool(Event* events, std::size_t count, std::atomic<std::uint64_t>& failure,
                                      Clock::time_point deadline) noexcept {
   std::size_t written = 0;
   std::size_t handled = 0;
@@ -490,7 +489,8 @@ std::size_t Pipeline::spill_to_spool(std::vector<Event>& events, std::atomic<std
     // in thousands of appends, not one per event.
     std::vector<std::vector<EncodedEvent>> groups;
     std::unordered_map<const SessionInfo*, std::size_t> index;
-    for (auto& event : events) {
+    for (std::size_t k = 0; k < count; ++k) {
+      Event& event = events[k];
       auto [it, inserted] = index.emplace(event.session.get(), groups.size());
       if (inserted) groups.emplace_back();
       EncodedEvent encoded;
@@ -508,14 +508,13 @@ std::size_t Pipeline::spill_to_spool(std::vector<Event>& events, std::atomic<std
         handled += group.size();
         continue;
       }
-      const bool ends = std::any_of(group.begin(), group.end(), [](const EncodedEvent& e) { return e.ends_session; });
-      bool ok = spool_ && spool_->append(group.front().session_id, group, ends);
+      bool ok = spool_ && spool_->append(group.front().session_id, group);
       (ok ? spooled_ : failure).fetch_add(group.size(), std::memory_order_relaxed);
       if (ok) written += group.size();
       handled += group.size();
     }
   } catch (...) {
-    failure.fetch_add(events.size() - handled, std::memory_order_relaxed);
+    failure.fetch_add(count - handled, std::memory_order_relaxed);
   }
   return written;
 }
@@ -535,10 +534,8 @@ void Pipeline::spill_leftovers(Clock::time_point deadline, bool worker_exited) n
       }
       std::uint64_t bytes = 0;
       for (std::size_t k = 0; k < n; ++k) bytes += batch[k].approx_bytes;
-      std::vector<Event> events(std::make_move_iterator(batch.begin()),
-                                std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(n)));
       if (Clock::now() < deadline && spool_) {
-        spill_to_spool(events, dropped_shutdown_, deadline);
+        spill_to_spool(batch.data(), n, dropped_shutdown_, deadline);
       } else {
         // Out of time (or nowhere to write): counted, never silently lost.
         dropped_shutdown_.fetch_add(n, std::memory_order_relaxed);

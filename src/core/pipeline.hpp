@@ -78,8 +78,10 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   void count_outcomes(const std::vector<EncodedEvent>& events) noexcept;
   /// Writes events to the spool, one append per session, until `deadline`; returns how many were
   /// written. Those not written count as `failure`.
-  std::size_t spill_to_spool(std::vector<Event>& events, std::atomic<std::uint64_t>& failure,
+  std::size_t spill_to_spool(Event* events, std::size_t count, std::atomic<std::uint64_t>& failure,
                              Clock::time_point deadline) noexcept;
+  /// Writes one event to the spool and counts it as spooled; false (uncounted) when it could not.
+  bool spool_one(Event& event) noexcept;
   bool spill(Event&& event) noexcept;
   /// An event enqueued while shutdown was stopping the pipeline: spooled or counted.
   bool spill_late(Event&& event) noexcept;

@@ -381,8 +381,7 @@ void HttpTransport::forget_ended_sessions(const std::string& sid, const Batch& b
 void HttpTransport::spool_live(const std::string& sid, const Batch& batch) {
   if (batch.empty()) return;
   const std::vector<const EncodedEvent*> view(batch.begin(), batch.end());
-  const bool ends = std::any_of(batch.begin(), batch.end(), [](const EncodedEvent* e) { return e->ends_session; });
-  if (spool_.append(sid, view, ends)) {
+  if (spool_.append(sid, view)) {
     set_outcome(batch, DeliveryOutcome::spooled);
     spool_pending_ = true;
   } else {

@@ -302,6 +302,8 @@ bool Spool::append(std::string_view session_id, const std::vector<const EncodedE
     if (ends_session) release(session_id);
     return true;
   }
+  // Events say themselves whether they end their session (EncodedEvent::ends_session).
+  for (const auto* e : events) ends_session = ends_session || e->ends_session;
   // Live before its lines are written, so that a concurrent prune never deletes them; released
   // only after the last lines are written.
   if (!ends_session) protect(session_id);

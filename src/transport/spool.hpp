@@ -66,10 +66,10 @@ class Spool {
   std::string pending_path(std::string_view session_id) const;
 
   /// Appends one line per event to `<dir>/<safe(session_id)>.jsonl`, then prunes when the spool
-  /// is over its cap. `ends_session` says whether the last of `events` ends the session: when
-  /// false the session is live from now on and pruning leaves its pending file alone; when true
-  /// the session is released (as by release()) once the lines are written, even when `events` is
-  /// empty or the write failed. Returns false (after logging) when the write failed; nothing was
+  /// is over its cap. The session ends when one of `events` is its end (EncodedEvent::
+  /// ends_session) or `ends_session` is set. Until it ends it is live and pruning leaves its
+  /// pending file alone; once it ends it is released (as by release()) after the lines are
+  /// written, even when `events` is empty or the write failed. Returns false (after logging) when the write failed; nothing was
   /// then written.
   bool append(std::string_view session_id, const std::vector<const EncodedEvent*>& events,
               bool ends_session = false) noexcept;

@@ -1,6 +1,5 @@
 #include "transport/spool_transport.hpp"
 
-#include <algorithm>
 #include <unordered_map>
 
 namespace promptetheus::detail {
@@ -27,9 +26,8 @@ void SpoolTransport::send(std::vector<EncodedEvent>& events, const Deadline&) no
       // itself is not a reason to stop: spooling is this transport's only way to keep events.
       if (interrupted_.load(std::memory_order_acquire)) break;
       view.assign(group.begin(), group.end());
-      const bool ends = std::any_of(group.begin(), group.end(), [](const EncodedEvent* e) { return e->ends_session; });
-      const DeliveryOutcome outcome = spool_.append(group.front()->session_id, view, ends) ? DeliveryOutcome::spooled
-                                                                                           : DeliveryOutcome::dropped;
+      const DeliveryOutcome outcome =
+          spool_.append(group.front()->session_id, view) ? DeliveryOutcome::spooled : DeliveryOutcome::dropped;
       for (EncodedEvent* e : group) e->outcome = outcome;
     }
   } catch (...) {
