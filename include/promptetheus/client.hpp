@@ -12,10 +12,10 @@
 #include "promptetheus/options.hpp"
 #include "promptetheus/status.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 class Pipeline;
 struct ClientAccess;
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE
 
 PROMPTETHEUS_BEGIN_NAMESPACE
 

@@ -5,9 +5,9 @@
 
 #include "promptetheus/export.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 struct ThreadContext;
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE
 
 PROMPTETHEUS_BEGIN_NAMESPACE
 

@@ -14,10 +14,10 @@
 
 #include "promptetheus/export.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 class SessionState;
 struct SessionAccess;
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE
 
 PROMPTETHEUS_BEGIN_NAMESPACE
 

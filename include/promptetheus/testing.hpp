@@ -13,9 +13,9 @@
 #include "promptetheus/export.hpp"
 #include "promptetheus/session.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 class MemoryStore;
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE
 
 PROMPTETHEUS_BEGIN_NAMESPACE
 

@@ -29,7 +29,7 @@ PROMPTETHEUS_API std::string describe_exception(const std::exception_ptr& except
 
 PROMPTETHEUS_END_NAMESPACE
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 template <class T>
 nlohmann::json to_json_or_placeholder(const T& value) noexcept {
@@ -75,7 +75,7 @@ decltype(auto) run_as_tool(const SessionHandle& session, const std::string& name
   }
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE
 
 PROMPTETHEUS_BEGIN_NAMESPACE
 

@@ -8,7 +8,7 @@
 #include "promptetheus/client.hpp"
 #include "promptetheus/session.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 struct ClientAccess {
   static const std::shared_ptr<Pipeline>& pipeline(const Client& client) noexcept { return client.pipeline_; }
@@ -23,4 +23,4 @@ struct SessionAccess {
   }
 };
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

@@ -6,7 +6,7 @@
 #include "promptetheus/context.hpp"
 #include "promptetheus/session.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 namespace {
 
 // The destructor flips a trivially destructible flag, so that code running after this thread's
@@ -44,7 +44,7 @@ void stamp_span(Event& event, const SessionState* session) noexcept {
   }
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE
 
 namespace promptetheus {
 inline namespace v0 {

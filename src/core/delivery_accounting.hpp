@@ -8,7 +8,7 @@
 
 #include "promptetheus/transport.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 /// Outcomes of a set of events, by kind. Not thread-safe (a value type).
 struct OutcomeTally {
@@ -39,4 +39,4 @@ struct TransportHealth {
   std::atomic<int> circuit_state{0};              ///< 0 = closed, 1 = open, 2 = half-open
 };
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

@@ -1,6 +1,6 @@
 #include "core/event.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 const char* event_type_name(EventType type) noexcept {
   // The names are string literals, so their data() is NUL-terminated.
@@ -8,4 +8,4 @@ const char* event_type_name(EventType type) noexcept {
   return index >= 0 && index < kEventTypeCount ? kEventTypes[index].data() : "state_change";
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

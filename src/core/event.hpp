@@ -1,6 +1,8 @@
 // The in-memory event: built on the caller thread without JSON, serialised by the worker.
 #pragma once
 
+#include "promptetheus/export.hpp"
+
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -12,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 class SessionInfo;
 
@@ -118,4 +120,4 @@ struct Event {
   Event& operator=(Event&&) noexcept = default;
 };
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

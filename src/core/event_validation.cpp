@@ -5,7 +5,7 @@
 
 #include "core/utf8.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 namespace {
 
 using json = nlohmann::json;
@@ -200,4 +200,4 @@ std::string python_str_repr(std::string_view utf8) {
   return out;
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

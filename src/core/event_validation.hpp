@@ -3,6 +3,8 @@
 // (the server returns them verbatim as rejection reasons and 422 details), so they live here only.
 #pragma once
 
+#include "promptetheus/export.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,7 +13,7 @@
 
 #include "core/event.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 /// The reference SDK raises TypeError for a wrong JSON type and ValueError for a wrong value.
 enum class ValidationErrorKind { type_error, value_error };
@@ -36,4 +38,4 @@ std::optional<ValidationError> validate_event(const nlohmann::json& event) noexc
 /// noncharacters and invalid UTF-8 bytes are escaped; everything else is printed literally.
 std::string python_str_repr(std::string_view utf8);
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

@@ -8,7 +8,7 @@
 
 #include "promptetheus/wrappers.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 namespace {
 
 struct ThrownRecord {
@@ -54,7 +54,7 @@ std::string describe_unwinding_exception() noexcept {
   }
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE
 
 #if defined(__GLIBCXX__) && !defined(PROMPTETHEUS_NO_THROW_CAPTURE)
 namespace __cxxabiv1 {

@@ -7,10 +7,12 @@
 // description falls back to "unknown exception".
 #pragma once
 
+#include "promptetheus/export.hpp"
+
 #include <exception>
 #include <string>
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 /// The exception most recently thrown on this thread, described, or "unknown exception".
 /// Call only while that exception is unwinding (std::uncaught_exceptions() grew).
@@ -19,4 +21,4 @@ std::string describe_unwinding_exception() noexcept;
 /// The demangled name of the dynamic type of `e`.
 std::string exception_type_name(const std::exception& e) noexcept;
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

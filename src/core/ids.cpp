@@ -12,7 +12,7 @@
 #include <mutex>
 #include <random>
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 namespace {
 
 std::atomic<std::uint64_t> g_fork_generation{0};
@@ -177,4 +177,4 @@ void append_timestamp(std::string& out, std::int64_t unix_us) {
   out.append(buf, kTimestampLength);
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

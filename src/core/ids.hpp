@@ -1,12 +1,14 @@
 // Identifier formats of contract §1.2 and the clock.
 #pragma once
 
+#include "promptetheus/export.hpp"
+
 #include <cstdint>
 #include <string>
 
 #include "core/event.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 /// A 26-character ULID: 48-bit millisecond time + 80 bits from the OS CSPRNG, Crockford base32.
 std::string new_ulid();
@@ -33,4 +35,4 @@ void format_timestamp(char* out, std::int64_t unix_us) noexcept;
 std::uint64_t fork_generation() noexcept;
 void register_fork_handler() noexcept;
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

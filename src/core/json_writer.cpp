@@ -9,7 +9,7 @@
 #include "core/utf8.hpp"
 #include "core/session_state.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 namespace {
 
 const char kHex[] = "0123456789abcdef";
@@ -375,4 +375,4 @@ std::string canonical_json(const nlohmann::json& value) {
   return out;
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

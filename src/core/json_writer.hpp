@@ -5,6 +5,8 @@
 // marker string. Nothing here throws except std::bad_alloc.
 #pragma once
 
+#include "promptetheus/export.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -14,7 +16,7 @@
 
 #include "core/event.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 /// Arrays and objects nested deeper than this many levels in a user's value are written as
 /// json_depth_marker(): a value of any depth must not overflow a stack on the caller's thread
@@ -48,4 +50,4 @@ void write_event(std::string& out, const Event& event);
 /// Convenience: the canonical form of `value` as a string.
 std::string canonical_json(const nlohmann::json& value);
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

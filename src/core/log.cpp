@@ -13,7 +13,7 @@
 
 #include "core/log_sink.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 namespace {
 
 struct LogState {
@@ -100,4 +100,4 @@ void log(Level level, std::string_view message) noexcept {
   }
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

@@ -1,9 +1,11 @@
 // Self-diagnostics of the SDK: never thrown, never fatal, rate-limited.
 #pragma once
 
+#include "promptetheus/export.hpp"
+
 #include <string_view>
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
 
@@ -15,4 +17,4 @@ inline void log_warn(std::string_view m) noexcept { log(Level::warn, m); }
 inline void log_debug(std::string_view m) noexcept { log(Level::debug, m); }
 inline void log_error(std::string_view m) noexcept { log(Level::error, m); }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

@@ -1,12 +1,14 @@
 // Configuration of where the SDK's diagnostics go (set from Options at init).
 #pragma once
 
+#include "promptetheus/export.hpp"
+
 #include <functional>
 #include <string_view>
 
 #include "core/log.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 using LogHandler = std::function<void(Level, std::string_view)>;
 
@@ -14,4 +16,4 @@ using LogHandler = std::function<void(Level, std::string_view)>;
 /// The handler is called under a lock: it must not call back into the SDK.
 void set_log_handler(LogHandler handler, Level min_level) noexcept;
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

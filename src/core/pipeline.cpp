@@ -17,7 +17,7 @@
 #include "transport/spool_transport.hpp"
 #include "transport/transport_factory.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 namespace {
 
 constexpr std::size_t kDrainChunk = 1024;
@@ -576,4 +576,4 @@ Stats Pipeline::stats() const noexcept {
   return s;
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

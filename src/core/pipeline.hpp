@@ -35,7 +35,7 @@
 #include "promptetheus/transport.hpp"
 #include "transport/spool.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 class Pipeline : public std::enable_shared_from_this<Pipeline> {
  public:
@@ -140,4 +140,4 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
 /// The default client's pipeline (null before init() or after shutdown()). Thread-safe.
 std::shared_ptr<Pipeline> default_pipeline() noexcept;
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

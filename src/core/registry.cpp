@@ -10,7 +10,7 @@
 
 #include "core/pipeline.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 namespace {
 
 struct Registry {
@@ -99,4 +99,4 @@ std::shared_ptr<Pipeline> default_pipeline() noexcept {
   return p ? p->active_shared() : nullptr;
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

@@ -2,9 +2,11 @@
 // within a bounded time by one std::atexit hook.
 #pragma once
 
+#include "promptetheus/export.hpp"
+
 #include <memory>
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 class Pipeline;
 
@@ -16,4 +18,4 @@ void unregister_pipeline(const Pipeline* pipeline) noexcept;
 /// Replaces the default pipeline; returns the previous one. Thread-safe.
 std::shared_ptr<Pipeline> exchange_default_pipeline(std::shared_ptr<Pipeline> pipeline) noexcept;
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

@@ -18,7 +18,7 @@
 #include "promptetheus/wrappers.hpp"
 #include "transport/spool.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 SessionInfo::SessionInfo(std::string id, const std::string& nonce) : id_(std::move(id)) {
   key_prefix_.reserve(id_.size() + nonce.size() + 2);
@@ -169,7 +169,7 @@ bool record_span_end(const std::shared_ptr<SessionState>& session, const std::st
   }
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE
 
 namespace promptetheus {
 inline namespace v0 {

@@ -6,6 +6,8 @@
 //    counter, metadata and tags, and the pipeline the session reports to.
 #pragma once
 
+#include "promptetheus/export.hpp"
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -18,7 +20,7 @@
 
 #include "core/ids.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 class Pipeline;
 
@@ -107,4 +109,4 @@ class SessionState {
   std::atomic<std::uint64_t> seq_{0};
 };
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

@@ -1,13 +1,15 @@
 // The span_start / span_end state_change events (contract §1.6), recorded by Span.
 #pragma once
 
+#include "promptetheus/export.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 class SessionState;
 
@@ -18,4 +20,4 @@ bool record_span_start(const std::shared_ptr<SessionState>& session, const std::
 bool record_span_end(const std::shared_ptr<SessionState>& session, const std::string& name,
                      std::int64_t duration_ms, nlohmann::json metadata) noexcept;
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

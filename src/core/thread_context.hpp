@@ -1,12 +1,14 @@
 // Per-thread state: the stack of current sessions and of open spans (contract §2.6-§2.7).
 #pragma once
 
+#include "promptetheus/export.hpp"
+
 #include <memory>
 #include <vector>
 
 #include "core/event.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 class SessionState;
 
@@ -26,4 +28,4 @@ ThreadContext* thread_context() noexcept;
 /// Sets span_id/parent_id of `event` from the innermost spans of its session on this thread.
 void stamp_span(Event& event, const SessionState* session) noexcept;
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

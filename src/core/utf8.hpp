@@ -2,11 +2,13 @@
 // (used by the canonical JSON writer and by the analysis readers).
 #pragma once
 
+#include "promptetheus/export.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 /// Decodes the multi-byte sequence that starts at s[i] (s[i] >= 0x80). Returns its length and
 /// sets `cp`, or returns 0 when the bytes are not valid UTF-8: overlong forms, surrogates, values
@@ -34,4 +36,4 @@ inline std::size_t decode_utf8(std::string_view s, std::size_t i, std::uint32_t&
   return len;
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

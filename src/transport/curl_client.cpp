@@ -8,7 +8,7 @@
 
 #include "core/log.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 namespace {
 
@@ -264,4 +264,4 @@ std::string join_url(std::string_view endpoint, std::string_view path) {
   return url;
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

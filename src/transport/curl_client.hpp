@@ -14,7 +14,7 @@
 #include "promptetheus/version.hpp"
 #include "transport/http_outcome.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 struct CurlOptions {
   std::chrono::milliseconds connect_timeout{5000};
@@ -82,4 +82,4 @@ std::string encode_path_segment(std::string_view segment);
 /// `http://h:1/base/` + `/api/traces` -> `http://h:1/base/api/traces` (no relative resolution).
 std::string join_url(std::string_view endpoint, std::string_view path);
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

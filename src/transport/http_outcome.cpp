@@ -7,7 +7,7 @@
 
 #include "transport/retry_policy.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 const char* action_name(Action action) noexcept {
   switch (action) {
@@ -160,4 +160,4 @@ Resolution resolve_accepted(std::string_view body, bool body_truncated,
   return res;
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

@@ -14,7 +14,7 @@
 
 #include "promptetheus/transport.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 /// One finished (or failed) HTTP exchange, as the curl client reports it.
 struct HttpResult {
@@ -74,4 +74,4 @@ Resolution resolve_accepted(std::string_view body, bool body_truncated,
 /// The top-level `idempotency_key` of an event's JSON line, empty when absent or unreadable.
 std::string idempotency_key_of(std::string_view event_json);
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

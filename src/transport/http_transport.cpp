@@ -8,7 +8,7 @@
 
 #include "core/log.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 // One reusable deflate stream writing gzip (mtime 0, so equal input gives equal bytes).
 struct HttpTransport::Gzip {
@@ -516,4 +516,4 @@ void HttpTransport::interrupt() noexcept {
   client_.abort();
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

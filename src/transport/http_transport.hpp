@@ -29,7 +29,7 @@
 #include "transport/spool.hpp"
 #include "transport/spool_replay.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 struct HttpTransportConfig {
   std::string endpoint = "http://127.0.0.1:4318";
@@ -155,4 +155,4 @@ class HttpTransport final : public Transport {
 /// event's metadata. Returns empty when `event_json` is not a session_started event.
 std::string trace_body_from_event(std::string_view event_json);
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

@@ -1,6 +1,6 @@
 #include "transport/memory_transport.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 void MemoryStore::append(std::vector<EncodedEvent>& events) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -24,4 +24,4 @@ void MemoryTransport::send(std::vector<EncodedEvent>& events, const Deadline&) n
   }
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

@@ -7,7 +7,7 @@
 
 #include "promptetheus/transport.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 /// The events a MemoryTransport received. Shared between the transport (owned by the pipeline)
 /// and whoever reads them, so it outlives either. Thread-safe.
@@ -33,4 +33,4 @@ class MemoryTransport final : public Transport {
   std::shared_ptr<MemoryStore> store_;
 };
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

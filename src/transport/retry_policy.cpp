@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 SteadyClock::duration backoff_delay(unsigned attempt, SteadyClock::duration base,
                                     SteadyClock::duration cap, std::mt19937_64& rng) noexcept {
@@ -169,4 +169,4 @@ void CircuitBreaker::open_for(SteadyClock::duration duration) {
   cooldown_ = duration;
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

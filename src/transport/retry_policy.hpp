@@ -3,6 +3,8 @@
 // Everything here runs on the steady clock; the wall clock is used only to read an HTTP-date.
 #pragma once
 
+#include "promptetheus/export.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -10,7 +12,7 @@
 #include <random>
 #include <string_view>
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 using SteadyClock = std::chrono::steady_clock;
 
@@ -64,4 +66,4 @@ class CircuitBreaker {
   SteadyClock::duration cooldown_{};
 };
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

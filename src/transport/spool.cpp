@@ -17,7 +17,7 @@
 #include "core/log.hpp"
 #include "transport/spool_replay.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 struct Spool::State {
   static constexpr std::uint64_t kUnknown = ~0ull;
@@ -500,4 +500,4 @@ std::size_t Spool::prune_locked() noexcept {
   }
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

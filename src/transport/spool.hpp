@@ -13,7 +13,7 @@
 
 #include "promptetheus/transport.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 /// The name a session's spool, dead-letter and artifact files are kept under: `safe(x)` of
 /// contract §4.3 (runs of characters outside [A-Za-z0-9_.-] become '_', leading and trailing
@@ -121,4 +121,4 @@ class Spool {
   std::shared_ptr<State> state_;
 };
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

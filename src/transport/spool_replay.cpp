@@ -16,7 +16,7 @@
 #include "core/log.hpp"
 #include "transport/spool.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 namespace {
 
@@ -435,4 +435,4 @@ ReplayReport replay_spool(const std::string& dir, const ReplayOptions& options,
   return report;
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

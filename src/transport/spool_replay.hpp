@@ -21,7 +21,7 @@
 
 #include "promptetheus/transport.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 /// What the sink did with one batch handed to it by the replayer.
 struct ReplayBatchResult {
@@ -76,4 +76,4 @@ void set_session_flags(const nlohmann::json& event, EncodedEvent& out);
 /// missing or empty). Returns false for a blank or malformed line (not a JSON object).
 bool parse_spool_line(std::string_view line, const std::string& fallback_session, EncodedEvent& out);
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

@@ -2,7 +2,7 @@
 
 #include <unordered_map>
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 void SpoolTransport::send(std::vector<EncodedEvent>& events, const Deadline&) noexcept {
   try {
@@ -37,4 +37,4 @@ void SpoolTransport::send(std::vector<EncodedEvent>& events, const Deadline&) no
   }
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

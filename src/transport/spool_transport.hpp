@@ -6,7 +6,7 @@
 #include "promptetheus/transport.hpp"
 #include "transport/spool.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 class SpoolTransport final : public Transport {
  public:
@@ -21,4 +21,4 @@ class SpoolTransport final : public Transport {
   std::atomic<bool> interrupted_{false};
 };
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

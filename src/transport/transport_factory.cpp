@@ -5,7 +5,7 @@
 #include "transport/memory_transport.hpp"
 #include "transport/spool_transport.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 namespace {
 
 TransportChoice spool_choice(const Options& options, Status status) {
@@ -78,4 +78,4 @@ TransportChoice make_transport(const Options& options) noexcept {
   }
 }
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE

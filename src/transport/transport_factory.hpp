@@ -12,7 +12,7 @@
 #include "promptetheus/transport.hpp"
 #include "transport/spool.hpp"
 
-namespace promptetheus::detail {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 struct TransportChoice {
   std::unique_ptr<Transport> transport;    // null for `off`
@@ -31,4 +31,4 @@ struct TransportChoice {
 /// non-ok status.
 TransportChoice make_transport(const Options& options) noexcept;
 
-}  // namespace promptetheus::detail
+PROMPTETHEUS_END_DETAIL_NAMESPACE
