@@ -52,7 +52,12 @@ void BM_HttpDrain(benchmark::State& state) {
       const std::string sid = "01M7ZXHNVH2DNQWAR7C5Q4VEF" + std::to_string(id);
       moodycamel::ProducerToken token(queue);
       for (std::uint64_t s = 0; s < kPerProducer; ++s) {
-        EncodedEvent e{sid, s, event_json(sid, s)};
+        EncodedEvent e;
+        e.session_id = sid;
+        e.seq = s;
+        e.json = event_json(sid, s);
+        e.type = "user_message";
+        e.idempotency_key = sid + ":6d2eb0d7:" + std::to_string(s);
         while (!queue.enqueue(token, std::move(e))) std::this_thread::yield();
       }
       producers_done.fetch_add(1);

@@ -421,7 +421,7 @@ void BM_NlohmannEnvelope(benchmark::State& state, Helper helper) {
 
 void BM_CanonicalWriter(benchmark::State& state, Helper helper) {
   namespace d = promptetheus::detail;
-  auto session = std::make_shared<const d::SessionInfo>(kSessionId, "1a2b3c4d");
+  auto session = std::make_shared<const d::SessionInfo>(kSessionId, "1a2b3c4d", "{}");
   for (auto _ : state) {
     pb::LatencyRecorder rec;
     rec.reserve(kTimedBatches);

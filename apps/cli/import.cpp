@@ -14,6 +14,7 @@
 #include "progress.hpp"
 #include "promptetheus/options.hpp"
 #include "transport/http_transport.hpp"
+#include "transport/spool_line.hpp"
 
 namespace promptetheus::cli {
 
@@ -72,10 +73,16 @@ void add_import_command(CLI::App& app, ExitCode& rc) {
         ++skipped;
         return;
       }
+      // The facts a transport needs are read back from the wire form, as from a spool line.
+      const std::string session_id = std::move(enc.session_id);
+      if (!detail::parse_spool_line(parsed.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace),
+                                    session_id, enc)) {
+        ++skipped;
+        return;
+      }
+      enc.session_id = session_id;
       const auto seq = py_int(e.seq);
       enc.seq = seq && *seq > 0 ? static_cast<std::uint64_t>(*seq) : 0;
-      enc.json = parsed.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
-      detail::set_session_flags(parsed, enc);
       batch.push_back(std::move(enc));
     });
     if (skipped) print_error("warning: skipped " + std::to_string(skipped) + " event(s) that are not importable objects");

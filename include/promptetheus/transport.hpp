@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "promptetheus/export.hpp"
@@ -32,6 +34,15 @@ struct EncodedEvent {
   bool starts_session = false;  ///< the state_change "session_started" event
   bool ends_session = false;    ///< the session_end event
   DeliveryOutcome outcome = DeliveryOutcome::pending;
+  /// The envelope's `type` ("tool_call", ...), a view of static storage; empty when the event
+  /// (read back from a spool file) has a type the SDK does not know.
+  std::string_view type;
+  /// The envelope's `idempotency_key` (contract §1.2), the same text as in `json`.
+  std::string idempotency_key;
+  /// The session's trace, as the JSON body that creates it (POST /api/traces): built once per
+  /// session from its session_started data and shared by all its events. Null when unknown:
+  /// for an event read back from a spool file, only its session_started line carries it.
+  std::shared_ptr<const std::string> trace_body;
 };
 
 using Clock = std::chrono::steady_clock;

@@ -186,6 +186,21 @@ const std::string& json_depth_marker() {
 
 namespace {
 
+void bound_depth_at(nlohmann::json& value, int depth) {
+  if (!value.is_array() && !value.is_object()) return;
+  if (depth > kMaxJsonDepth) {
+    value = json_depth_marker();  // nlohmann::json destroys the subtree without recursion
+    return;
+  }
+  for (auto& item : value) bound_depth_at(item, depth + 1);
+}
+
+}  // namespace
+
+void bound_json_depth(nlohmann::json& value) { bound_depth_at(value, 1); }
+
+namespace {
+
 // `depth` is the nesting level `value` has if it is a container (1 for the value written).
 void write_json_at(std::string& out, const nlohmann::json& value, int depth) {
   using T = nlohmann::json::value_t;

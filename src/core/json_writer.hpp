@@ -24,6 +24,10 @@ PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 constexpr int kMaxJsonDepth = 128;
 /// "[truncated: nested deeper than 128 levels]"
 const std::string& json_depth_marker();
+/// Replaces, in place, every container nested deeper than kMaxJsonDepth with the marker, as the
+/// writer would write it. For a user's value the SDK keeps and copies (session metadata):
+/// nlohmann::json copies recursively, so an unbounded value would overflow the caller's stack.
+void bound_json_depth(nlohmann::json& value);
 
 /// A JSON string literal with quotes, escaped as Python's json.dumps(ensure_ascii=True) writes
 /// it: the one JSON string escaping of the SDK and the tools. Invalid UTF-8 is written as

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <unordered_map>
@@ -195,7 +196,10 @@ bool Pipeline::enqueue(Event&& event) noexcept {
     completed_.fetch_add(1, std::memory_order_release);
     return written;
   }
-  std::uint64_t depth = offered - completed_.load(std::memory_order_relaxed);
+  // Other producers may have counted and completed events after this one was counted, so
+  // completed_ can be ahead of `offered`: then the queue is nearly empty, not 2^64 deep.
+  const std::uint64_t completed = completed_.load(std::memory_order_relaxed);
+  const std::uint64_t depth = offered > completed ? offered - completed : 0;
   std::uint64_t queued_bytes = queue_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
   if (depth > options_.max_queue_events || queued_bytes > options_.max_queue_bytes) {
     queue_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
@@ -259,8 +263,16 @@ bool Pipeline::encode_into(Event& event, EncodedEvent& out) noexcept {
   out.outcome = DeliveryOutcome::pending;
   try {
     if (event.artifact) store_artifact(*event.artifact);
-    out.session_id = event.session->id();
+    const SessionInfo& session = *event.session;
+    out.session_id = session.id();
     out.seq = event.seq;
+    out.type = kEventTypes[static_cast<std::size_t>(event.type)];
+    // Assigned, not constructed: the worker's encoded events keep their strings' capacity.
+    out.idempotency_key = session.key_prefix();
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, event.seq).ptr;
+    out.idempotency_key.append(digits, end);
+    out.trace_body = std::shared_ptr<const std::string>(event.session, &session.trace_body());
     out.starts_session = is_session_started(event);
     out.ends_session = event.type == EventType::session_end;
     out.json.reserve(256 + event.approx_bytes / 2);

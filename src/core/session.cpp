@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "core/access.hpp"
 #include "core/exception_info.hpp"
@@ -13,6 +14,7 @@
 #include "core/session_state.hpp"
 #include "core/span_events.hpp"
 #include "core/thread_context.hpp"
+#include "core/trace_body.hpp"
 #include "promptetheus/client.hpp"
 #include "promptetheus/session.hpp"
 #include "promptetheus/wrappers.hpp"
@@ -20,7 +22,8 @@
 
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
-SessionInfo::SessionInfo(std::string id, const std::string& nonce) : id_(std::move(id)) {
+SessionInfo::SessionInfo(std::string id, const std::string& nonce, std::string trace_body)
+    : id_(std::move(id)), trace_body_(std::move(trace_body)) {
   key_prefix_.reserve(id_.size() + nonce.size() + 2);
   key_prefix_ += id_;
   key_prefix_ += ':';
@@ -31,8 +34,9 @@ SessionInfo::SessionInfo(std::string id, const std::string& nonce) : id_(std::mo
   json_key_prefix_.pop_back();  // the closing quote comes after the seq
 }
 
-SessionState::SessionState(std::string id, const std::string& nonce, std::shared_ptr<Pipeline> pipeline)
-    : info_(std::make_shared<const SessionInfo>(std::move(id), nonce)),
+SessionState::SessionState(std::string id, const std::string& nonce, std::string trace_body,
+                           std::shared_ptr<Pipeline> pipeline)
+    : info_(std::make_shared<const SessionInfo>(std::move(id), nonce, std::move(trace_body))),
       info_generation_(fork_generation()),
       pipeline_(std::move(pipeline)) {}
 
@@ -41,7 +45,7 @@ void SessionState::renew_after_fork() noexcept {
     std::lock_guard<std::mutex> lock(renew_mutex_);
     const std::uint64_t generation = fork_generation();
     if (info_generation_.load(std::memory_order_relaxed) == generation) return;  // another thread did
-    info_ = std::make_shared<const SessionInfo>(info_->id(), new_nonce());
+    info_ = std::make_shared<const SessionInfo>(info_->id(), new_nonce(), info_->trace_body());
     info_generation_.store(generation, std::memory_order_release);
   } catch (...) {
     // Out of memory: keep the parent's identity (the server may then drop these as duplicates).
@@ -506,6 +510,7 @@ bool SessionHandle::update_metadata(json values) const noexcept {
   if (!state_) return false;
   try {
     if (!values.is_object()) values = json::object();
+    detail::bound_json_depth(values);  // its values are copied into the session's metadata
     {
       std::lock_guard<std::mutex> lock(state_->data_mutex);
       for (auto it = values.begin(); it != values.end(); ++it) state_->metadata[it.key()] = it.value();
@@ -572,22 +577,35 @@ Session::Session(SessionOptions options) noexcept : uncaught_at_entry_(std::unca
     if (!pipeline || !pipeline->accepting()) return;  // a no-op session
     const Options& client_options = pipeline->options();
     std::string id = options.session_id.empty() ? detail::new_ulid() : std::move(options.session_id);
-    auto state = std::make_shared<detail::SessionState>(std::move(id), detail::new_nonce(), pipeline);
+    std::string project_id = options.project_id.empty() ? client_options.project_id : std::move(options.project_id);
+    std::string environment = options.environment.empty() ? client_options.environment : std::move(options.environment);
+    json metadata = options.metadata.is_object() ? std::move(options.metadata) : json::object();
+    detail::bound_json_depth(metadata);  // it is copied into session_started below
+    std::vector<std::string> tags;
+    {
+      std::unordered_set<std::string> seen;  // the first of equal tags, in the order given
+      for (auto& tag : options.tags) {
+        if (seen.insert(tag).second) tags.push_back(std::move(tag));
+      }
+    }
+    json after = {{"agent", options.agent},
+                  {"user_goal", options.user_goal},
+                  {"project_id", detail::optional_string(project_id)},
+                  {"environment", detail::optional_string(environment)},
+                  {"tags", detail::string_list(tags)}};
+    std::string trace_body = detail::make_trace_body(id, after, metadata);
+    auto state = std::make_shared<detail::SessionState>(std::move(id), detail::new_nonce(),
+                                                        std::move(trace_body), pipeline);
     state->agent = std::move(options.agent);
     state->user_goal = std::move(options.user_goal);
-    state->project_id = options.project_id.empty() ? client_options.project_id : std::move(options.project_id);
-    state->environment = options.environment.empty() ? client_options.environment : std::move(options.environment);
-    state->metadata = options.metadata.is_object() ? std::move(options.metadata) : json::object();
-    for (const auto& tag : options.tags) state->add_tag(tag);
+    state->project_id = std::move(project_id);
+    state->environment = std::move(environment);
+    state->metadata = std::move(metadata);
+    for (const auto& tag : tags) state->add_tag(tag);
     state_ = state;
     if (auto* ctx = detail::thread_context()) ctx->sessions.push_back(state);
-    json after = {{"agent", state->agent},
-                  {"user_goal", state->user_goal},
-                  {"project_id", detail::optional_string(state->project_id)},
-                  {"environment", detail::optional_string(state->environment)},
-                  {"tags", detail::string_list(state->tags)}};
-    // Session metadata rides on session_started so that every consumer (the HTTP transport's
-    // trace creation, replay, import) can rebuild the trace from the events alone.
+    // Session metadata rides on session_started so that every consumer (replay, import, the
+    // trace body of a session read back from the spool) can rebuild the trace from the events.
     state_change("session_started", nullptr, std::move(after), state->metadata);
   } catch (...) {
     detail::log_error("cannot start a session; recording nothing for it");

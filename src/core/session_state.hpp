@@ -1,5 +1,6 @@
 // The state of one session, split by who may hold it:
-//  - SessionInfo: immutable identity (id, idempotency key prefix, their JSON forms). Queued
+//  - SessionInfo: immutable identity (id, idempotency key prefix, their JSON forms, the trace
+//    body built from the session_started data). Queued
 //    events reference it, so it must never reference the pipeline: that would make a cycle
 //    (pipeline -> queued events -> session -> pipeline) that keeps a destroyed Client alive.
 //  - SessionState: what handles (Session, SessionHandle, Context) share: the info, the seq
@@ -26,7 +27,7 @@ class Pipeline;
 
 class SessionInfo {
  public:
-  SessionInfo(std::string id, const std::string& nonce);
+  SessionInfo(std::string id, const std::string& nonce, std::string trace_body);
 
   const std::string& id() const noexcept { return id_; }
   /// "<session_id>:<nonce>:" — the idempotency key without its seq.
@@ -35,17 +36,21 @@ class SessionInfo {
   /// (escaped once here so that the worker only copies them).
   const std::string& json_id() const noexcept { return json_id_; }
   const std::string& json_key_prefix() const noexcept { return json_key_prefix_; }
+  /// The JSON body that creates the session's trace (core/trace_body.hpp).
+  const std::string& trace_body() const noexcept { return trace_body_; }
 
  private:
   std::string id_;
   std::string key_prefix_;
   std::string json_id_;
   std::string json_key_prefix_;
+  std::string trace_body_;
 };
 
 class SessionState {
  public:
-  SessionState(std::string id, const std::string& nonce, std::shared_ptr<Pipeline> pipeline);
+  SessionState(std::string id, const std::string& nonce, std::string trace_body,
+               std::shared_ptr<Pipeline> pipeline);
 
   const std::string& id() const noexcept { return info_->id(); }
   /// The identity events of this process carry. In a forked child that continues the session

@@ -89,14 +89,6 @@ Outcome classify(const HttpResult& r, std::chrono::system_clock::time_point now,
   return out;
 }
 
-std::string idempotency_key_of(std::string_view event_json) {
-  auto parsed = nlohmann::json::parse(event_json.begin(), event_json.end(), nullptr, false);
-  if (!parsed.is_object()) return {};
-  auto it = parsed.find("idempotency_key");
-  if (it == parsed.end() || it->is_null()) return {};
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
 Resolution resolve_accepted(std::string_view body, bool body_truncated,
                             const std::vector<const EncodedEvent*>& batch) noexcept {
   Resolution res;
@@ -118,10 +110,10 @@ Resolution resolve_accepted(std::string_view body, bool body_truncated,
       }
       auto rej = doc.find("rejected");
       if (rej != doc.end() && rej->is_array() && !rej->empty()) {
-        std::unordered_map<std::string, std::size_t> by_key;
+        std::unordered_map<std::string_view, std::size_t> by_key;
         for (std::size_t i = 0; i < batch.size(); ++i) {
-          auto key = idempotency_key_of(batch[i]->json);
-          if (!key.empty()) by_key.emplace(std::move(key), i);
+          const std::string& key = batch[i]->idempotency_key;
+          if (!key.empty()) by_key.emplace(key, i);
         }
         for (const auto& entry : *rej) {
           if (!entry.is_object()) continue;

@@ -64,14 +64,12 @@ struct Resolution {
 };
 
 /// Resolves a 2xx body against the batch it answered. `accepted` counts only as a non-bool
-/// integer >= 0; `rejected` only as a list; each rejection is matched by idempotency_key first,
+/// integer >= 0; `rejected` only as a list; each rejection is matched by idempotency_key first
+/// (the events' EncodedEvent::idempotency_key),
 /// then by an in-range integer `index`; unmatched and repeated matches are ignored. Anything
 /// ambiguous (non-object body, missing or wrong counts, truncated body) leaves every
 /// non-rejected event unaccounted.
 Resolution resolve_accepted(std::string_view body, bool body_truncated,
                             const std::vector<const EncodedEvent*>& batch) noexcept;
-
-/// The top-level `idempotency_key` of an event's JSON line, empty when absent or unreadable.
-std::string idempotency_key_of(std::string_view event_json);
 
 PROMPTETHEUS_END_DETAIL_NAMESPACE

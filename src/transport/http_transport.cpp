@@ -33,45 +33,6 @@ struct HttpTransport::Gzip {
   }
 };
 
-std::string trace_body_from_event(std::string_view event_json) {
-  try {
-    auto ev = nlohmann::json::parse(event_json.begin(), event_json.end(), nullptr, false);
-    if (!ev.is_object() || ev.value("type", nlohmann::json()) != "state_change") return {};
-    auto payload = ev.find("payload");
-    if (payload == ev.end() || !payload->is_object() ||
-        payload->value("name", nlohmann::json()) != "session_started") {
-      return {};
-    }
-    auto sid = ev.find("session_id");
-    if (sid == ev.end() || !sid->is_string() || sid->get_ref<const std::string&>().empty()) return {};
-    nlohmann::json after = payload->value("after", nlohmann::json::object());
-    if (!after.is_object()) after = nlohmann::json::object();
-    auto field = [&](const char* key) { return after.value(key, nlohmann::json()); };
-
-    nlohmann::ordered_json body;
-    body["id"] = *sid;
-    body["agent"] = field("agent");
-    body["user_goal"] = after.contains("user_goal") && after["user_goal"].is_string()
-                            ? after["user_goal"]
-                            : nlohmann::json("");
-    body["project_id"] = field("project_id");
-    body["environment"] = field("environment");
-    auto meta = ev.find("metadata");
-    if (meta != ev.end() && meta->is_object()) {
-      body["metadata"] = *meta;
-    } else if (after.contains("metadata") && after["metadata"].is_object()) {
-      body["metadata"] = after["metadata"];
-    } else {
-      body["metadata"] = nlohmann::json::object();
-    }
-    body["tags"] = after.contains("tags") && after["tags"].is_array() ? after["tags"]
-                                                                     : nlohmann::json::array();
-    return body.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
-  } catch (...) {
-    return {};
-  }
-}
-
 HttpTransportConfig http_config_from(const Options& options) {
   HttpTransportConfig config;
   config.endpoint = options.api_url;
@@ -183,19 +144,21 @@ HttpResult HttpTransport::post(const std::string& path, const std::string& json,
 
 bool HttpTransport::ensure_trace(const std::string& sid, const Deadline& deadline, bool force) {
   if (!force && traces_created_.count(sid)) return true;
-  std::string body;
+  std::string bare;
+  const std::string* body = nullptr;
   auto known = trace_bodies_.find(sid);
   if (known != trace_bodies_.end()) {
-    body = known->second;
+    body = known->second.get();
   } else if (force) {
     // The server lost (or never had) the trace and no session_started was seen: create a bare
     // one so the events are not lost as 404s.
-    body = nlohmann::json{{"id", sid}, {"user_goal", ""}}.dump(-1, ' ', true,
+    bare = nlohmann::json{{"id", sid}, {"user_goal", ""}}.dump(-1, ' ', true,
                                                                 nlohmann::json::error_handler_t::replace);
+    body = &bare;
   } else {
     return true;  // nothing known: created by an earlier run, or found out through a 404
   }
-  HttpResult r = post("/api/traces", body, deadline);
+  HttpResult r = post("/api/traces", *body, deadline);
   Outcome o = classify(r, std::chrono::system_clock::now(), config_.retry_after_cap);
   switch (o.action) {
     case Action::accepted:
@@ -360,10 +323,9 @@ std::vector<HttpTransport::Batch> HttpTransport::split(const Batch& events) cons
 }
 
 void HttpTransport::remember_trace(const EncodedEvent& e) {
-  if (!e.starts_session) return;
-  std::string body = trace_body_from_event(e.json);
-  if (body.empty()) return;
-  trace_bodies_[e.session_id] = std::move(body);
+  if (!e.trace_body || e.trace_body->empty()) return;
+  auto& known = trace_bodies_[e.session_id];
+  if (!known) known = e.trace_body;
 }
 
 void HttpTransport::forget_ended_sessions(const std::string& sid, const Batch& batch) {
@@ -395,7 +357,6 @@ void HttpTransport::send(std::vector<EncodedEvent>& events, const Deadline& dead
   try {
     std::unordered_map<std::string_view, std::size_t> index;
     for (auto& e : events) {
-      remember_trace(e);
       static const std::string unknown_session = "unknown-session";
       const std::string& sid = e.session_id.empty() ? unknown_session : e.session_id;
       std::size_t g;
@@ -404,6 +365,7 @@ void HttpTransport::send(std::vector<EncodedEvent>& events, const Deadline& dead
       } else {
         auto it = index.find(sid);
         if (it == index.end()) {
+          remember_trace(e);  // every event of a live session carries its trace body
           groups.emplace_back(sid, Batch{});
           g = groups.size() - 1;
           // Key by the event's own string: `groups` may reallocate and move its copies.
@@ -466,7 +428,9 @@ ReplayReport HttpTransport::replay(const Deadline& deadline, std::size_t max_bat
     report = replay_spool(config_.spool_dir, options,
                           [&](const std::string& sid, std::vector<EncodedEvent>& batch) {
                             ReplayBatchResult result;
-                            for (const auto& e : batch) remember_trace(e);
+                            for (const auto& e : batch) {
+                              if (e.trace_body) remember_trace(e);  // its session_started line
+                            }
                             if (!may_attempt(deadline)) {
                               result.stop = true;
                               return result;

@@ -139,9 +139,9 @@ class HttpTransport final : public Transport {
   bool spool_pending_ = true;  ///< the spool may hold events (true at start: replay old runs)
   ReplayTotals replay_totals_;
 
-  /// Trace bodies derived from session_started events, and sessions whose trace exists: of live
-  /// sessions only (forgotten when a session's end is delivered).
-  std::unordered_map<std::string, std::string> trace_bodies_;
+  /// Trace bodies the events carried (EncodedEvent::trace_body), and sessions whose trace exists:
+  /// of live sessions only (forgotten when a session's end is delivered).
+  std::unordered_map<std::string, std::shared_ptr<const std::string>> trace_bodies_;
   std::unordered_set<std::string> traces_created_;
 
   std::string body_;        ///< reused request body buffer
@@ -149,10 +149,5 @@ class HttpTransport final : public Transport {
   struct Gzip;
   std::unique_ptr<Gzip> gzip_;
 };
-
-/// `POST /api/traces` body derived from a session_started state_change event (DESIGN.md §2):
-/// {id, agent, user_goal, project_id, environment, tags, metadata} from payload.after and the
-/// event's metadata. Returns empty when `event_json` is not a session_started event.
-std::string trace_body_from_event(std::string_view event_json);
 
 PROMPTETHEUS_END_DETAIL_NAMESPACE

@@ -105,49 +105,13 @@ bool session_name_is_shortened(std::string_view session_id) {
 }
 
 std::string with_reject_reason(std::string_view json, std::string_view reason) {
-  // "_reject_reason" sorts before every lowercase envelope key ('_' < 'a'), and canonical lines
-  // only have lowercase keys before it, so it goes first unless an uppercase or digit-led key
-  // exists. Find the first key that sorts after it.
-  std::string escaped;
-  write_json_string(escaped, reason);
-  std::string field = "\"_reject_reason\":" + escaped;
+  // Every envelope key (contract §1.1) is a lowercase identifier, and '_' sorts before 'a': in
+  // the sorted form of an envelope plus the reason, the reason is the first key.
   if (json.size() < 2 || json.front() != '{') return std::string(json);
-  if (json == "{}") return "{" + field + "}";
-  // Keys of canonical envelopes are plain ASCII identifiers; walk top-level keys in order.
-  std::size_t pos = 1;
-  int depth = 0;
-  bool in_string = false;
-  std::size_t key_start = 1;
-  for (std::size_t i = 1; i < json.size(); ++i) {
-    char c = json[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') {
-      if (depth == 0 && (json[i - 1] == '{' || json[i - 1] == ',')) {
-        key_start = i;
-        std::size_t key_end = json.find('"', i + 1);
-        std::string_view key = json.substr(i + 1, key_end - i - 1);
-        if (key > std::string_view("_reject_reason")) {
-          pos = key_start;
-          return std::string(json.substr(0, pos)) + field + "," + std::string(json.substr(pos));
-        }
-      }
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      ++depth;
-    } else if (c == '}' || c == ']') {
-      if (depth == 0) break;
-      --depth;
-    }
-  }
-  // Every key sorts before it: append at the end.
-  std::string out(json.substr(0, json.size() - 1));
-  out += ",";
-  out += field;
-  out += "}";
+  std::string out = "{\"_reject_reason\":";
+  write_json_string(out, reason);
+  if (json != "{}") out += ',';
+  out.append(json.substr(1));
   return out;
 }
 

@@ -44,8 +44,9 @@ struct JsonlFile {
 /// `files` is empty). Callers filter and sort further as they need.
 int list_jsonl_files(const std::string& dir, std::vector<JsonlFile>& files, bool follow_links = true);
 
-/// Returns the JSON-spool line `json` (an object) with `"_reject_reason": reason` added in its
-/// sorted position. `json` must be a canonical object line as produced by the event writer.
+/// Returns the JSON-spool line `json` (an event envelope) with `"_reject_reason": reason` added
+/// as its first key, which is its sorted position since every envelope key is lowercase.
+/// Anything but an object is returned unchanged.
 std::string with_reject_reason(std::string_view json, std::string_view reason);
 
 /// Appends and prunes spool files. Every append opens, writes and closes the file (O_APPEND, one

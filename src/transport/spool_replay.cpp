@@ -15,6 +15,7 @@
 
 #include "core/log.hpp"
 #include "transport/spool.hpp"
+#include "transport/spool_line.hpp"
 
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
@@ -281,38 +282,6 @@ std::string pending_name_of(std::string_view file_name) {
   auto marker = name.find(kClaimMarker);
   if (marker != std::string::npos) return name.substr(0, marker) + std::string(kJsonl);
   return name;
-}
-
-void set_session_flags(const nlohmann::json& event, EncodedEvent& out) {
-  const auto type = event.find("type");
-  out.ends_session = type != event.end() && *type == "session_end";
-  out.starts_session = false;
-  if (type != event.end() && *type == "state_change") {
-    const auto payload = event.find("payload");
-    out.starts_session =
-        payload != event.end() && payload->is_object() && payload->value("name", "") == "session_started";
-  }
-}
-
-bool parse_spool_line(std::string_view line, const std::string& fallback_session, EncodedEvent& out) {
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
-    line.remove_suffix(1);
-  }
-  if (line.empty()) return false;
-  auto doc = nlohmann::json::parse(line.begin(), line.end(), nullptr, false);
-  if (!doc.is_object()) return false;
-  out.session_id = fallback_session;
-  auto sid = doc.find("session_id");
-  if (sid != doc.end() && sid->is_string() && !sid->get_ref<const std::string&>().empty()) {
-    out.session_id = sid->get<std::string>();
-  }
-  out.seq = 0;
-  auto seq = doc.find("seq");
-  if (seq != doc.end() && seq->is_number_unsigned()) out.seq = seq->get<std::uint64_t>();
-  set_session_flags(doc, out);
-  out.outcome = DeliveryOutcome::pending;
-  out.json.assign(line.begin(), line.end());
-  return true;
 }
 
 ReplayReport replay_spool(const std::string& dir, const ReplayOptions& options,

@@ -69,11 +69,4 @@ ReplayReport replay_spool(const std::string& dir, const ReplayOptions& options,
 /// The pending file name a spool file belongs to: `x.replaying-1-2-3.jsonl` -> `x.jsonl`.
 std::string pending_name_of(std::string_view file_name);
 
-/// Sets starts_session / ends_session of `out` from a parsed event envelope.
-void set_session_flags(const nlohmann::json& event, EncodedEvent& out);
-
-/// Parses one spool line into an event (session_id from the line, or `fallback_session` when
-/// missing or empty). Returns false for a blank or malformed line (not a JSON object).
-bool parse_spool_line(std::string_view line, const std::string& fallback_session, EncodedEvent& out);
-
 PROMPTETHEUS_END_DETAIL_NAMESPACE

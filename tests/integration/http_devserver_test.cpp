@@ -7,6 +7,7 @@
 
 #include "dev_server_fixture.hpp"
 #include "transport/http_transport.hpp"
+#include "transport/spool_line.hpp"
 
 using namespace promptetheus;
 using namespace promptetheus::detail;
@@ -57,8 +58,9 @@ std::vector<EncodedEvent> events(const std::string& sid, std::uint64_t from, std
            {"seq", s}, {"session_id", sid}, {"timestamp", "2026-11-21T20:42:43.441511Z"},
            {"type", "user_message"}};
     }
-    EncodedEvent e{sid, s, j.dump()};
-    e.starts_session = s == 0;  // the worker sets this flag for session_started
+    EncodedEvent e;
+    // Its facts (type, key, session flags, the trace body of session_started) as a spool line gives them.
+    REQUIRE(parse_spool_line(j.dump(), sid, e));
     out.push_back(std::move(e));
   }
   return out;

@@ -12,6 +12,7 @@
 #include "fault_proxy.hpp"
 #include "promptetheus/version.hpp"
 #include "transport/http_transport.hpp"
+#include "transport/spool_line.hpp"
 #include "transport/spool_replay.hpp"
 
 using namespace promptetheus;
@@ -60,8 +61,9 @@ EncodedEvent make_event(const std::string& sid, std::uint64_t seq, std::size_t p
          {"timestamp", "2026-11-21T20:42:43.441511Z"},
          {"type", "user_message"}};
   }
-  EncodedEvent e{sid, seq, j.dump()};
-  e.starts_session = seq == 0;  // the worker sets this flag for session_started
+  EncodedEvent e;
+  // Its facts (type, key, session flags, the trace body of session_started) as a spool line gives them.
+  REQUIRE(parse_spool_line(j.dump(), sid, e));
   return e;
 }
 

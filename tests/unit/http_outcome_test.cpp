@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/trace_body.hpp"
 #include "transport/curl_client.hpp"
 #include "transport/http_outcome.hpp"
 #include "transport/http_transport.hpp"
@@ -33,9 +34,13 @@ Outcome run(const HttpResult& r) {
 std::vector<EncodedEvent> events(int n) {
   std::vector<EncodedEvent> out;
   for (int i = 0; i < n; ++i) {
-    out.push_back({"s", static_cast<std::uint64_t>(i),
-                   R"({"idempotency_key":"s:abcd0123:)" + std::to_string(i) + R"(","seq":)" +
-                       std::to_string(i) + R"(,"session_id":"s","type":"metric"})"});
+    EncodedEvent e;
+    e.session_id = "s";
+    e.seq = static_cast<std::uint64_t>(i);
+    e.idempotency_key = "s:abcd0123:" + std::to_string(i);
+    e.json = R"({"idempotency_key":")" + e.idempotency_key + R"(","seq":)" + std::to_string(i) +
+             R"(,"session_id":"s","type":"metric"})";
+    out.push_back(std::move(e));
   }
   return out;
 }
@@ -161,13 +166,6 @@ TEST_CASE("resolve: ambiguous bodies leave non-rejected events unaccounted", "[h
   CHECK(not_list.rejected.empty());
 }
 
-TEST_CASE("idempotency_key_of reads the top-level key only", "[http][resolve]") {
-  CHECK(idempotency_key_of(R"({"idempotency_key":"a:b:1","payload":{"idempotency_key":"x"}})") == "a:b:1");
-  CHECK(idempotency_key_of(R"({"payload":{"idempotency_key":"x"}})").empty());
-  CHECK(idempotency_key_of("garbage").empty());
-  CHECK(idempotency_key_of(R"({"idempotency_key":5})") == "5");
-}
-
 TEST_CASE("session ids are percent-encoded as one path segment", "[http][url]") {
   CHECK(encode_path_segment("01M7ZXHNVH2DNQWAR7C5Q4VEFW") == "01M7ZXHNVH2DNQWAR7C5Q4VEFW");
   CHECK(encode_path_segment("../x?y#") == "..%2Fx%3Fy%23");
@@ -185,7 +183,7 @@ TEST_CASE("trace body comes from the session_started event", "[http][trace]") {
       R"({"idempotency_key":"S:1:0","metadata":{"run":7},"payload":{"after":{"agent":"calendar-agent",)"
       R"("environment":null,"project_id":"p1","tags":["demo"],"user_goal":"Book Tuesday"},"before":null,)"
       R"("name":"session_started"},"seq":0,"session_id":"S","timestamp":"2026-11-21T20:42:43.441411Z","type":"state_change"})";
-  auto body = nlohmann::json::parse(trace_body_from_event(started));
+  auto body = nlohmann::json::parse(trace_body_from_event(nlohmann::json::parse(started)));
   CHECK(body["id"] == "S");
   CHECK(body["agent"] == "calendar-agent");
   CHECK(body["user_goal"] == "Book Tuesday");
@@ -194,9 +192,10 @@ TEST_CASE("trace body comes from the session_started event", "[http][trace]") {
   CHECK(body["tags"] == nlohmann::json::array({"demo"}));
   CHECK(body["metadata"] == nlohmann::json{{"run", 7}});
   // The wire order of the reference SDK (Appendix B).
-  CHECK(trace_body_from_event(started).rfind(R"({"id":"S","agent":"calendar-agent","user_goal")", 0) == 0);
+  CHECK(trace_body_from_event(nlohmann::json::parse(started)).rfind(R"({"id":"S","agent":"calendar-agent","user_goal")", 0) == 0);
 
-  CHECK(trace_body_from_event(R"({"payload":{"name":"span_start"},"session_id":"S","type":"state_change"})").empty());
-  CHECK(trace_body_from_event(R"({"payload":{"content":"session_started"},"session_id":"S","type":"user_message"})").empty());
-  CHECK(trace_body_from_event("{not json").empty());
+  auto body_of = [](const char* line) { return trace_body_from_event(nlohmann::json::parse(line, nullptr, false)); };
+  CHECK(body_of(R"({"payload":{"name":"span_start"},"session_id":"S","type":"state_change"})").empty());
+  CHECK(body_of(R"({"payload":{"content":"session_started"},"session_id":"S","type":"user_message"})").empty());
+  CHECK(body_of("{not json").empty());
 }

@@ -94,3 +94,47 @@ TEST_CASE("8 threads x 20000 events into one session: nothing lost, seqs exactly
   CHECK(thread_order_broken == 0);
   for (int t = 0; t < kThreads; ++t) CHECK(per_thread_next[t] == kPerThread);
 }
+
+namespace {
+
+// Delivers everything at once: the queue drains as fast as the worker can take it.
+class InstantTransport : public Transport {
+ public:
+  void send(std::vector<EncodedEvent>& events, const Deadline&) noexcept override {
+    sdk_test::set_outcome(events, DeliveryOutcome::delivered);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("producers racing a fast worker never see a full queue that is nearly empty", "[sdk][concurrency]") {
+  // A producer measures the queue as (events counted) - (events completed). Others can count
+  // and complete events between its count and its read of the completed count, so the
+  // difference can be negative; read as unsigned it was 2^64 - k, and the event was spilled or
+  // dropped as if the queue were full.
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 50000;
+  Options o;
+  o.transport_factory = [] { return std::make_unique<InstantTransport>(); };
+  o.overflow_to_spool = false;  // an event taken for overflow is then counted as queue-full
+  o.max_queue_events = 1u << 20;
+  o.flush_interval = std::chrono::milliseconds(1);
+  o.batch_size = 1;  // the worker wakes as often as it can
+  Client client(o);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&client, t] {
+      SessionOptions so;
+      so.agent = "racer-" + std::to_string(t);
+      so.client = &client;
+      Session s(std::move(so));
+      for (int i = 0; i < kPerThread; ++i) s.agent_message("m");
+    });
+  }
+  for (auto& t : threads) t.join();
+  REQUIRE(client.flush(std::chrono::seconds(30)));
+  const Stats stats = client.stats();
+  CHECK(stats.dropped_queue_full == 0);
+  CHECK(stats.dropped_total() == 0);
+  CHECK(stats.delivered == std::uint64_t{kThreads} * (kPerThread + 2));
+}

@@ -281,6 +281,33 @@ TEST_CASE("JSON nested 100 000 levels deep is recorded, truncated at the depth l
   CHECK(bottom_of(call.at("payload").at("arguments")) == std::make_pair(limit, json(marker)));
 }
 
+TEST_CASE("session metadata nested 100 000 levels deep is kept, truncated at the depth limit", "[sdk][helpers][json]") {
+  // The session keeps its metadata and copies it (into session_started, and on update_metadata);
+  // nlohmann::json copies recursively, so the SDK must bound the depth before it copies.
+  const int limit = 128;
+  const std::string marker = "[truncated: nested deeper than 128 levels]";
+  bool recorded = false;
+  std::vector<json> events;
+  run_with_stack(std::size_t{4} << 20, [&] {
+    try {
+      SessionOptions options;
+      options.metadata = json::object();
+      options.metadata["deep"] = sdk_test::nested_json(100000, true);
+      testing::CaptureSession cap(std::move(options));
+      json update = json::object();
+      update["deeper"] = sdk_test::nested_json(100000, false);
+      recorded = cap.session().update_metadata(std::move(update)) && cap.session().end();
+      events = cap.events();
+    } catch (...) {
+      recorded = false;
+    }
+  });
+  REQUIRE(recorded);
+  REQUIRE(events.size() == 3);
+  CHECK(bottom_of(events[0].at("metadata")) == std::make_pair(limit, json(marker)));
+  CHECK(bottom_of(events[1].at("payload").at("after")) == std::make_pair(limit, json(marker)));
+}
+
 TEST_CASE("every event has the envelope of §1.1 with ids in the formats of §1.2", "[sdk][helpers]") {
   testing::CaptureSession cap;
   const Session& s = cap.session();
