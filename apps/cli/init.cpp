@@ -11,6 +11,7 @@
 #include "analysis/session_store.hpp"
 #include "cli_common.hpp"
 #include "cli_http.hpp"
+#include "core/files.hpp"
 #include "transport/spool.hpp"
 
 namespace promptetheus::cli {
@@ -76,7 +77,7 @@ bool update_lines(const std::string& path, const std::vector<std::pair<std::stri
   std::string text;
   for (std::size_t i = 0; i < lines.size(); ++i) text += lines[i] + "\n";
   const std::size_t slash = path.rfind('/');
-  if (slash != std::string::npos && slash > 0) detail::Spool::make_dirs(path.substr(0, slash));
+  if (slash != std::string::npos && slash > 0) detail::make_private_dirs(path.substr(0, slash));
   std::ofstream out(path, std::ios::trunc);
   out << text;
   out.close();

@@ -9,14 +9,12 @@
 #include <fstream>
 #include <unordered_map>
 
+#include "core/files.hpp"
 #include "core/ids.hpp"
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
 #include "core/registry.hpp"
 #include "core/session_state.hpp"
-#include "transport/memory_transport.hpp"
-#include "transport/spool_transport.hpp"
-#include "transport/transport_factory.hpp"
 
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 namespace {
@@ -60,14 +58,15 @@ void store_artifact(const ArtifactWrite& artifact) {
     data.assign(artifact.bytes.begin(), artifact.bytes.end());
   }
   // Each artifact id is fresh, so appending to a new file writes it whole.
-  if (!Spool::append_file(artifact.storage_path, data)) log_warn("cannot write artifact " + artifact.storage_path);
+  if (!write_new_file(artifact.storage_path, data)) log_warn("cannot write artifact " + artifact.storage_path);
 }
 
 }  // namespace
 
-Pipeline::Pipeline(Options options) : options_(std::move(options)) {}
+Pipeline::Pipeline(Options options, DeliveryAssembler assemble)
+    : options_(std::move(options)), assemble_(assemble) {}
 
-std::shared_ptr<Pipeline> Pipeline::create(Options options, Status& status) noexcept {
+std::shared_ptr<Pipeline> Pipeline::create(Options options, DeliveryAssembler assemble, Status& status) noexcept {
   try {
     if (options.batch_size == 0) options.batch_size = 1;
     if (options.max_queue_events == 0) options.max_queue_events = 1;
@@ -76,7 +75,7 @@ std::shared_ptr<Pipeline> Pipeline::create(Options options, Status& status) noex
     // belong to the parent's memory image.
     register_fork_handler();
     std::uint64_t generation = fork_generation();
-    std::shared_ptr<Pipeline> pipeline(new Pipeline(std::move(options)), [generation](Pipeline* p) {
+    std::shared_ptr<Pipeline> pipeline(new Pipeline(std::move(options), assemble), [generation](Pipeline* p) {
       if (fork_generation() == generation) {
         delete p;
       } else {
@@ -88,16 +87,12 @@ std::shared_ptr<Pipeline> Pipeline::create(Options options, Status& status) noex
       }
     });
     pipeline->fork_generation_ = generation;
-    TransportChoice choice = make_transport(pipeline->options_);
-    status = choice.status;
-    pipeline->transport_ = std::move(choice.transport);
-    pipeline->transport_name_ = choice.name;
-    pipeline->health_ = std::move(choice.health);
-    if (!choice.spool_dir.empty()) {
-      // Share the transport's spool state (size estimate, live sessions, pruned count) if it has one.
-      pipeline->spool_ = choice.spool ? std::make_unique<Spool>(*choice.spool)
-                                      : std::make_unique<Spool>(choice.spool_dir, pipeline->options_.spool_max_bytes);
-    }
+    DeliveryParts parts = assemble(pipeline->options_);
+    status = std::move(parts.status);
+    pipeline->transport_ = std::move(parts.transport);
+    pipeline->transport_name_ = std::move(parts.name);
+    pipeline->spill_ = std::move(parts.spill);
+    pipeline->health_ = std::move(parts.health);
     if (pipeline->transport_) {
       pipeline->wake_every_ = std::max<std::size_t>(pipeline->options_.batch_size, kDrainChunk);
       if (!pipeline->start()) {
@@ -168,7 +163,7 @@ std::shared_ptr<Pipeline> Pipeline::active_shared() noexcept {
   std::shared_ptr<Pipeline>* successor = successor_.load(std::memory_order_acquire);
   if (successor) return (*successor)->active_shared();
   Status status;
-  auto fresh = create(options_, status);
+  auto fresh = create(options_, assemble_, status);
   if (!fresh) return nullptr;
   auto* holder = new std::shared_ptr<Pipeline>(fresh);  // lives as long as the process
   std::shared_ptr<Pipeline>* expected = nullptr;
@@ -218,16 +213,16 @@ bool Pipeline::enqueue(Event&& event) noexcept {
 }
 
 bool Pipeline::spool_one(Event& event) noexcept {
-  if (!spool_) return false;
+  if (!spill_) return false;
   EncodedEvent encoded;
   std::vector<const EncodedEvent*> one{&encoded};
-  if (!encode_into(event, encoded) || !spool_->append(encoded.session_id, one)) return false;
+  if (!encode_into(event, encoded) || !spill_->append(encoded.session_id, one)) return false;
   spooled_.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
 bool Pipeline::spill(Event&& event) noexcept {
-  if (spool_ && options_.overflow_to_spool) {
+  if (spill_ && options_.overflow_to_spool) {
     static std::atomic<bool> warned{false};
     if (!warned.exchange(true)) log_warn("event queue full: spilling events to the spool");
     if (spool_one(event)) {
@@ -520,7 +515,10 @@ std::size_t Pipeline::spill_to_spool(Event* events, std::size_t count, std::atom
         handled += group.size();
         continue;
       }
-      bool ok = spool_ && spool_->append(group.front().session_id, group);
+      std::vector<const EncodedEvent*> view;
+      view.reserve(group.size());
+      for (const auto& e : group) view.push_back(&e);
+      bool ok = spill_ && spill_->append(group.front().session_id, view);
       (ok ? spooled_ : failure).fetch_add(group.size(), std::memory_order_relaxed);
       if (ok) written += group.size();
       handled += group.size();
@@ -546,7 +544,7 @@ void Pipeline::spill_leftovers(Clock::time_point deadline, bool worker_exited) n
       }
       std::uint64_t bytes = 0;
       for (std::size_t k = 0; k < n; ++k) bytes += batch[k].approx_bytes;
-      if (Clock::now() < deadline && spool_) {
+      if (Clock::now() < deadline && spill_) {
         spill_to_spool(batch.data(), n, dropped_shutdown_, deadline);
       } else {
         // Out of time (or nowhere to write): counted, never silently lost.
@@ -576,7 +574,7 @@ Stats Pipeline::stats() const noexcept {
     s.dropped_io_error = dropped_io_error_.load();
     s.dropped_shutdown = dropped_shutdown_.load();
     s.dropped_duplicate = duplicate_.load();
-    s.dropped_spool_cap = spool_ ? spool_->pruned_events() : 0;
+    s.dropped_spool_cap = spill_ ? spill_->removed_events() : 0;
     std::uint64_t completed = completed_.load();
     s.queue_depth = s.enqueued > completed ? s.enqueued - completed : 0;
     static const char* const states[] = {"closed", "open", "half_open"};

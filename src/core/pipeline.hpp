@@ -28,21 +28,21 @@
 #include <concurrentqueue/lightweightsemaphore.h>
 
 #include "core/delivery_accounting.hpp"
+#include "core/delivery_parts.hpp"
 #include "core/event.hpp"
 #include "promptetheus/client.hpp"
 #include "promptetheus/options.hpp"
 #include "promptetheus/status.hpp"
 #include "promptetheus/transport.hpp"
-#include "transport/spool.hpp"
 
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 class Pipeline : public std::enable_shared_from_this<Pipeline> {
  public:
-  /// Builds the transport from `options` and starts the worker. Never throws; `status` says how
-  /// it went (a pipeline whose transport could not be built falls back to the spool; one whose
-  /// worker could not start is inert and reports an error).
-  static std::shared_ptr<Pipeline> create(Options options, Status& status) noexcept;
+  /// Builds its transport and spill target with `assemble` and starts the worker. Never throws;
+  /// `status` says how it went (a pipeline whose transport could not be built falls back to the
+  /// spool; one whose worker could not start is inert and reports an error).
+  static std::shared_ptr<Pipeline> create(Options options, DeliveryAssembler assemble, Status& status) noexcept;
   ~Pipeline();
 
   /// The pipeline to use now: this one, or after fork() in the child a fresh one with the same
@@ -68,7 +68,7 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   static bool encode_into(Event& event, EncodedEvent& out) noexcept;
 
  private:
-  explicit Pipeline(Options options);
+  Pipeline(Options options, DeliveryAssembler assemble);
   bool start() noexcept;
   void run() noexcept;
   std::size_t drain_once(moodycamel::ConsumerToken& token, std::vector<Event>& buffer,
@@ -76,11 +76,12 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   /// Counts the outcomes a transport set on `events`. Pending ones count as dropped_shutdown
   /// once shutdown's deadline has passed, else as dropped_io_error.
   void count_outcomes(const std::vector<EncodedEvent>& events) noexcept;
-  /// Writes events to the spool, one append per session, until `deadline`; returns how many were
-  /// written. Those not written count as `failure`.
+  /// Writes events to the spill target, one append per session, until `deadline`; returns how
+  /// many were written. Those not written count as `failure`.
   std::size_t spill_to_spool(Event* events, std::size_t count, std::atomic<std::uint64_t>& failure,
                              Clock::time_point deadline) noexcept;
-  /// Writes one event to the spool and counts it as spooled; false (uncounted) when it could not.
+  /// Writes one event to the spill target and counts it as spooled; false (uncounted) when it
+  /// could not.
   bool spool_one(Event& event) noexcept;
   bool spill(Event&& event) noexcept;
   /// An event enqueued while shutdown was stopping the pipeline: spooled or counted.
@@ -91,8 +92,9 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   bool on_worker_thread() const noexcept;
 
   Options options_;
+  DeliveryAssembler assemble_;             // builds the parts (again in a forked child)
   std::string transport_name_;
-  std::unique_ptr<Spool> spool_;           // set when events may spill to the spool
+  std::unique_ptr<SpillTarget> spill_;     // set when events may spill (to the spool)
   std::unique_ptr<Transport> transport_;   // worker only; released by the worker when it exits
   bool has_worker_ = false;                // a worker was started (immutable after create)
   std::shared_ptr<TransportHealth> health_;  // retries and circuit state, when the transport has them

@@ -11,6 +11,7 @@
 #include "core/log.hpp"
 #include "core/pipeline.hpp"
 #include "core/registry.hpp"
+#include "core/session_file_name.hpp"
 #include "core/session_state.hpp"
 #include "core/span_events.hpp"
 #include "core/thread_context.hpp"
@@ -18,7 +19,6 @@
 #include "promptetheus/client.hpp"
 #include "promptetheus/session.hpp"
 #include "promptetheus/wrappers.hpp"
-#include "transport/spool.hpp"
 
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 

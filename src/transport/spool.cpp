@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/files.hpp"
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
 #include "transport/spool_replay.hpp"
@@ -47,62 +48,11 @@ struct Spool::State {
 
 namespace {
 
-bool is_safe_char(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '.' || c == '-';
-}
-
 bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// `safe(x)` of contract §4.3.
-std::string safe_name(std::string_view session_id) {
-  std::string out;
-  out.reserve(session_id.size());
-  bool in_run = false;
-  for (unsigned char c : session_id) {
-    if (is_safe_char(c)) {
-      out += static_cast<char>(c);
-      in_run = false;
-    } else if (!in_run) {
-      out += '_';
-      in_run = true;
-    }
-  }
-  std::size_t begin = out.find_first_not_of("._");
-  if (begin == std::string::npos) return "unknown-session";
-  std::size_t end = out.find_last_not_of("._");
-  return out.substr(begin, end - begin + 1);
-}
-
-std::uint64_t fnv1a_64(std::string_view bytes) {
-  std::uint64_t hash = 0xcbf29ce484222325ull;
-  for (unsigned char c : bytes) {
-    hash ^= c;
-    hash *= 0x100000001b3ull;
-  }
-  return hash;
-}
-
 }  // namespace
-
-std::string safe_session_name(std::string_view session_id) {
-  std::string name = safe_name(session_id);
-  if (name.size() <= kMaxSessionNameBytes) return name;
-  // The hash is of the id, not of its safe name: ids that differ only in unsafe characters or
-  // after the prefix still get files of their own.
-  static const char kHexDigits[] = "0123456789abcdef";
-  const std::uint64_t hash = fnv1a_64(session_id);
-  name.resize(kSessionNamePrefixBytes);
-  name += '-';
-  for (int shift = 60; shift >= 0; shift -= 4) name += kHexDigits[(hash >> shift) & 15];
-  return name;
-}
-
-bool session_name_is_shortened(std::string_view session_id) {
-  return safe_name(session_id).size() > kMaxSessionNameBytes;
-}
 
 std::string with_reject_reason(std::string_view json, std::string_view reason) {
   // Every envelope key (contract §1.1) is a lowercase identifier, and '_' sorts before 'a': in
@@ -143,20 +93,6 @@ std::string Spool::pending_path(std::string_view session_id) const {
   return dir_ + "/" + safe_session_name(session_id) + ".jsonl";
 }
 
-bool Spool::make_dirs(const std::string& path) noexcept {
-  try {
-    if (path.empty()) return true;
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0) return S_ISDIR(st.st_mode);
-    std::size_t slash = path.find_last_of('/');
-    if (slash != std::string::npos && slash > 0 && !make_dirs(path.substr(0, slash))) return false;
-    if (::mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) return true;
-    return false;
-  } catch (...) {
-    return false;
-  }
-}
-
 namespace {
 
 // Opens `path` for appending and locks it, making sure the locked file is still the one at
@@ -186,7 +122,7 @@ int open_locked_for_append(const std::string& path) {
 bool Spool::append_file(const std::string& path, std::string_view data) noexcept {
   try {
     std::size_t slash = path.find_last_of('/');
-    if (slash != std::string::npos && !make_dirs(path.substr(0, slash))) {
+    if (slash != std::string::npos && !make_private_dirs(path.substr(0, slash))) {
       log_warn("cannot create spool directory for " + path + ": " + std::strerror(errno));
       return false;
     }

@@ -11,21 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "core/session_file_name.hpp"
 #include "promptetheus/transport.hpp"
 
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
-
-/// The name a session's spool, dead-letter and artifact files are kept under: `safe(x)` of
-/// contract §4.3 (runs of characters outside [A-Za-z0-9_.-] become '_', leading and trailing
-/// '.'/'_' are stripped, and an empty result is "unknown-session"), except that a safe name
-/// longer than kMaxSessionNameBytes is shortened to its first kSessionNamePrefixBytes bytes,
-/// '-' and the 16 hex digits of the FNV-1a 64 hash of the whole id: a file name has at most
-/// 255 bytes, and a replayer's claim name adds about 50 to it. The id itself is on every line.
-std::string safe_session_name(std::string_view session_id);
-constexpr std::size_t kMaxSessionNameBytes = 200;
-constexpr std::size_t kSessionNamePrefixBytes = 160;
-/// True when safe_session_name(session_id) is the shortened form.
-bool session_name_is_shortened(std::string_view session_id);
 
 /// The folder of a spool directory that holds the dead letter: `<dir>/dead-letter`.
 inline constexpr char kDeadLetterDirName[] = "dead-letter";
@@ -102,8 +91,6 @@ class Spool {
 
   /// Writes `data` to `path` with O_APPEND|O_CREAT, mode 0600, creating parent dirs 0700.
   static bool append_file(const std::string& path, std::string_view data) noexcept;
-  /// mkdir -p with mode 0700 for every directory created.
-  static bool make_dirs(const std::string& path) noexcept;
 
  private:
   /// Adds `bytes` to the running size estimate and prunes when it passes max_bytes.

@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "client/delivery_assembly.hpp"
 #include "core/log.hpp"
 #include "core/log_sink.hpp"
 #include "core/pipeline.hpp"
@@ -30,7 +31,7 @@ Client::Client(Options options) noexcept {
   try {
     if (options.log_handler || options.log_level != LogLevel::warn) apply_logging(options);
     Status status;
-    pipeline_ = detail::Pipeline::create(std::move(options), status);
+    pipeline_ = detail::Pipeline::create(std::move(options), detail::assemble_delivery, status);
     status_ = std::make_shared<Status>(std::move(status));
   } catch (...) {
     detail::log_error("cannot create the client; it records nothing");
@@ -71,7 +72,7 @@ Status init(Options options) noexcept {
     if (previous) (void)previous->shutdown(previous->options().shutdown_timeout);
     previous.reset();
     Status status;
-    auto pipeline = detail::Pipeline::create(std::move(options), status);
+    auto pipeline = detail::Pipeline::create(std::move(options), detail::assemble_delivery, status);
     if (!pipeline) return status;
     detail::exchange_default_pipeline(pipeline);
     return status;

@@ -1,0 +1,96 @@
+#include "client/delivery_assembly.hpp"
+
+#include "core/log.hpp"
+#include "transport/http_transport.hpp"
+#include "transport/memory_transport.hpp"
+#include "transport/spool.hpp"
+#include "transport/spool_transport.hpp"
+
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
+namespace {
+
+// The spool as the pipeline's spill target.
+class SpoolSpill final : public SpillTarget {
+ public:
+  explicit SpoolSpill(Spool spool) : spool_(std::move(spool)) {}
+  bool append(std::string_view session_id, const std::vector<const EncodedEvent*>& events) noexcept override {
+    return spool_.append(session_id, events);
+  }
+  std::uint64_t removed_events() const noexcept override { return spool_.pruned_events(); }
+
+ private:
+  Spool spool_;
+};
+
+DeliveryParts parts(std::unique_ptr<Transport> transport, std::string name, const Spool* spool,
+                    std::shared_ptr<TransportHealth> health, Status status) {
+  DeliveryParts p;
+  p.transport = std::move(transport);
+  p.name = std::move(name);
+  if (spool) p.spill = std::make_unique<SpoolSpill>(*spool);  // a copy shares the spool's state
+  p.health = std::move(health);
+  p.status = std::move(status);
+  return p;
+}
+
+DeliveryParts spool_parts(const Options& options, Status status) {
+  Spool spool(options.spool_dir, options.spool_max_bytes);
+  return parts(std::make_unique<SpoolTransport>(spool), "spool", &spool, nullptr, std::move(status));
+}
+
+}  // namespace
+
+DeliveryParts assemble_delivery(const Options& options) noexcept {
+  try {
+    if (options.transport_factory) {
+      std::unique_ptr<Transport> transport;
+      try {
+        transport = options.transport_factory();
+      } catch (const std::exception& e) {
+        log_warn(std::string("the transport factory failed: ") + e.what());
+      } catch (...) {
+        log_warn("the transport factory failed");
+      }
+      if (!transport) {
+        return spool_parts(options, Status(ErrorCode::transport, "the transport factory made no transport; using the spool"));
+      }
+      const Spool spool(options.spool_dir, options.spool_max_bytes);
+      return parts(std::move(transport), "custom", options.overflow_to_spool ? &spool : nullptr, nullptr, Status{});
+    }
+    switch (options.transport) {
+      case TransportMode::off:
+        return parts(nullptr, "off", nullptr, nullptr, Status{});
+      case TransportMode::memory:
+        return parts(std::make_unique<MemoryTransport>(), "memory", nullptr, nullptr, Status{});
+      case TransportMode::spool:
+        return spool_parts(options, Status{});
+      case TransportMode::automatic:
+        if (options.api_key.empty()) return spool_parts(options, Status{});
+        [[fallthrough]];
+      case TransportMode::http: {
+        Status status;
+        if (options.api_key.empty()) {
+          status = Status(ErrorCode::invalid_argument,
+                          "transport=http requires api_key or PROMPTETHEUS_API_KEY; using the spool");
+        } else if (options.api_url.empty()) {
+          status = Status(ErrorCode::invalid_argument,
+                          "transport=http requires api_url or PROMPTETHEUS_API_URL; using the spool");
+        } else {
+          auto health = std::make_shared<TransportHealth>();
+          Spool spool(options.spool_dir, options.spool_max_bytes);
+          return parts(std::make_unique<HttpTransport>(http_config_from(options), health, spool), "http", &spool,
+                       health, Status{});
+        }
+        log_warn(status.message());
+        return spool_parts(options, status);
+      }
+    }
+    return spool_parts(options, Status{});
+  } catch (const std::exception& e) {
+    return parts(nullptr, "off", nullptr, nullptr, Status(ErrorCode::transport, e.what()));
+  } catch (...) {
+    return parts(nullptr, "off", nullptr, nullptr, Status(ErrorCode::transport, "cannot build the transport"));
+  }
+}
+
+PROMPTETHEUS_END_DETAIL_NAMESPACE
