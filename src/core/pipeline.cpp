@@ -213,11 +213,14 @@ bool Pipeline::enqueue(Event&& event) noexcept {
   return true;
 }
 
-bool Pipeline::spool_one(Event& event) noexcept {
+bool Pipeline::spool_one(Event& event, bool* locked_out) noexcept {
   if (!spool_) return false;
   EncodedEvent encoded;
   std::vector<const EncodedEvent*> one{&encoded};
-  if (!encode_into(event, encoded) || !spool_->append(encoded.session_id, one)) return false;
+  // On the caller's thread: a file locked by another process is not waited for.
+  if (!encode_into(event, encoded) || !spool_->append(encoded.session_id, one, false, LockWait::none(locked_out))) {
+    return false;
+  }
   spooled_.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
@@ -226,11 +229,14 @@ bool Pipeline::spill(Event&& event) noexcept {
   if (spool_ && options_.overflow_to_spool) {
     static std::atomic<bool> warned{false};
     if (!warned.exchange(true)) log_warn("event queue full: spilling events to the spool");
-    if (spool_one(event)) {
+    bool locked_out = false;
+    if (spool_one(event, &locked_out)) {
       overflow_spilled_.fetch_add(1, std::memory_order_relaxed);
       return true;
     }
-    dropped_io_error_.fetch_add(1, std::memory_order_relaxed);
+    // A file locked by another process is no I/O error: the queue was full and the spool could
+    // not take the event without waiting.
+    (locked_out ? dropped_queue_full_ : dropped_io_error_).fetch_add(1, std::memory_order_relaxed);
     return false;
   }
   dropped_queue_full_.fetch_add(1, std::memory_order_relaxed);
@@ -508,7 +514,7 @@ std::size_t Pipeline::spill_to_spool(Event* events, std::size_t count, std::atom
         handled += group.size();
         continue;
       }
-      bool ok = spool_ && spool_->append(group.front().session_id, group);
+      bool ok = spool_ && spool_->append(group.front().session_id, group, false, LockWait{Deadline{deadline}});
       (ok ? spooled_ : failure).fetch_add(group.size(), std::memory_order_relaxed);
       if (ok) written += group.size();
       handled += group.size();
