@@ -62,6 +62,15 @@ void store_artifact(const ArtifactWrite& artifact) {
   if (!Spool::append_file(artifact.storage_path, data)) log_warn("cannot write artifact " + artifact.storage_path);
 }
 
+// An internal-error Status, even when there is no memory left for its message.
+Status internal_error(const char* what, const char* detail = "") noexcept {
+  try {
+    return Status(ErrorCode::internal, std::string(what) + detail);
+  } catch (...) {
+    return Status(ErrorCode::internal, std::string());
+  }
+}
+
 }  // namespace
 
 Pipeline::Pipeline(Options options) : options_(std::move(options)) {}
@@ -108,11 +117,11 @@ std::shared_ptr<Pipeline> Pipeline::create(Options options, Status& status) noex
     }
     return pipeline;
   } catch (const std::exception& e) {
-    status = Status(ErrorCode::internal, std::string("cannot start the pipeline: ") + e.what());
+    status = internal_error("cannot start the pipeline: ", e.what());
     log_error(status.message());
     return nullptr;
   } catch (...) {
-    status = Status(ErrorCode::internal, "cannot start the pipeline");
+    status = internal_error("cannot start the pipeline");
     return nullptr;
   }
 }
@@ -138,7 +147,11 @@ bool Pipeline::start() noexcept {
     accepting_.store(false);
     has_worker_ = false;
     pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-    log_error(std::string("cannot start the worker thread: ") + e.what());
+    try {
+      log_error(std::string("cannot start the worker thread: ") + e.what());
+    } catch (...) {
+      log_error("cannot start the worker thread");  // no memory to say more
+    }
     return false;
   } catch (...) {
     accepting_.store(false);

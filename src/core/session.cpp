@@ -518,16 +518,26 @@ bool SessionHandle::update_metadata(json values) const noexcept {
 
 bool SessionHandle::add_tags(std::vector<std::string> tags) const noexcept {
   if (!state_) return false;
+  std::vector<std::string> added;
   try {
-    std::vector<std::string> added;
+    added.reserve(tags.size());
     {
       std::lock_guard<std::mutex> lock(state_->data_mutex);
       for (auto& tag : tags) {
         if (state_->add_tag(tag)) added.push_back(std::move(tag));
       }
     }
-    return state_change("tags_added", nullptr, json{{"tags", detail::string_list(added)}});
+    // Built without an initializer list: its nested temporaries allocate when destroyed.
+    json after = json::object();
+    after["tags"] = detail::string_list(added);
+    return state_change("tags_added", nullptr, std::move(after));
   } catch (...) {
+    // Out of memory: the session keeps none of these tags, so that adding them again reports them.
+    try {
+      std::lock_guard<std::mutex> lock(state_->data_mutex);
+      state_->remove_tags(added);
+    } catch (...) {
+    }
     return false;
   }
 }
@@ -556,15 +566,23 @@ bool SessionHandle::flush(std::chrono::milliseconds timeout) const noexcept {
 
 // ---- Session ------------------------------------------------------------------------------
 
-Session::Session(std::string agent, std::string user_goal) noexcept
-    : Session([&] {
-        SessionOptions o;
-        o.agent = std::move(agent);
-        o.user_goal = std::move(user_goal);
-        return o;
-      }()) {}
+// Not a delegating constructor: building the SessionOptions allocates, and must be inside a try.
+Session::Session(std::string agent, std::string user_goal) noexcept : uncaught_at_entry_(std::uncaught_exceptions()) {
+  try {
+    SessionOptions o;
+    o.agent = std::move(agent);
+    o.user_goal = std::move(user_goal);
+    open(std::move(o));
+  } catch (...) {
+    detail::log_error("cannot start a session; recording nothing for it");
+  }
+}
 
 Session::Session(SessionOptions options) noexcept : uncaught_at_entry_(std::uncaught_exceptions()) {
+  open(std::move(options));
+}
+
+void Session::open(SessionOptions options) noexcept {
   try {
     std::shared_ptr<detail::Pipeline> pipeline =
         options.client ? detail::ClientAccess::pipeline(*options.client) : detail::default_pipeline();
@@ -579,16 +597,20 @@ Session::Session(SessionOptions options) noexcept : uncaught_at_entry_(std::unca
     state->environment = options.environment.empty() ? client_options.environment : std::move(options.environment);
     state->metadata = options.metadata.is_object() ? std::move(options.metadata) : json::object();
     for (const auto& tag : options.tags) state->add_tag(tag);
-    state_ = state;
+    // Everything that can fail (run out of memory) comes before the session becomes current.
+    // No initializer list: its nested temporaries allocate when destroyed.
+    json after = json::object();
+    after["agent"] = state->agent;
+    after["user_goal"] = state->user_goal;
+    after["project_id"] = detail::optional_string(state->project_id);
+    after["environment"] = detail::optional_string(state->environment);
+    after["tags"] = detail::string_list(state->tags);
+    json metadata = state->metadata;
     if (auto* ctx = detail::thread_context()) ctx->sessions.push_back(state);
-    json after = {{"agent", state->agent},
-                  {"user_goal", state->user_goal},
-                  {"project_id", detail::optional_string(state->project_id)},
-                  {"environment", detail::optional_string(state->environment)},
-                  {"tags", detail::string_list(state->tags)}};
+    state_ = std::move(state);
     // Session metadata rides on session_started so that every consumer (the HTTP transport's
     // trace creation, replay, import) can rebuild the trace from the events alone.
-    state_change("session_started", nullptr, std::move(after), state->metadata);
+    state_change("session_started", nullptr, std::move(after), std::move(metadata));
   } catch (...) {
     detail::log_error("cannot start a session; recording nothing for it");
     state_.reset();
