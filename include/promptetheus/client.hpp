@@ -29,7 +29,7 @@ struct Stats {
   std::uint64_t overflow_spilled = 0;  ///< of spooled: written by the caller because the queue was full
   std::uint64_t dead_lettered = 0;     ///< rejected by the API, kept in dead-letter/
   std::uint64_t retries = 0;           ///< HTTP attempts repeated after a transient failure
-  std::uint64_t dropped_queue_full = 0;    ///< queue full and the spool unavailable
+  std::uint64_t dropped_queue_full = 0;    ///< queue full and the spool unavailable (or its file locked)
   std::uint64_t dropped_after_end = 0;     ///< emitted after the session's session_end
   std::uint64_t dropped_invalid = 0;       ///< failed envelope validation (contract §1.3)
   std::uint64_t dropped_io_error = 0;      ///< could not be written (spool I/O error) or serialised

@@ -147,6 +147,8 @@ class PROMPTETHEUS_API Session : public SessionHandle {
   bool fail(std::exception_ptr exception) const noexcept;
 
  private:
+  void open(SessionOptions options) noexcept;
+
   int uncaught_at_entry_;
 };
 

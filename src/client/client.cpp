@@ -28,13 +28,19 @@ void apply_logging(const Options& options) {
 }  // namespace
 
 Client::Client(Options options) noexcept {
+  Status status;
   try {
     if (options.log_handler || options.log_level != LogLevel::warn) apply_logging(options);
-    Status status;
     pipeline_ = detail::Pipeline::create(std::move(options), detail::assemble_delivery, status);
     status_ = std::make_shared<Status>(std::move(status));
   } catch (...) {
-    detail::log_error("cannot create the client; it records nothing");
+    // Out of memory keeping the status: without it status() would say ok, so a pipeline whose
+    // status is not ok (an inert one, whose worker could not start) is not kept either.
+    if (pipeline_ && !status.ok()) {
+      (void)pipeline_->shutdown(std::chrono::milliseconds(0));
+      pipeline_.reset();
+    }
+    if (!pipeline_) detail::log_error("cannot create the client; it records nothing");
   }
 }
 
@@ -44,8 +50,13 @@ Client::~Client() {
 }
 
 Status Client::status() const noexcept {
-  if (!pipeline_) return Status(ErrorCode::internal, "the client could not be created");
-  return status_ ? *status_ : Status{};
+  try {
+    if (!pipeline_) return Status(ErrorCode::internal, "the client could not be created");
+    return status_ ? *status_ : Status{};
+  } catch (...) {
+    // No memory for the message: the code alone.
+    return Status(pipeline_ ? (status_ ? status_->code() : ErrorCode::ok) : ErrorCode::internal, std::string());
+  }
 }
 
 bool Client::flush(std::chrono::milliseconds timeout) noexcept { return !pipeline_ || pipeline_->flush(timeout); }

@@ -13,8 +13,9 @@ namespace {
 class SpoolSpill final : public SpillTarget {
  public:
   explicit SpoolSpill(Spool spool) : spool_(std::move(spool)) {}
-  bool append(std::string_view session_id, const std::vector<const EncodedEvent*>& events) noexcept override {
-    return spool_.append(session_id, events);
+  bool append(std::string_view session_id, const std::vector<const EncodedEvent*>& events,
+              const Deadline& lock_wait, bool* locked_out) noexcept override {
+    return spool_.append(session_id, events, /*ends_session=*/false, LockWait{lock_wait, nullptr, locked_out});
   }
   std::uint64_t removed_events() const noexcept override { return spool_.pruned_events(); }
 

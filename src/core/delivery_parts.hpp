@@ -24,9 +24,15 @@ PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 /// never throws.
 class SpillTarget {
  public:
+  /// A lock wait for a calling thread: never wait for another process.
+  static constexpr Deadline kNoWait{Clock::time_point::min()};
+
   virtual ~SpillTarget() = default;
-  /// Writes events of one session, in order. Returns false when nothing was written.
-  virtual bool append(std::string_view session_id, const std::vector<const EncodedEvent*>& events) noexcept = 0;
+  /// Writes events of one session, in order. When another process holds the session's file
+  /// (a replayer, another process writing the same session), waits for it until `lock_wait`
+  /// and then gives up with `*locked_out` set (if given). Returns false when nothing was written.
+  virtual bool append(std::string_view session_id, const std::vector<const EncodedEvent*>& events,
+                      const Deadline& lock_wait, bool* locked_out = nullptr) noexcept = 0;
   /// Events removed since to keep within a size cap (Stats::dropped_spool_cap), counting those
   /// the transport wrote to the same place.
   virtual std::uint64_t removed_events() const noexcept = 0;

@@ -34,6 +34,13 @@ inline constexpr std::array<std::string_view, kEventTypeCount> kEventTypes = {
 /// kEventTypes[type] as a NUL-terminated string.
 const char* event_type_name(EventType type) noexcept;
 
+/// Empties `j` (to null) without allocating. nlohmann::json allocates to destroy a non-empty
+/// array or object (it moves the tree onto a heap stack, to avoid recursion), inside its noexcept
+/// destructor, so out of memory there is std::terminate. Emptying containers bottom-up first
+/// leaves it nothing to allocate for. Containers nested more than 128 levels deep are left to
+/// nlohmann::json.
+void release_json(nlohmann::json& j) noexcept;
+
 /// A payload value. Helper-made values are scalars or strings; user data stays nlohmann::json.
 using Value = std::variant<std::nullptr_t, bool, std::int64_t, double, std::string, nlohmann::json>;
 
@@ -84,7 +91,10 @@ class Payload {
     other.clear();
   }
   void clear() noexcept {
-    for (std::size_t i = 0; i < size_; ++i) slot(i)->~Field();
+    for (std::size_t i = 0; i < size_; ++i) {
+      if (auto* json = std::get_if<nlohmann::json>(&slot(i)->value)) release_json(*json);
+      slot(i)->~Field();
+    }
     size_ = 0;
   }
 
@@ -117,7 +127,26 @@ struct Event {
 
   Event() noexcept = default;
   Event(Event&&) noexcept = default;
-  Event& operator=(Event&&) noexcept = default;
+  // Events are destroyed and assigned over by the worker: their json must go without allocating
+  // (see release_json; the payload's json fields are released by Payload).
+  Event& operator=(Event&& other) noexcept {
+    if (this == &other) return *this;
+    release_json(metadata);
+    session = std::move(other.session);
+    seq = other.seq;
+    time_us = other.time_us;
+    type = other.type;
+    has_span = other.has_span;
+    has_parent = other.has_parent;
+    span_id = other.span_id;
+    parent_id = other.parent_id;
+    payload = std::move(other.payload);
+    metadata = std::move(other.metadata);
+    artifact = std::move(other.artifact);
+    approx_bytes = other.approx_bytes;
+    return *this;
+  }
+  ~Event() { release_json(metadata); }
 };
 
 PROMPTETHEUS_END_DETAIL_NAMESPACE

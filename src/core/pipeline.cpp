@@ -61,6 +61,15 @@ void store_artifact(const ArtifactWrite& artifact) {
   if (!write_new_file(artifact.storage_path, data)) log_warn("cannot write artifact " + artifact.storage_path);
 }
 
+// An internal-error Status, even when there is no memory left for its message.
+Status internal_error(const char* what, const char* detail = "") noexcept {
+  try {
+    return Status(ErrorCode::internal, std::string(what) + detail);
+  } catch (...) {
+    return Status(ErrorCode::internal, std::string());
+  }
+}
+
 }  // namespace
 
 Pipeline::Pipeline(Options options, DeliveryAssembler assemble)
@@ -104,11 +113,11 @@ std::shared_ptr<Pipeline> Pipeline::create(Options options, DeliveryAssembler as
     }
     return pipeline;
   } catch (const std::exception& e) {
-    status = Status(ErrorCode::internal, std::string("cannot start the pipeline: ") + e.what());
+    status = internal_error("cannot start the pipeline: ", e.what());
     log_error(status.message());
     return nullptr;
   } catch (...) {
-    status = Status(ErrorCode::internal, "cannot start the pipeline");
+    status = internal_error("cannot start the pipeline");
     return nullptr;
   }
 }
@@ -134,7 +143,11 @@ bool Pipeline::start() noexcept {
     accepting_.store(false);
     has_worker_ = false;
     pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-    log_error(std::string("cannot start the worker thread: ") + e.what());
+    try {
+      log_error(std::string("cannot start the worker thread: ") + e.what());
+    } catch (...) {
+      log_error("cannot start the worker thread");  // no memory to say more
+    }
     return false;
   } catch (...) {
     accepting_.store(false);
@@ -212,11 +225,14 @@ bool Pipeline::enqueue(Event&& event) noexcept {
   return true;
 }
 
-bool Pipeline::spool_one(Event& event) noexcept {
+bool Pipeline::spool_one(Event& event, bool* locked_out) noexcept {
   if (!spill_) return false;
   EncodedEvent encoded;
   std::vector<const EncodedEvent*> one{&encoded};
-  if (!encode_into(event, encoded) || !spill_->append(encoded.session_id, one)) return false;
+  // On the caller's thread: a file locked by another process is not waited for.
+  if (!encode_into(event, encoded) || !spill_->append(encoded.session_id, one, SpillTarget::kNoWait, locked_out)) {
+    return false;
+  }
   spooled_.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
@@ -225,11 +241,14 @@ bool Pipeline::spill(Event&& event) noexcept {
   if (spill_ && options_.overflow_to_spool) {
     static std::atomic<bool> warned{false};
     if (!warned.exchange(true)) log_warn("event queue full: spilling events to the spool");
-    if (spool_one(event)) {
+    bool locked_out = false;
+    if (spool_one(event, &locked_out)) {
       overflow_spilled_.fetch_add(1, std::memory_order_relaxed);
       return true;
     }
-    dropped_io_error_.fetch_add(1, std::memory_order_relaxed);
+    // A file locked by another process is no I/O error: the queue was full and the spool could
+    // not take the event without waiting.
+    (locked_out ? dropped_queue_full_ : dropped_io_error_).fetch_add(1, std::memory_order_relaxed);
     return false;
   }
   dropped_queue_full_.fetch_add(1, std::memory_order_relaxed);
@@ -518,7 +537,7 @@ std::size_t Pipeline::spill_to_spool(Event* events, std::size_t count, std::atom
       std::vector<const EncodedEvent*> view;
       view.reserve(group.size());
       for (const auto& e : group) view.push_back(&e);
-      bool ok = spill_ && spill_->append(group.front().session_id, view);
+      bool ok = spill_ && spill_->append(group.front().session_id, view, Deadline{deadline});
       (ok ? spooled_ : failure).fetch_add(group.size(), std::memory_order_relaxed);
       if (ok) written += group.size();
       handled += group.size();

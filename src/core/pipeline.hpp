@@ -81,8 +81,9 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   std::size_t spill_to_spool(Event* events, std::size_t count, std::atomic<std::uint64_t>& failure,
                              Clock::time_point deadline) noexcept;
   /// Writes one event to the spill target and counts it as spooled; false (uncounted) when it
-  /// could not.
-  bool spool_one(Event& event) noexcept;
+  /// could not, with `*locked_out` set when its file was locked. Never waits for another
+  /// process's lock (it runs on caller threads).
+  bool spool_one(Event& event, bool* locked_out = nullptr) noexcept;
   bool spill(Event&& event) noexcept;
   /// An event enqueued while shutdown was stopping the pipeline: spooled or counted.
   bool spill_late(Event&& event) noexcept;

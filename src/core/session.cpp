@@ -523,16 +523,26 @@ bool SessionHandle::update_metadata(json values) const noexcept {
 
 bool SessionHandle::add_tags(std::vector<std::string> tags) const noexcept {
   if (!state_) return false;
+  std::vector<std::string> added;
   try {
-    std::vector<std::string> added;
+    added.reserve(tags.size());
     {
       std::lock_guard<std::mutex> lock(state_->data_mutex);
       for (auto& tag : tags) {
         if (state_->add_tag(tag)) added.push_back(std::move(tag));
       }
     }
-    return state_change("tags_added", nullptr, json{{"tags", detail::string_list(added)}});
+    // Built without an initializer list: its nested temporaries allocate when destroyed.
+    json after = json::object();
+    after["tags"] = detail::string_list(added);
+    return state_change("tags_added", nullptr, std::move(after));
   } catch (...) {
+    // Out of memory: the session keeps none of these tags, so that adding them again reports them.
+    try {
+      std::lock_guard<std::mutex> lock(state_->data_mutex);
+      state_->remove_tags(added);
+    } catch (...) {
+    }
     return false;
   }
 }
@@ -561,15 +571,23 @@ bool SessionHandle::flush(std::chrono::milliseconds timeout) const noexcept {
 
 // ---- Session ------------------------------------------------------------------------------
 
-Session::Session(std::string agent, std::string user_goal) noexcept
-    : Session([&] {
-        SessionOptions o;
-        o.agent = std::move(agent);
-        o.user_goal = std::move(user_goal);
-        return o;
-      }()) {}
+// Not a delegating constructor: building the SessionOptions allocates, and must be inside a try.
+Session::Session(std::string agent, std::string user_goal) noexcept : uncaught_at_entry_(std::uncaught_exceptions()) {
+  try {
+    SessionOptions o;
+    o.agent = std::move(agent);
+    o.user_goal = std::move(user_goal);
+    open(std::move(o));
+  } catch (...) {
+    detail::log_error("cannot start a session; recording nothing for it");
+  }
+}
 
 Session::Session(SessionOptions options) noexcept : uncaught_at_entry_(std::uncaught_exceptions()) {
+  open(std::move(options));
+}
+
+void Session::open(SessionOptions options) noexcept {
   try {
     std::shared_ptr<detail::Pipeline> pipeline =
         options.client ? detail::ClientAccess::pipeline(*options.client) : detail::default_pipeline();
@@ -588,11 +606,14 @@ Session::Session(SessionOptions options) noexcept : uncaught_at_entry_(std::unca
         if (seen.insert(tag).second) tags.push_back(std::move(tag));
       }
     }
-    json after = {{"agent", options.agent},
-                  {"user_goal", options.user_goal},
-                  {"project_id", detail::optional_string(project_id)},
-                  {"environment", detail::optional_string(environment)},
-                  {"tags", detail::string_list(tags)}};
+    // Everything that can fail (run out of memory) comes before the session becomes current.
+    // No initializer list: its nested temporaries allocate when destroyed.
+    json after = json::object();
+    after["agent"] = options.agent;
+    after["user_goal"] = options.user_goal;
+    after["project_id"] = detail::optional_string(project_id);
+    after["environment"] = detail::optional_string(environment);
+    after["tags"] = detail::string_list(tags);
     std::string trace_body = detail::make_trace_body(id, after, metadata);
     auto state = std::make_shared<detail::SessionState>(std::move(id), detail::new_nonce(),
                                                         std::move(trace_body), pipeline);
@@ -600,13 +621,13 @@ Session::Session(SessionOptions options) noexcept : uncaught_at_entry_(std::unca
     state->user_goal = std::move(options.user_goal);
     state->project_id = std::move(project_id);
     state->environment = std::move(environment);
-    state->metadata = std::move(metadata);
+    state->metadata = metadata;  // bounded in depth above, so the copy cannot overflow the stack
     for (const auto& tag : tags) state->add_tag(tag);
-    state_ = state;
     if (auto* ctx = detail::thread_context()) ctx->sessions.push_back(state);
+    state_ = std::move(state);
     // Session metadata rides on session_started so that every consumer (replay, import, the
     // trace body of a session read back from the spool) can rebuild the trace from the events.
-    state_change("session_started", nullptr, std::move(after), state->metadata);
+    state_change("session_started", nullptr, std::move(after), std::move(metadata));
   } catch (...) {
     detail::log_error("cannot start a session; recording nothing for it");
     state_.reset();

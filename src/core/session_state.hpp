@@ -9,6 +9,7 @@
 
 #include "promptetheus/export.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -19,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/event.hpp"
 #include "core/ids.hpp"
 
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
@@ -51,6 +53,7 @@ class SessionState {
  public:
   SessionState(std::string id, const std::string& nonce, std::string trace_body,
                std::shared_ptr<Pipeline> pipeline);
+  ~SessionState() { release_json(metadata); }  // never allocates (see release_json)
 
   const std::string& id() const noexcept { return info_->id(); }
   /// The identity events of this process carry. In a forked child that continues the session
@@ -93,10 +96,25 @@ class SessionState {
   /// Appends `tag` to tags unless it is there already; returns whether it was added.
   /// Constant time, so that de-duplicating many tags stays linear. Call with data_mutex held once
   /// the state is shared.
+  /// Strong guarantee: when it throws (out of memory), nothing changed.
   bool add_tag(const std::string& tag) {
-    if (!tag_set_.insert(tag).second) return false;
+    if (tag_set_.count(tag) != 0) return false;
     tags.push_back(tag);
+    try {
+      tag_set_.insert(tag);
+    } catch (...) {
+      tags.pop_back();
+      throw;
+    }
     return true;
+  }
+  /// Takes back tags that add_tag() added. Call with data_mutex held once the state is shared.
+  void remove_tags(const std::vector<std::string>& added) noexcept {
+    for (const auto& tag : added) {
+      if (tag_set_.erase(tag) == 0) continue;
+      auto it = std::find(tags.begin(), tags.end(), tag);
+      if (it != tags.end()) tags.erase(it);
+    }
   }
 
  private:

@@ -21,20 +21,28 @@ Span::Span(const SessionHandle& session, std::string name, nlohmann::json metada
 }
 
 void Span::open(std::string name, nlohmann::json metadata) noexcept {
+  detail::ThreadContext* ctx = nullptr;
+  bool pushed = false;
   try {
     if (!detail::SessionAccess::state(session_)) return;
-    auto* ctx = detail::thread_context();
+    ctx = detail::thread_context();
     if (!ctx) return;
     name_ = std::move(name);
     metadata_ = std::move(metadata);
     id_ = detail::new_span_id();
     ctx->spans.push_back({detail::SessionAccess::state(session_).get(), id_});
-    active_ = true;
+    pushed = true;
     started_ = std::chrono::steady_clock::now();
     // span_start carries the new span as span_id and the enclosing one as parent_id.
-    detail::record_span_start(detail::SessionAccess::state(session_), name_, metadata_);
+    if (detail::record_span_start(detail::SessionAccess::state(session_), name_, metadata_)) {
+      active_ = true;
+      return;
+    }
   } catch (...) {
   }
+  // span_start was not recorded (out of memory, or the session records no more): a no-op span,
+  // which stamps no event and records no span_end, rather than an end without a start.
+  if (pushed) ctx->spans.pop_back();
 }
 
 Span::~Span() {

@@ -2,14 +2,17 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -95,42 +98,145 @@ std::string Spool::pending_path(std::string_view session_id) const {
 
 namespace {
 
+// Whether the file open at `fd` is still the one at `path`.
+bool still_at(int fd, const std::string& path) {
+  struct stat opened {}, current {};
+  return ::fstat(fd, &opened) == 0 && ::stat(path.c_str(), &current) == 0 && opened.st_dev == current.st_dev &&
+         opened.st_ino == current.st_ino;
+}
+
+// The spool files whose lock a thread of this process holds right now (path -> holders). A
+// thread that finds a file locked can so tell a writer of its own process, which is only
+// writing and lets go when its write is done, from another process (or a replayer's claim),
+// which may keep the lock as long as it likes. Locks are taken (flock LOCK_NB) and recorded
+// under `mutex`, so a failed attempt while no holder is recorded means someone else has it.
+struct LocalHolders {
+  std::mutex mutex;
+  std::condition_variable released;
+  std::unordered_map<std::string, int> count;
+};
+
+LocalHolders& local_holders() {
+  static LocalHolders* holders = [] {
+    auto* h = new LocalHolders;  // leaked: appends may run during exit
+    // A forked child must not inherit the mutex locked, nor the parent's holders (its threads).
+    pthread_atfork([] { local_holders().mutex.lock(); }, [] { local_holders().mutex.unlock(); },
+                   [] {
+                     local_holders().count.clear();
+                     local_holders().mutex.unlock();
+                   });
+    return h;
+  }();
+  return *holders;
+}
+
+// Closes the locked file (releasing its lock), then tells the threads of this process waiting
+// for it.
+void close_locked(int fd, const std::string& path) noexcept {
+  ::close(fd);
+  try {
+    LocalHolders& local = local_holders();
+    {
+      std::lock_guard<std::mutex> lock(local.mutex);
+      auto it = local.count.find(path);
+      if (it != local.count.end() && --it->second == 0) local.count.erase(it);
+    }
+    local.released.notify_all();
+  } catch (...) {
+  }
+}
+
 // Opens `path` for appending and locks it, making sure the locked file is still the one at
 // `path`. A replayer claims a file by locking it and renaming it away; lines appended to a file
-// after its claim would be lost with it. So a writer that finds its file locked or renamed
-// opens the path again (which creates a fresh file once the claim has moved the old one).
-// Returns -1 on failure.
-int open_locked_for_append(const std::string& path) {
-  for (int attempt = 0; attempt < 200; ++attempt) {
+// after its claim would be lost with it. So a writer that finds its file renamed opens the path
+// again (which creates a fresh file once the claim has moved the old one). Release it with
+// close_locked().
+//
+// A file a thread of this process is writing is waited for: that write is short. A file locked
+// by anyone else is waited for until `wait` gives up (its deadline passes or its cancel flag is
+// set): LockWait::none() makes one attempt. The wait polls flock(LOCK_NB) with sleeps growing
+// from 0.5 ms to 10 ms. Not a blocking flock() under a timer: only a signal can cut that short,
+// and the worker blocks every signal (the host's handlers and timers are not ours to borrow);
+// polling also lets shutdown's interrupt end the wait within one sleep, and never holds up the
+// threads of this process that wait for the file.
+// Returns -1 on failure (errno EWOULDBLOCK when the lock was not had in time).
+int open_locked_for_append(const std::string& path, const LockWait& wait) {
+  LocalHolders& local = local_holders();
+  // A write of this process holding the file is waited for up to 1 s (or to the wait's deadline,
+  // when later): it should take far less, and a stalled file system must not hold callers forever.
+  const Clock::time_point local_until = std::max(wait.until.at, Deadline::after(std::chrono::seconds(1)).at);
+  auto pause = std::chrono::microseconds(500);
+  // A file renamed away between our open and our lock is opened again; a bounded number of
+  // times, in case something keeps renaming it.
+  for (int reopen = 0; reopen < 200; ++reopen) {
     int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return -1;
-    bool locked = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
-    struct stat opened {}, current {};
-    bool same = ::fstat(fd, &opened) == 0 && ::stat(path.c_str(), &current) == 0 &&
-                opened.st_dev == current.st_dev && opened.st_ino == current.st_ino;
-    if (locked && same) return fd;
+    for (;;) {
+      std::unique_lock<std::mutex> lock(local.mutex);
+      if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        if (!still_at(fd, path)) break;  // claimed and renamed before we had it: open it again
+        try {
+          ++local.count[path];
+        } catch (...) {
+          ::close(fd);
+          throw;
+        }
+        return fd;
+      }
+      const int error = errno;
+      if (error != EWOULDBLOCK && error != EINTR) {
+        lock.unlock();
+        ::close(fd);
+        errno = error;
+        return -1;
+      }
+      if (local.count.count(path) != 0 && Clock::now() < local_until) {
+        // Held by a thread of this process, which lets go when its write is done.
+        local.released.wait_for(lock, std::chrono::milliseconds(10),
+                                [&] { return local.count.count(path) == 0; });
+        continue;
+      }
+      lock.unlock();
+      if (!still_at(fd, path)) break;  // claimed and renamed while we waited
+      const bool cancelled = wait.cancel && wait.cancel->load(std::memory_order_acquire);
+      if (cancelled || wait.until.expired()) {
+        ::close(fd);
+        if (wait.locked_out) *wait.locked_out = true;
+        errno = EWOULDBLOCK;
+        return -1;
+      }
+      std::this_thread::sleep_for(std::min<Clock::duration>(pause, wait.until.remaining()));
+      pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(10));
+    }
     ::close(fd);
-    // Locked and still in place: a replayer is between its lock and its rename. Give it a
-    // moment (the rename follows the lock immediately).
-    if (same) ::usleep(1000);
   }
+  errno = EWOULDBLOCK;
   return -1;
 }
 
 }  // namespace
 
-bool Spool::append_file(const std::string& path, std::string_view data) noexcept {
+bool Spool::append_file(const std::string& path, std::string_view data, const LockWait& wait) noexcept {
   try {
     std::size_t slash = path.find_last_of('/');
     if (slash != std::string::npos && !make_private_dirs(path.substr(0, slash))) {
       log_warn("cannot create spool directory for " + path + ": " + std::strerror(errno));
       return false;
     }
-    int fd = open_locked_for_append(path);
+    int fd = open_locked_for_append(path, wait);
     if (fd < 0) {
-      log_warn("cannot open spool file " + path + ": " + std::strerror(errno));
+      if (errno == EWOULDBLOCK) {
+        log_warn("spool file " + path + " is locked by another process; gave up waiting for it");
+      } else {
+        log_warn("cannot open spool file " + path + ": " + std::strerror(errno));
+      }
       return false;
     }
+    struct Locked {  // closes the file (releasing its lock) on every way out
+      int fd;
+      const std::string& path;
+      ~Locked() { close_locked(fd, path); }
+    } locked{fd, path};
     std::size_t written = 0;
     while (written < data.size()) {
       ssize_t n = ::write(fd, data.data() + written, data.size() - written);
@@ -144,12 +250,10 @@ bool Spool::append_file(const std::string& path, std::string_view data) noexcept
             log_warn("cannot remove a partial line from " + path);
           }
         }
-        ::close(fd);
         return false;
       }
       written += static_cast<std::size_t>(n);
     }
-    ::close(fd);  // also releases the lock
     return true;
   } catch (...) {
     return false;
@@ -197,7 +301,7 @@ bool Spool::is_live(std::string_view session_id) const noexcept {
 }
 
 bool Spool::append(std::string_view session_id, const std::vector<const EncodedEvent*>& events,
-                   bool ends_session) noexcept {
+                   bool ends_session, const LockWait& wait) noexcept {
   if (events.empty()) {
     if (ends_session) release(session_id);
     return true;
@@ -216,7 +320,7 @@ bool Spool::append(std::string_view session_id, const std::vector<const EncodedE
       blob += e->json;
       blob += '\n';
     }
-    bool ok = append_file(pending_path(session_id), blob);
+    bool ok = append_file(pending_path(session_id), blob, wait);
     if (ends_session) release(session_id);
     if (ok) note_appended(blob.size());
     return ok;
@@ -227,12 +331,12 @@ bool Spool::append(std::string_view session_id, const std::vector<const EncodedE
 }
 
 bool Spool::append(std::string_view session_id, const std::vector<EncodedEvent>& events,
-                   bool ends_session) noexcept {
+                   bool ends_session, const LockWait& wait) noexcept {
   try {
     std::vector<const EncodedEvent*> ptrs;
     ptrs.reserve(events.size());
     for (const auto& e : events) ptrs.push_back(&e);
-    return append(session_id, ptrs, ends_session);
+    return append(session_id, ptrs, ends_session, wait);
   } catch (...) {
     if (ends_session) release(session_id);
     return false;

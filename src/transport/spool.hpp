@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <ctime>
 #include <memory>
@@ -38,6 +39,23 @@ int list_jsonl_files(const std::string& dir, std::vector<JsonlFile>& files, bool
 /// Anything but an object is returned unchanged.
 std::string with_reject_reason(std::string_view json, std::string_view reason);
 
+/// How long an append waits for its file while another process holds its lock (a replayer
+/// between claim and rename, another process appending to the same session, a tool).
+struct LockWait {
+  Deadline until;                             ///< give up once this has passed
+  const std::atomic<bool>* cancel = nullptr;  ///< or once this is set (shutdown's interrupt)
+  bool* locked_out = nullptr;                 ///< set to true when the append gave up on the lock
+
+  /// No waiting for another process: for a caller (producer) thread, which must never block.
+  /// (A write of this process to the same file is still waited for: it is short.)
+  static LockWait none(bool* locked_out = nullptr) noexcept {
+    return LockWait{Deadline{Clock::time_point::min()}, nullptr, locked_out};
+  }
+  /// For callers without a budget of their own (the HTTP transport's fallback, replay,
+  /// artifacts): about 200 ms, what every append waited before waits could be given a deadline.
+  static LockWait standard() noexcept { return LockWait{Deadline::after(std::chrono::milliseconds(200))}; }
+};
+
 /// Appends and prunes spool files. Every append opens, writes and closes the file (O_APPEND, one
 /// write per call), so a concurrent replayer that renames a file never loses lines. Directories
 /// are created 0700 and files 0600. Thread-safe: calls from several threads interleave whole
@@ -60,11 +78,11 @@ class Spool {
   /// ends_session) or `ends_session` is set. Until it ends it is live and pruning leaves its
   /// pending file alone; once it ends it is released (as by release()) after the lines are
   /// written, even when `events` is empty or the write failed. Returns false (after logging) when the write failed; nothing was
-  /// then written.
+  /// then written. A file locked by another process is waited for as `wait` allows.
   bool append(std::string_view session_id, const std::vector<const EncodedEvent*>& events,
-              bool ends_session = false) noexcept;
+              bool ends_session = false, const LockWait& wait = LockWait::standard()) noexcept;
   bool append(std::string_view session_id, const std::vector<EncodedEvent>& events,
-              bool ends_session = false) noexcept;
+              bool ends_session = false, const LockWait& wait = LockWait::standard()) noexcept;
 
   /// Marks the session as ended: its pending file may be pruned from now on. Safe to call for
   /// a session that was never appended to or is already released.
@@ -89,8 +107,10 @@ class Spool {
   /// the spool size passes max_bytes (or, while the cap cannot be met, by a further margin).
   std::size_t prune() noexcept;
 
-  /// Writes `data` to `path` with O_APPEND|O_CREAT, mode 0600, creating parent dirs 0700.
-  static bool append_file(const std::string& path, std::string_view data) noexcept;
+  /// Writes `data` to `path` with O_APPEND|O_CREAT, mode 0600, creating parent dirs 0700, under
+  /// the file's flock, waiting for it as `wait` allows.
+  static bool append_file(const std::string& path, std::string_view data,
+                          const LockWait& wait = LockWait::standard()) noexcept;
 
  private:
   /// Adds `bytes` to the running size estimate and prunes when it passes max_bytes.
