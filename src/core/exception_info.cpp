@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 
 #include <cstdlib>
+#include <memory>
 #include <typeinfo>
 
 #include "promptetheus/wrappers.hpp"
@@ -19,10 +20,9 @@ thread_local ThrownRecord t_last_thrown;  // trivially destructible: safe at thr
 
 std::string demangle(const char* name) {
   int status = 0;
-  char* demangled = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-  std::string out = (status == 0 && demangled) ? demangled : name;
-  std::free(demangled);
-  return out;
+  // Freed also when copying it runs out of memory.
+  std::unique_ptr<char, void (*)(void*)> demangled(abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free);
+  return (status == 0 && demangled) ? std::string(demangled.get()) : std::string(name);
 }
 
 }  // namespace
@@ -50,7 +50,11 @@ std::string describe_unwinding_exception() noexcept {
 #endif
     return type;
   } catch (...) {
+  }
+  try {
     return "unknown exception";
+  } catch (...) {
+    return std::string();  // out of memory
   }
 }
 
@@ -78,24 +82,26 @@ namespace promptetheus {
 inline namespace v0 {
 
 std::string describe_exception(const std::exception_ptr& exception) noexcept {
-  if (!exception) return "unknown exception";
+  // Building the description allocates, in the handlers too: out of memory, it is empty.
   try {
-    std::rethrow_exception(exception);
-  } catch (const std::exception& e) {
+    if (!exception) return "unknown exception";
     try {
+      std::rethrow_exception(exception);
+    } catch (const std::exception& e) {
       return detail::exception_type_name(e) + ": " + e.what();
+    } catch (const std::string& s) {
+      return "std::string: " + s;
+    } catch (const char* s) {
+      return std::string("const char*: ") + (s ? s : "");
     } catch (...) {
-    }
-  } catch (const std::string& s) {
-    return "std::string: " + s;
-  } catch (const char* s) {
-    return std::string("const char*: ") + (s ? s : "");
-  } catch (...) {
 #if defined(__GLIBCXX__)
-    if (const std::type_info* t = abi::__cxa_current_exception_type()) return detail::demangle(t->name());
+      if (const std::type_info* t = abi::__cxa_current_exception_type()) return detail::demangle(t->name());
 #endif
+    }
+    return "unknown exception";
+  } catch (...) {
+    return std::string();
   }
-  return "unknown exception";
 }
 
 }  // namespace v0

@@ -452,6 +452,7 @@ bool SessionHandle::error(std::exception_ptr exception, std::optional<std::strin
   } catch (...) {
     try {
       std::string description = describe_exception(std::current_exception());
+      if (description.empty()) return false;  // no memory to describe it
       EventBuilder b(state_, EventType::error);
       b.payload().add("handled", handled);
       b.payload().add("message", description);

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdio>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -258,6 +259,18 @@ TEST_CASE("helpers out of memory: false and nothing recorded, or true and delive
       return s.screenshot(std::move(bytes));
     };
   }, [&](const json& e) { CHECK(payload(e).at("size_bytes") == 1000); });
+  sweep_helper("replay_artifact", "replay_artifact", [&] {
+    return [bytes = std::vector<std::uint8_t>(1000, 9), type = long_text, map = json{{"0", long_text}}](
+               const SessionHandle& s) mutable { return s.replay_artifact(std::move(bytes), std::move(type), std::move(map)); };
+  }, [&](const json& e) { CHECK(payload(e).at("artifact_type") == long_text); });
+  {
+    TempDir files;
+    const auto png = files.path / "page.png";
+    { std::ofstream(png, std::ios::binary) << std::string(500, 'i'); }
+    sweep_helper("screenshot(file)", "screenshot", [&] {
+      return [&png](const SessionHandle& s) { return s.screenshot(png); };
+    }, [&](const json& e) { CHECK(payload(e).at("size_bytes") == 500); });
+  }
   sweep_helper("llm_call", "llm_call", [&] {
     LlmUsage prepared;
     prepared.input_tokens = 10;
@@ -285,6 +298,11 @@ TEST_CASE("helpers out of memory: false and nothing recorded, or true and delive
       return s.error(failure);
     };
   });
+  sweep_helper("error(exception_ptr to a std::string)", "error", [&] {
+    return [failure = std::make_exception_ptr(std::string(200, 's'))](const SessionHandle& s) {
+      return s.error(failure);
+    };
+  }, [&](const json& e) { CHECK(payload(e).at("message") == "std::string: " + std::string(200, 's')); });
   sweep_helper("error(message)", "error", [&] {
     return [message = long_text](const SessionHandle& s) mutable {
       return s.error(std::move(message), std::string("ValueError"));
@@ -518,7 +536,7 @@ TEST_CASE("Session destruction out of memory: the session ends or says nothing, 
   }
 }
 
-TEST_CASE("Client construction out of memory: the signal mask is kept, and an error status means an inert client",
+TEST_CASE("Client construction out of memory: the signal mask is kept, and an inert client never reports ok",
           "[alloc]") {
   TempDir dir;
   auto collector = std::make_shared<Collector>();
