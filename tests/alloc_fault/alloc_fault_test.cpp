@@ -536,7 +536,7 @@ TEST_CASE("Session destruction out of memory: the session ends or says nothing, 
   }
 }
 
-TEST_CASE("Client construction out of memory: the signal mask is kept, and an error status means an inert client",
+TEST_CASE("Client construction out of memory: the signal mask is kept, and an inert client never reports ok",
           "[alloc]") {
   TempDir dir;
   auto collector = std::make_shared<Collector>();
