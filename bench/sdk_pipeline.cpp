@@ -7,7 +7,8 @@
 //   sdk_spool_throughput/producers:2   events/s from the first enqueue until flush() returns,
 //                                       with zero loss checked in stats() and in the files
 //   anchor_spdlog_async_caller/...     spdlog's async logger (async_factory, file sink) writing a
-//   anchor_spdlog_async_throughput/... 500-byte line: caller cost, and lines/s until written
+//   anchor_spdlog_async_throughput/... 500-byte line (and a 250-byte one, the size of the SDK's
+//                                      line): caller cost, and lines/s until written
 //   anchor_nlohmann_envelope/<helper>  building + dumping the same envelope with nlohmann::json
 //                                       on the caller thread
 //   sdk_canonical_writer/<helper>      the worker's own serialisation of that envelope
@@ -248,15 +249,14 @@ void BM_SdkSpoolThroughput(benchmark::State& state, int producers) {
 
 // ---- anchor: spdlog async logger ----------------------------------------------------------------
 
-const std::string& log_line_500() {
-  static const std::string line = [] {
-    std::string s;
-    const char* words = "tool calendar.search returned 3 slots for Ana; room B2 free at 10:00; ";
-    while (s.size() < 500) s += words;
-    s.resize(500);
-    return s;
-  }();
-  return line;
+// A log line of `bytes` bytes: 500 (a typical spdlog line) or 250 (the size of the SDK's
+// agent_message line, so that the two are also compared on equal work).
+std::string log_line(std::size_t bytes) {
+  std::string s;
+  const char* words = "tool calendar.search returned 3 slots for Ana; room B2 free at 10:00; ";
+  while (s.size() < bytes) s += words;
+  s.resize(bytes);
+  return s;
 }
 
 std::shared_ptr<spdlog::logger> make_async_file_logger(const std::string& path) {
@@ -274,7 +274,7 @@ void stop_async_logger(std::shared_ptr<spdlog::logger>& logger) {
   spdlog::shutdown();
 }
 
-void BM_SpdlogAsyncCaller(benchmark::State& state, int producers) {
+void BM_SpdlogAsyncCaller(benchmark::State& state, std::size_t line_bytes, int producers) {
   for (auto _ : state) {
     pb::ScratchDir dir;
     const std::string path = dir.path() + "/bench.log";
@@ -288,7 +288,7 @@ void BM_SpdlogAsyncCaller(benchmark::State& state, int producers) {
         std::uint64_t stamps[pb::kBatch + 1];
         auto& rec = recs[static_cast<std::size_t>(p)];
         rec.reserve(kTimedBatches);
-        const std::string& line = log_line_500();
+        const std::string line = log_line(line_bytes);
         auto batch = [&](bool timed) {
           stamps[0] = pb::tsc_now();
           for (int i = 0; i < pb::kBatch; ++i) {
@@ -327,7 +327,7 @@ void BM_SpdlogAsyncCaller(benchmark::State& state, int producers) {
   }
 }
 
-void BM_SpdlogAsyncThroughput(benchmark::State& state, int producers) {
+void BM_SpdlogAsyncThroughput(benchmark::State& state, std::size_t line_bytes, int producers) {
   const std::uint64_t per_producer = kThroughputEvents / static_cast<std::uint64_t>(producers);
   const std::uint64_t total = per_producer * static_cast<std::uint64_t>(producers);
   for (auto _ : state) {
@@ -338,7 +338,7 @@ void BM_SpdlogAsyncThroughput(benchmark::State& state, int producers) {
     std::vector<std::thread> threads;
     for (int p = 0; p < producers; ++p) {
       threads.emplace_back([&] {
-        const std::string& line = log_line_500();
+        const std::string line = log_line(line_bytes);
         start.ready();
         start.wait_for_go();
         for (std::uint64_t i = 0; i < per_producer; ++i) logger->info(line);
@@ -485,10 +485,14 @@ int main(int argc, char** argv) {
     add("sdk_caller/agent_message" + suffix, BM_SdkCaller, Helper::agent_message, producers);
     add("sdk_caller/agent_message_moved" + suffix, BM_SdkCaller, Helper::agent_message_moved, producers);
     add("sdk_caller/tool_call" + suffix, BM_SdkCaller, Helper::tool_call, producers);
-    add("anchor_spdlog_async_caller/500B" + suffix, BM_SpdlogAsyncCaller, producers);
+    for (std::size_t bytes : {500, 250}) {
+      add("anchor_spdlog_async_caller/" + std::to_string(bytes) + "B" + suffix, BM_SpdlogAsyncCaller, bytes, producers);
+    }
   }
   add("sdk_spool_throughput/producers:2", BM_SdkSpoolThroughput, 2);
-  add("anchor_spdlog_async_throughput/500B/producers:2", BM_SpdlogAsyncThroughput, 2);
+  for (std::size_t bytes : {500, 250}) {
+    add("anchor_spdlog_async_throughput/" + std::to_string(bytes) + "B/producers:2", BM_SpdlogAsyncThroughput, bytes, 2);
+  }
   add("anchor_nlohmann_envelope/agent_message", BM_NlohmannEnvelope, Helper::agent_message);
   add("anchor_nlohmann_envelope/tool_call", BM_NlohmannEnvelope, Helper::tool_call);
   add("sdk_canonical_writer/agent_message", BM_CanonicalWriter, Helper::agent_message);
