@@ -117,7 +117,10 @@ TEST_CASE("producers racing a fast worker never see a full queue that is nearly 
   Options o;
   o.transport_factory = [] { return std::make_unique<InstantTransport>(); };
   o.overflow_to_spool = false;  // an event taken for overflow is then counted as queue-full
+  // Bounds far above the 200 008 events recorded, so that only a misread depth can spill, also
+  // when the worker is much slower than the producers (as under TSan).
   o.max_queue_events = 1u << 20;
+  o.max_queue_bytes = std::size_t{4} << 30;
   o.flush_interval = std::chrono::milliseconds(1);
   o.batch_size = 1;  // the worker wakes as often as it can
   Client client(o);
