@@ -193,16 +193,11 @@ struct ThreadTicks {
 };
 ThreadTicks thread_ticks(const std::string& name) {
   ThreadTicks t;
-  std::error_code ec;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
-    std::ifstream comm(task.path() / "comm");
-    std::string line;
-    std::getline(comm, line);
-    if (line != name) continue;
-    std::ifstream stat(task.path() / "stat");
+  pb::for_each_thread_named(name, [&t](const std::filesystem::path& task) {
+    std::ifstream stat(task / "stat");
     std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
     const auto paren = text.rfind(')');
-    if (paren == std::string::npos) continue;
+    if (paren == std::string::npos) return;
     // After "pid (comm)": state is field 3; utime and stime are fields 14 and 15.
     std::istringstream fields(text.substr(paren + 2));
     std::string field;
@@ -210,13 +205,14 @@ ThreadTicks thread_ticks(const std::string& name) {
       if (i == 14) t.user += std::strtoull(field.c_str(), nullptr, 10);
       if (i == 15) t.system += std::strtoull(field.c_str(), nullptr, 10);
     }
-    std::ifstream status(task.path() / "status");
+    std::ifstream status(task / "status");
+    std::string line;
     while (std::getline(status, line)) {
       if (line.rfind("voluntary_ctxt_switches:", 0) == 0 || line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) {
         t.switches += std::strtoull(line.c_str() + line.find(':') + 1, nullptr, 10);
       }
     }
-  }
+  });
   return t;
 }
 

@@ -218,21 +218,28 @@ class StartLine {
 // thread needed per event", which a loaded machine distorts far less. The per-thread CPU clock
 // of another thread of the process is addressed by its tid the way glibc's pthread_getcpuclockid
 // builds it (Linux: ~tid << 3 | CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED).
-inline std::uint64_t thread_cpu_ns(const std::string& name) {
-  std::uint64_t total = 0;
+// Calls fn(path of /proc/self/task/<tid>) for every thread of this process named `name`.
+template <class Fn>
+void for_each_thread_named(const std::string& name, Fn fn) {
   std::error_code ec;
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
     std::ifstream comm(task.path() / "comm");
     std::string line;
     std::getline(comm, line);
-    if (line != name) continue;
-    const long tid = std::strtol(task.path().filename().c_str(), nullptr, 10);
+    if (line == name) fn(task.path());
+  }
+}
+
+inline std::uint64_t thread_cpu_ns(const std::string& name) {
+  std::uint64_t total = 0;
+  for_each_thread_named(name, [&](const std::filesystem::path& task) {
+    const long tid = std::strtol(task.filename().c_str(), nullptr, 10);
     const clockid_t clock = static_cast<clockid_t>((~static_cast<unsigned long>(tid) << 3) | 6);
     timespec ts{};
     if (clock_gettime(clock, &ts) == 0) {
       total += static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
     }
-  }
+  });
   return total;
 }
 

@@ -17,6 +17,14 @@ const nlohmann::json& field(const nlohmann::json& object, const char* key) {
 
 std::string make_trace_body(std::string_view session_id, const nlohmann::json& after,
                             const nlohmann::json& metadata) {
+  // Writes `value`, or `fallback` when it is not of the type the API expects.
+  auto write_or = [](std::string& out, const nlohmann::json& value, bool well_typed, const char* fallback) {
+    if (well_typed) {
+      write_json(out, value);
+    } else {
+      out += fallback;
+    }
+  };
   const nlohmann::json& goal = field(after, "user_goal");
   const nlohmann::json& tags = field(after, "tags");
   std::string body;
@@ -26,27 +34,15 @@ std::string make_trace_body(std::string_view session_id, const nlohmann::json& a
   body += ",\"agent\":";
   write_json(body, field(after, "agent"));
   body += ",\"user_goal\":";
-  if (goal.is_string()) {
-    write_json(body, goal);
-  } else {
-    body += "\"\"";
-  }
+  write_or(body, goal, goal.is_string(), "\"\"");
   body += ",\"project_id\":";
   write_json(body, field(after, "project_id"));
   body += ",\"environment\":";
   write_json(body, field(after, "environment"));
   body += ",\"metadata\":";
-  if (metadata.is_object()) {
-    write_json(body, metadata);
-  } else {
-    body += "{}";
-  }
+  write_or(body, metadata, metadata.is_object(), "{}");
   body += ",\"tags\":";
-  if (tags.is_array()) {
-    write_json(body, tags);
-  } else {
-    body += "[]";
-  }
+  write_or(body, tags, tags.is_array(), "[]");
   body += '}';
   return body;
 }

@@ -15,6 +15,7 @@
 #include "unit/sdk_test_support.hpp"
 
 using namespace promptetheus;
+using sdk_test::session_on;
 using sdk_test::TempDir;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -27,14 +28,6 @@ constexpr bool kSanitized = true;
 #else
 constexpr bool kSanitized = false;
 #endif
-
-SessionOptions session_on(Client& client, const std::string& id) {
-  SessionOptions o;
-  o.agent = "ownership-test";
-  o.session_id = id;
-  o.client = &client;
-  return o;
-}
 
 // Delivers everything and says when it is destroyed.
 class WatchedTransport : public Transport {

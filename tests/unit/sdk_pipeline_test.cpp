@@ -22,6 +22,8 @@
 #include "unit/sdk_test_support.hpp"
 
 using namespace promptetheus;
+using sdk_test::session_on;
+using sdk_test::seconds_since;
 using nlohmann::json;
 using sdk_test::fs::path;
 using sdk_test::TempDir;
@@ -30,15 +32,6 @@ using std::chrono::seconds;
 using std::chrono::steady_clock;
 
 namespace {
-
-SessionOptions session_on(Client& client, const std::string& id) {
-  SessionOptions so;
-  so.client = &client;
-  so.session_id = id;
-  so.agent = "pipeline";
-  so.user_goal = "test the pipeline";
-  return so;
-}
 
 std::vector<std::uint8_t> bytes_of(const std::string& s) { return std::vector<std::uint8_t>(s.begin(), s.end()); }
 
@@ -109,10 +102,6 @@ class RecordingTransport : public Transport {
   std::mutex mutex_;
   std::vector<std::vector<std::pair<std::string, std::uint64_t>>> batches_;
 };
-
-double seconds_since(steady_clock::time_point start) {
-  return std::chrono::duration<double>(steady_clock::now() - start).count();
-}
 
 }  // namespace
 

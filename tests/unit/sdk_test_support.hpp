@@ -24,6 +24,7 @@
 
 #include "promptetheus/client.hpp"
 #include "promptetheus/options.hpp"
+#include "promptetheus/session.hpp"
 #include "promptetheus/transport.hpp"
 
 namespace sdk_test {
@@ -50,6 +51,21 @@ class ForwardingTransport : public promptetheus::Transport {
 template <class Target>
 std::function<std::unique_ptr<promptetheus::Transport>()> shared_transport(std::shared_ptr<Target> target) {
   return [target] { return std::make_unique<ForwardingTransport<Target>>(target); };
+}
+
+// Options of a session `id` recorded on `client`.
+inline promptetheus::SessionOptions session_on(promptetheus::Client& client, const std::string& id,
+                                               const std::string& agent = "test-agent") {
+  promptetheus::SessionOptions so;
+  so.client = &client;
+  so.session_id = id;
+  so.agent = agent;
+  so.user_goal = "test goal";
+  return so;
+}
+
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 // Sets one outcome on every event of a batch (for test transports).

@@ -16,25 +16,14 @@
 #include "unit/sdk_test_support.hpp"
 
 using namespace promptetheus;
+using sdk_test::session_on;
+using sdk_test::seconds_since;
 using sdk_test::TempDir;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using std::chrono::steady_clock;
 
 namespace {
-
-SessionOptions session_on(Client& client, const std::string& id) {
-  SessionOptions so;
-  so.client = &client;
-  so.session_id = id;
-  so.agent = "spool-lock";
-  so.user_goal = "write through a locked spool file";
-  return so;
-}
-
-double seconds_since(steady_clock::time_point start) {
-  return std::chrono::duration<double>(steady_clock::now() - start).count();
-}
 
 // Holds an exclusive flock on `file` (created if missing) through its own open file description.
 class LockHolder {
