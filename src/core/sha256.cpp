@@ -1,8 +1,8 @@
-#include "analysis/sha256.hpp"
+#include "core/sha256.hpp"
 
 #include <cstdint>
 
-namespace promptetheus::analysis {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 namespace {
 
@@ -76,4 +76,4 @@ std::string sha256_hex(std::string_view data) {
   return out;
 }
 
-}  // namespace promptetheus::analysis
+PROMPTETHEUS_END_DETAIL_NAMESPACE
