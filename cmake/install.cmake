@@ -24,15 +24,15 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/promptetheusConfigVersion
 install(FILES ${PROJECT_BINARY_DIR}/promptetheusConfig.cmake ${PROJECT_BINARY_DIR}/promptetheusConfigVersion.cmake
   DESTINATION ${PROMPTETHEUS_CMAKE_DIR} COMPONENT sdk)
 
-# A static libpromptetheus needs curl and zlib at the consumer's link: list them as public
-# requirements then; a shared one keeps them private.
+# A static libpromptetheus needs curl, zlib and PCRE2 at the consumer's link: list them as
+# public requirements then; a shared one keeps them private.
 if(BUILD_SHARED_LIBS)
   set(PROMPTETHEUS_PC_REQUIRES "nlohmann_json")
-  set(PROMPTETHEUS_PC_REQUIRES_PRIVATE "libcurl zlib")
+  set(PROMPTETHEUS_PC_REQUIRES_PRIVATE "libcurl zlib libpcre2-8")
   set(PROMPTETHEUS_PC_LIBS "-lpromptetheus")
   set(PROMPTETHEUS_PC_LIBS_PRIVATE "-lpthread -ldl")
 else()
-  set(PROMPTETHEUS_PC_REQUIRES "nlohmann_json libcurl zlib")
+  set(PROMPTETHEUS_PC_REQUIRES "nlohmann_json libcurl zlib libpcre2-8")
   set(PROMPTETHEUS_PC_REQUIRES_PRIVATE "")
   set(PROMPTETHEUS_PC_LIBS "-lpromptetheus -lpthread -ldl")
   set(PROMPTETHEUS_PC_LIBS_PRIVATE "")

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git ca-certificates curl
-  libcurl4-openssl-dev zlib1g-dev
+  libcurl4-openssl-dev zlib1g-dev libpcre2-dev
   nlohmann-json3-dev libfmt-dev libconcurrentqueue-dev
   catch2 libcli11-dev libcpp-httplib-dev libsqlite3-dev libicu-dev
   libbenchmark-dev libspdlog-dev

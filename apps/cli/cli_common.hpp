@@ -39,6 +39,7 @@ void add_diff_command(CLI::App& app, ExitCode& rc);
 void add_fingerprint_command(CLI::App& app, ExitCode& rc);
 void add_doctor_command(CLI::App& app, ExitCode& rc);
 void add_init_command(CLI::App& app, ExitCode& rc);
+void add_redact_command(CLI::App& app, ExitCode& rc);
 
 /// "Could not find a session or file for '<target>'." (target in Python repr quotes).
 std::string not_found_message(const std::string& target);

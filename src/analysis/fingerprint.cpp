@@ -5,8 +5,8 @@
 #include <unordered_set>
 
 #include "analysis/pyrepr.hpp"
-#include "analysis/sha256.hpp"
 #include "analysis/unicode.hpp"
+#include "core/sha256.hpp"
 
 namespace promptetheus::analysis {
 
@@ -253,7 +253,7 @@ Fingerprint FingerprintBuilder::finish() const {
     canonical += fp.signals[i];
   }
   fp.is_failure = true;
-  fp.fingerprint = sha256_hex(canonical).substr(0, 12);
+  fp.fingerprint = detail::sha256_hex(canonical).substr(0, 12);
   fp.label = c.labels.front();
   if (c.labels.size() > 1) fp.label += " (+" + std::to_string(c.labels.size() - 1) + " more)";
   return fp;

@@ -1,4 +1,6 @@
-// Records one session into the spool directory given as argv[1] and checks it was written.
+// Records one session into the spool directory given as argv[1] and checks it was written; also
+// redacts an event (the policy code links PCRE2, which a static consumer must then link too).
+#include <promptetheus/policy.hpp>
 #include <promptetheus/promptetheus.hpp>
 
 #include <cstdio>
@@ -8,6 +10,8 @@ int main(int argc, char** argv) {
   if (argc < 2) return 2;
   // The library found at run time is the one whose headers were installed with it.
   if (std::strcmp(promptetheus::version(), PROMPTETHEUS_VERSION_STRING) != 0) return 6;
+  const nlohmann::json event = {{"type", "user_message"}, {"payload", {{"content", "mail jo@example.com"}}}};
+  if (promptetheus::policy::redact(event)["payload"]["content"] != "mail [REDACTED]") return 7;
   promptetheus::Options options;
   options.transport = promptetheus::TransportMode::spool;
   options.spool_dir = argv[1];

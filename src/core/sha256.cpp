@@ -1,8 +1,9 @@
-#include "analysis/sha256.hpp"
+#include "core/sha256.hpp"
 
+#include <cstddef>
 #include <cstdint>
 
-namespace promptetheus::analysis {
+PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 namespace {
 
@@ -16,9 +17,9 @@ constexpr std::uint32_t kRound[64] = {
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
-inline std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+inline std::uint32_t rotr(std::uint32_t x, int n) noexcept { return (x >> n) | (x << (32 - n)); }
 
-void compress(std::uint32_t h[8], const unsigned char block[64]) {
+void compress(std::uint32_t h[8], const unsigned char block[64]) noexcept {
   std::uint32_t w[64];
   for (int i = 0; i < 16; ++i) {
     w[i] = (std::uint32_t{block[i * 4]} << 24) | (std::uint32_t{block[i * 4 + 1]} << 16) |
@@ -51,7 +52,7 @@ void compress(std::uint32_t h[8], const unsigned char block[64]) {
 
 }  // namespace
 
-std::string sha256_hex(std::string_view data) {
+Sha256Digest sha256(std::string_view data) noexcept {
   std::uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                         0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
   const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
@@ -67,13 +68,23 @@ std::string sha256_hex(std::string_view data) {
   for (int k = 0; k < 8; ++k) tail[total - 1 - k] = static_cast<unsigned char>(bits >> (8 * k));
   compress(h, tail);
   if (total == 128) compress(h, tail + 64);
+  Sha256Digest digest;
+  for (std::size_t w = 0; w < 8; ++w) {
+    for (std::size_t b = 0; b < 4; ++b) digest[w * 4 + b] = static_cast<unsigned char>(h[w] >> (24 - 8 * b));
+  }
+  return digest;
+}
+
+std::string sha256_hex(std::string_view data) {
   static const char hex[] = "0123456789abcdef";
+  const Sha256Digest digest = sha256(data);
   std::string out;
   out.reserve(64);
-  for (std::uint32_t word : h) {
-    for (int shift = 28; shift >= 0; shift -= 4) out.push_back(hex[(word >> shift) & 0xF]);
+  for (unsigned char byte : digest) {
+    out.push_back(hex[byte >> 4]);
+    out.push_back(hex[byte & 0xF]);
   }
   return out;
 }
 
-}  // namespace promptetheus::analysis
+PROMPTETHEUS_END_DETAIL_NAMESPACE
