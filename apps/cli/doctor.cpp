@@ -8,6 +8,7 @@
 #include "cli_common.hpp"
 #include "transport/spool.hpp"
 #include "cli_http.hpp"
+#include "policy/recording_policy.hpp"
 #include "promptetheus/options.hpp"
 
 namespace promptetheus::cli {
@@ -46,6 +47,7 @@ void add_doctor_command(CLI::App& app, ExitCode& rc) {
     out += "  environment  : " + or_not_set(o.environment) + "\n";
     out += "  sample_rate  : " + py_float_repr(o.sample_rate) + "\n";
     out += "  redact       : " + (o.redact.empty() ? std::string("(off)") : o.redact) + "\n";
+    out += detail::describe_policy(o) + "\n";
     out += "  transport    : " + resolved_transport(o) + "\n";
     out += "  spool_dir    : " + display_path(o.spool_dir) + "\n";
     out += "  spool backlog: " + std::to_string(pending_events) + " pending event(s) in " +

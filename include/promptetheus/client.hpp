@@ -20,7 +20,7 @@ PROMPTETHEUS_END_DETAIL_NAMESPACE
 PROMPTETHEUS_BEGIN_NAMESPACE
 
 /// A snapshot of a client's counters. Every event a helper accepted ends in exactly one of:
-/// written (delivered or spooled), dead_lettered, or one of the dropped_* reasons.
+/// written (delivered or spooled), dead_lettered, sampled_out, or one of the dropped_* reasons.
 struct Stats {
   std::uint64_t enqueued = 0;          ///< accepted onto the queue
   std::uint64_t written = 0;           ///< delivered + spooled
@@ -38,6 +38,16 @@ struct Stats {
   /// Spooled earlier (by this process or an earlier run), then deleted by the spool size cap
   /// (docs/delivery.md). Reported beside the counters above, not part of dropped_total().
   std::uint64_t dropped_spool_cap = 0;
+  /// Not recorded by policy (Options::event_sample_rates): a choice, not a loss.
+  std::uint64_t sampled_out = 0;
+  /// Sessions not recorded at all by head sampling (Options::sample_rate); their helpers did
+  /// nothing, so no event of theirs is counted anywhere.
+  std::uint64_t sessions_sampled_out = 0;
+  /// Events in which redaction replaced something (beside the counters above).
+  std::uint64_t redacted = 0;
+  /// Events whose redaction failed: recorded as the redaction_failed skeleton, or unredacted when
+  /// Options::redact_fail_open (beside the counters above; includes lines of older spool files).
+  std::uint64_t redaction_failed = 0;
   std::uint64_t queue_depth = 0;           ///< waiting for the worker now
   std::string circuit_state = "closed";    ///< "closed", "open" or "half_open" (HTTP only)
   std::string transport;                   ///< the transport in use: "http", "spool", ...

@@ -6,12 +6,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "promptetheus/export.hpp"
+#include "promptetheus/policy.hpp"
 
 PROMPTETHEUS_BEGIN_NAMESPACE
 
@@ -38,13 +42,37 @@ struct PROMPTETHEUS_API Options {
   std::string api_key;                                              // PROMPTETHEUS_API_KEY
   std::string project_id;                                           // PROMPTETHEUS_PROJECT
   std::string environment;                                          // PROMPTETHEUS_ENVIRONMENT
-  double sample_rate = 1.0;              // clamped to [0,1]           PROMPTETHEUS_SAMPLE_RATE
-  std::string redact;                    // policy name (reserved)     PROMPTETHEUS_REDACT
   std::chrono::milliseconds http_timeout{30000};                    // PROMPTETHEUS_HTTP_TIMEOUT (seconds)
   TransportMode transport = TransportMode::automatic;              // PROMPTETHEUS_TRANSPORT
   std::string spool_dir = ".promptetheus/spool";                    // PROMPTETHEUS_SPOOL_DIR
   /// Screenshots and recordings are kept here, under <artifact_dir>/<session>/<artifact_id>/.
   std::string artifact_dir = ".promptetheus/artifacts";
+
+  // Privacy and volume policy (docs/policy.md), applied on the worker thread before any byte of
+  // an event is written or sent: to the spool, the network, dead-letter files, the overflow
+  // spill and the replay of older spool files.
+  /// Head sampling: the share of sessions recorded, decided per session id (policy::head_sampled).
+  /// A session not sampled is a no-op handle. Clamped to [0,1].     PROMPTETHEUS_SAMPLE_RATE
+  double sample_rate = 1.0;
+  /// Per-type sampling: keep rates by event type (policy::type_sampled); session_end, error,
+  /// goal_check and state_change are always kept.                    PROMPTETHEUS_EVENT_SAMPLE_RATES
+  std::map<std::string, double> event_sample_rates;                //   ("tool_call=0.5,metric=0.1")
+  /// "default": the default redactor (policy::redact) with redact_options; "hash": the same with
+  /// hash_values; empty, "off" or "none": no redaction. Any other value redacts nothing and
+  /// warns (as the reference ignores unknown names).                PROMPTETHEUS_REDACT
+  std::string redact;
+  /// Options of the default redactor.                               [promptetheus.redact] in config.toml
+  policy::RedactOptions redact_options;
+  /// A redactor of the caller's own, used instead of the default one (call policy::redact inside
+  /// it to combine them). Called on the worker thread (or a caller thread that spills), one event
+  /// at a time, with the event envelope; returns it scrubbed. It must not call back into the SDK.
+  /// The envelope's type, session_id, seq, timestamp and idempotency_key are kept from the input
+  /// whatever it returns.
+  std::function<nlohmann::json(nlohmann::json)> redactor;
+  /// When a redactor fails (throws, returns something that is not an object, or a pattern hits
+  /// its match limit): false records the skeleton (payload {"redaction_failed": true}, no
+  /// metadata); true records the event unredacted. Either way Stats::redaction_failed counts it.
+  bool redact_fail_open = false;
 
   // Pipeline
   std::size_t max_queue_events = 100000;        ///< events waiting for the worker

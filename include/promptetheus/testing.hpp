@@ -29,6 +29,9 @@ namespace testing {
 class PROMPTETHEUS_API CaptureSession {
  public:
   explicit CaptureSession(SessionOptions options = {}) noexcept;
+  /// The same, on a client with `client_options` (its policy: redaction and sampling; the
+  /// transport is always the memory one, and nothing spills or flushes at exit).
+  CaptureSession(SessionOptions options, Options client_options) noexcept;
   ~CaptureSession();
   CaptureSession(const CaptureSession&) = delete;
   CaptureSession& operator=(const CaptureSession&) = delete;

@@ -1,6 +1,7 @@
 #include "client/delivery_assembly.hpp"
 
 #include "core/log.hpp"
+#include "policy/recording_policy.hpp"
 #include "transport/http_transport.hpp"
 #include "transport/memory_transport.hpp"
 #include "transport/spool.hpp"
@@ -39,9 +40,9 @@ DeliveryParts spool_parts(const Options& options, Status status) {
   return parts(std::make_unique<SpoolTransport>(spool), "spool", &spool, nullptr, std::move(status));
 }
 
-}  // namespace
-
-DeliveryParts assemble_delivery(const Options& options) noexcept {
+// The transport and spill target for `options`; `policy` redacts what the HTTP transport
+// replays from the spool.
+DeliveryParts assemble_transport(const Options& options, const std::shared_ptr<const EventPolicy>& policy) noexcept {
   try {
     if (options.transport_factory) {
       std::unique_ptr<Transport> transport;
@@ -79,8 +80,10 @@ DeliveryParts assemble_delivery(const Options& options) noexcept {
         } else {
           auto health = std::make_shared<TransportHealth>();
           Spool spool(options.spool_dir, options.spool_max_bytes);
-          return parts(std::make_unique<HttpTransport>(http_config_from(options), health, spool), "http", &spool,
-                       health, Status{});
+          HttpTransportConfig config = http_config_from(options);
+          config.policy = policy;
+          return parts(std::make_unique<HttpTransport>(std::move(config), health, spool), "http", &spool, health,
+                       Status{});
         }
         log_warn(status.message());
         return spool_parts(options, status);
@@ -92,6 +95,34 @@ DeliveryParts assemble_delivery(const Options& options) noexcept {
   } catch (...) {
     return parts(nullptr, "off", nullptr, nullptr, Status(ErrorCode::transport, "cannot build the transport"));
   }
+}
+
+}  // namespace
+
+DeliveryParts assemble_delivery(const Options& options) noexcept {
+  std::vector<std::string> problems;
+  std::shared_ptr<const EventPolicy> policy;
+  if (!make_event_policy(options, policy, problems)) {
+    // Recording without the policy could send what it should redact: record nothing.
+    DeliveryParts off;
+    off.name = "off";  // fits std::string's small buffer: no allocation
+    try {
+      off.status = Status(ErrorCode::internal, "cannot prepare the recording policy; recording nothing");
+    } catch (...) {
+      off.status = Status(ErrorCode::internal, std::string());
+    }
+    return off;
+  }
+  DeliveryParts assembled = assemble_transport(options, policy);
+  assembled.policy = std::move(policy);
+  for (const auto& problem : problems) log_warn(problem);
+  if (!problems.empty() && assembled.status.ok()) {
+    try {
+      assembled.status = Status(ErrorCode::invalid_argument, problems.front());
+    } catch (...) {
+    }
+  }
+  return assembled;
 }
 
 PROMPTETHEUS_END_DETAIL_NAMESPACE

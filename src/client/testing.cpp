@@ -9,10 +9,11 @@ namespace promptetheus {
 inline namespace v0 {
 namespace testing {
 
-CaptureSession::CaptureSession(SessionOptions options) noexcept {
+CaptureSession::CaptureSession(SessionOptions options) noexcept : CaptureSession(std::move(options), Options{}) {}
+
+CaptureSession::CaptureSession(SessionOptions options, Options client_options) noexcept {
   try {
     store_ = std::make_shared<detail::MemoryStore>();
-    Options client_options;
     client_options.transport_factory = [store = store_] { return std::make_unique<detail::MemoryTransport>(store); };
     client_options.overflow_to_spool = false;
     client_options.flush_at_exit = false;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/delivery_accounting.hpp"
+#include "core/event_policy.hpp"
 #include "promptetheus/options.hpp"
 #include "promptetheus/status.hpp"
 #include "promptetheus/transport.hpp"
@@ -43,6 +44,7 @@ struct DeliveryParts {
   std::string name;                         ///< "http", "spool", "memory", "custom", "off"
   std::unique_ptr<SpillTarget> spill;       ///< null: nowhere to spill (counted as dropped)
   std::shared_ptr<TransportHealth> health;  ///< retries and circuit state (HTTP); may be null
+  std::shared_ptr<const EventPolicy> policy;  ///< sampling and redaction; null when none is in force
   Status status;                            ///< why the parts differ from what was asked
 };
 

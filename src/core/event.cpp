@@ -8,6 +8,13 @@ const char* event_type_name(EventType type) noexcept {
   return index >= 0 && index < kEventTypeCount ? kEventTypes[index].data() : "state_change";
 }
 
+bool is_event_type(std::string_view name) noexcept {
+  for (std::string_view known : kEventTypes) {
+    if (known == name) return true;
+  }
+  return false;
+}
+
 namespace {
 
 // Recursion as deep as the writer goes (a json value's depth is the caller's to bound; deeper

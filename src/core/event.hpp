@@ -33,6 +33,8 @@ inline constexpr std::array<std::string_view, kEventTypeCount> kEventTypes = {
 
 /// kEventTypes[type] as a NUL-terminated string.
 const char* event_type_name(EventType type) noexcept;
+/// True when `name` is one of kEventTypes.
+bool is_event_type(std::string_view name) noexcept;
 
 /// Empties `j` (to null) without allocating. nlohmann::json allocates to destroy a non-empty
 /// array or object (it moves the tree onto a heap stack, to avoid recursion), inside its noexcept

@@ -7,7 +7,11 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
+#include "core/event.hpp"
 #include "core/log.hpp"
 #include "promptetheus/options.hpp"
 
@@ -15,8 +19,23 @@ namespace promptetheus {
 inline namespace v0 {
 namespace {
 
-// A TOML scalar as text: strings unquoted, numbers and booleans as written.
-using Table = std::map<std::string, std::string>;
+// A TOML value: a scalar as text (strings unquoted, numbers and booleans as written), or a
+// one-line array of strings.
+struct TomlValue {
+  std::string scalar;
+  std::vector<std::string> list;
+  bool is_list = false;
+};
+// A table's keys in the order the file gives them (the order of redaction patterns matters).
+using Table = std::vector<std::pair<std::string, TomlValue>>;
+
+const TomlValue* find(const Table& table, std::string_view key) {
+  const TomlValue* found = nullptr;
+  for (const auto& [k, v] : table) {
+    if (k == key) found = &v;  // the last assignment wins
+  }
+  return found;
+}
 
 std::string trim(const std::string& s) {
   std::size_t b = s.find_first_not_of(" \t\r");
@@ -25,72 +44,84 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
+// Reads a "basic" or 'literal' string starting at raw[i] (the quote); returns the index after
+// the closing quote, or npos when it is not closed.
+std::size_t read_toml_string(const std::string& raw, std::size_t i, std::string& value) {
+  const char quote = raw[i];
+  for (++i; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (c == quote) return i + 1;
+    if (quote == '"' && c == '\\' && i + 1 < raw.size()) {
+      char n = raw[++i];
+      switch (n) {
+        case 'n': value += '\n'; break;
+        case 't': value += '\t'; break;
+        case 'r': value += '\r'; break;
+        case '\\': value += '\\'; break;
+        case '"': value += '"'; break;
+        default: value += '\\'; value += n;  // kept for regular expressions (\b, \d)
+      }
+      continue;
+    }
+    value += c;
+  }
+  return std::string::npos;
+}
+
+bool only_comment_after(const std::string& raw, std::size_t i) {
+  std::string rest = trim(raw.substr(i));
+  return rest.empty() || rest[0] == '#';
+}
+
 // Parses the subset of TOML a config file needs: [tables], key = "basic" | 'literal' | number |
-// boolean, and comments. Returns false on anything else (the file then counts as absent).
+// boolean | ["one-line", 'array', "of strings"], and comments. Returns false on anything else
+// (the file then counts as absent).
 bool parse_toml(std::istream& in, std::map<std::string, Table>& tables, std::string& error) {
   std::string line, table;
   int number = 0;
+  auto fail = [&](const char* what) {
+    error = "line " + std::to_string(number) + ": " + what;
+    return false;
+  };
   while (std::getline(in, line)) {
     ++number;
     std::string text = trim(line);
     if (text.empty() || text[0] == '#') continue;
     if (text[0] == '[') {
       std::size_t close = text.find(']');
-      if (close == std::string::npos) {
-        error = "line " + std::to_string(number) + ": unterminated table header";
-        return false;
-      }
+      if (close == std::string::npos) return fail("unterminated table header");
       table = trim(text.substr(1, close - 1));
       tables[table];
       continue;
     }
     std::size_t eq = text.find('=');
-    if (eq == std::string::npos) {
-      error = "line " + std::to_string(number) + ": expected key = value";
-      return false;
-    }
+    if (eq == std::string::npos) return fail("expected key = value");
     std::string key = trim(text.substr(0, eq));
     if (key.size() >= 2 && (key.front() == '"' || key.front() == '\'')) key = key.substr(1, key.size() - 2);
     std::string raw = trim(text.substr(eq + 1));
-    std::string value;
+    TomlValue value;
     if (!raw.empty() && (raw[0] == '"' || raw[0] == '\'')) {
-      char quote = raw[0];
-      std::size_t i = 1;
-      bool closed = false;
-      for (; i < raw.size(); ++i) {
-        char c = raw[i];
-        if (c == quote) {
-          closed = true;
-          break;
-        }
-        if (quote == '"' && c == '\\' && i + 1 < raw.size()) {
-          char n = raw[++i];
-          switch (n) {
-            case 'n': value += '\n'; break;
-            case 't': value += '\t'; break;
-            case 'r': value += '\r'; break;
-            case '\\': value += '\\'; break;
-            case '"': value += '"'; break;
-            default: value += n;
-          }
-          continue;
-        }
-        value += c;
+      std::size_t end = read_toml_string(raw, 0, value.scalar);
+      if (end == std::string::npos || !only_comment_after(raw, end)) return fail("malformed string");
+    } else if (!raw.empty() && raw[0] == '[') {
+      value.is_list = true;
+      std::size_t i = raw.find_first_not_of(" \t", 1);
+      while (i != std::string::npos && raw[i] != ']') {
+        if (raw[i] != '"' && raw[i] != '\'') return fail("an array holds strings only");
+        std::string item;
+        i = read_toml_string(raw, i, item);
+        if (i == std::string::npos) return fail("malformed string");
+        value.list.push_back(std::move(item));
+        i = raw.find_first_not_of(" \t", i);
+        if (i != std::string::npos && raw[i] == ',') i = raw.find_first_not_of(" \t", i + 1);
       }
-      std::string rest = closed ? trim(raw.substr(i + 1)) : "x";
-      if (!closed || (!rest.empty() && rest[0] != '#')) {
-        error = "line " + std::to_string(number) + ": malformed string";
-        return false;
-      }
+      if (i == std::string::npos || !only_comment_after(raw, i + 1)) return fail("malformed array (one line)");
     } else {
       std::size_t hash = raw.find('#');
-      value = trim(hash == std::string::npos ? raw : raw.substr(0, hash));
-      if (value.empty()) {
-        error = "line " + std::to_string(number) + ": missing value";
-        return false;
-      }
+      value.scalar = trim(hash == std::string::npos ? raw : raw.substr(0, hash));
+      if (value.scalar.empty()) return fail("missing value");
     }
-    tables[table][key] = value;
+    tables[table].emplace_back(std::move(key), std::move(value));
   }
   return true;
 }
@@ -98,6 +129,8 @@ bool parse_toml(std::istream& in, std::map<std::string, Table>& tables, std::str
 struct Layer {
   std::string source;  // for warnings
   Table values;
+  Table redact;        // [promptetheus.redact] (the config file only)
+  Table redact_patterns;  // [promptetheus.redact.patterns]: name = "regex", applied in this order
 };
 
 void warn(Options& options, std::string message) {
@@ -115,11 +148,64 @@ bool parse_double(const std::string& text, double& out) {
   return true;
 }
 
+// "tool_call=0.5,metric=0.1": a rate per event type, clamped to [0,1]. Entries that cannot be
+// read warn and are skipped; the others apply.
+void apply_event_sample_rates(Options& options, const std::string& text, const std::string& source) {
+  std::map<std::string, double> rates;
+  std::stringstream list(text);
+  std::string entry;
+  while (std::getline(list, entry, ',')) {
+    entry = trim(entry);
+    if (entry.empty()) continue;
+    const std::size_t eq = entry.find('=');
+    const std::string type = trim(entry.substr(0, std::min(eq, entry.size())));
+    double rate = 1.0;
+    if (eq == std::string::npos || type.empty() || !parse_double(trim(entry.substr(eq + 1)), rate)) {
+      warn(options, "invalid event sample rate '" + entry + "' from " + source + " (expected type=rate); ignored");
+      continue;
+    }
+    if (!detail::is_event_type(type)) {
+      warn(options, "unknown event type '" + type + "' in event sample rates from " + source + "; ignored");
+      continue;
+    }
+    rates[type] = std::min(1.0, std::max(0.0, rate));
+  }
+  options.event_sample_rates = std::move(rates);
+}
+
+void apply_redact_table(Options& options, const Layer& layer) {
+  policy::RedactOptions& redact = options.redact_options;
+  for (const auto& [key, value] : layer.redact) {
+    if (key == "allow_keys" && value.is_list) {
+      redact.allow_keys = value.list;
+    } else if (key == "extra_sensitive_keys" && value.is_list) {
+      redact.extra_sensitive_keys = value.list;
+    } else if (key == "hash_values" && !value.is_list && (value.scalar == "true" || value.scalar == "false")) {
+      redact.hash_values = value.scalar == "true";
+    } else if (key == "fail_open" && !value.is_list && (value.scalar == "true" || value.scalar == "false")) {
+      options.redact_fail_open = value.scalar == "true";
+    } else {
+      warn(options, "ignoring '" + key + "' in [promptetheus.redact] of " + layer.source +
+                        " (expected allow_keys = [..], extra_sensitive_keys = [..], hash_values = true|false, "
+                        "fail_open = true|false)");
+    }
+  }
+  if (!layer.redact_patterns.empty()) redact.extra_patterns.clear();
+  for (const auto& [name, value] : layer.redact_patterns) {
+    if (value.is_list || value.scalar.empty()) {
+      warn(options, "ignoring pattern '" + name + "' in [promptetheus.redact.patterns] of " + layer.source +
+                        ": expected name = \"regex\"");
+      continue;
+    }
+    redact.extra_patterns.emplace_back(name, value.scalar);
+  }
+}
+
 void apply(Options& options, const Layer& layer) {
   auto get = [&](const char* key, std::string& out) {
-    auto it = layer.values.find(key);
-    if (it == layer.values.end() || it->second.empty()) return false;
-    out = it->second;
+    const TomlValue* value = find(layer.values, key);
+    if (value == nullptr || value->is_list || value->scalar.empty()) return false;
+    out = value->scalar;
     return true;
   };
   std::string v;
@@ -154,7 +240,9 @@ void apply(Options& options, const Layer& layer) {
       options.transport = TransportMode::automatic;
     }
   }
+  if (get("event_sample_rates", v)) apply_event_sample_rates(options, v, layer.source);
   if (get("debug", v) && v != "0" && v != "false") options.log_level = LogLevel::debug;
+  apply_redact_table(options, layer);
 }
 
 Layer config_file_layer(Options& options) {
@@ -174,6 +262,8 @@ Layer config_file_layer(Options& options) {
   // Keys live in a [promptetheus] table when there is one, else at the top level.
   auto table = tables.find("promptetheus");
   layer.values = table != tables.end() ? table->second : tables[""];
+  layer.redact = tables["promptetheus.redact"];
+  layer.redact_patterns = tables["promptetheus.redact.patterns"];
   return layer;
 }
 
@@ -184,12 +274,13 @@ Layer environment_layer() {
       {"PROMPTETHEUS_SAMPLE_RATE", "sample_rate"}, {"PROMPTETHEUS_REDACT", "redact"},
       {"PROMPTETHEUS_HTTP_TIMEOUT", "http_timeout"}, {"PROMPTETHEUS_TRANSPORT", "transport"},
       {"PROMPTETHEUS_SPOOL_DIR", "spool_dir"},     {"PROMPTETHEUS_DEBUG", "debug"},
+      {"PROMPTETHEUS_EVENT_SAMPLE_RATES", "event_sample_rates"},
   };
   Layer layer;
   layer.source = "the environment";
   for (const auto& [env, key] : names) {
     const char* value = std::getenv(env);
-    if (value && *value) layer.values[key] = value;  // an empty variable is ignored
+    if (value && *value) layer.values.emplace_back(key, TomlValue{value, {}, false});  // an empty one is ignored
   }
   return layer;
 }

@@ -102,6 +102,7 @@ std::shared_ptr<Pipeline> Pipeline::create(Options options, DeliveryAssembler as
     pipeline->transport_name_ = std::move(parts.name);
     pipeline->spill_ = std::move(parts.spill);
     pipeline->health_ = std::move(parts.health);
+    pipeline->policy_ = std::move(parts.policy);
     if (pipeline->transport_) {
       pipeline->wake_every_ = std::max<std::size_t>(pipeline->options_.batch_size, kDrainChunk);
       if (!pipeline->start()) {
@@ -225,15 +226,20 @@ bool Pipeline::enqueue(Event&& event) noexcept {
   return true;
 }
 
-bool Pipeline::spool_one(Event& event, bool* locked_out) noexcept {
+bool Pipeline::spool_one(Event& event, bool* locked_out, bool* spooled) noexcept {
+  if (spooled) *spooled = false;
   if (!spill_) return false;
   EncodedEvent encoded;
+  switch (encode_into(event, encoded)) {
+    case Encoding::sampled_out: return true;  // counted; nothing to write
+    case Encoding::failed: return false;
+    case Encoding::encoded: break;
+  }
   std::vector<const EncodedEvent*> one{&encoded};
   // On the caller's thread: a file locked by another process is not waited for.
-  if (!encode_into(event, encoded) || !spill_->append(encoded.session_id, one, SpillTarget::kNoWait, locked_out)) {
-    return false;
-  }
+  if (!spill_->append(encoded.session_id, one, SpillTarget::kNoWait, locked_out)) return false;
   spooled_.fetch_add(1, std::memory_order_relaxed);
+  if (spooled) *spooled = true;
   return true;
 }
 
@@ -242,8 +248,9 @@ bool Pipeline::spill(Event&& event) noexcept {
     static std::atomic<bool> warned{false};
     if (!warned.exchange(true)) log_warn("event queue full: spilling events to the spool");
     bool locked_out = false;
-    if (spool_one(event, &locked_out)) {
-      overflow_spilled_.fetch_add(1, std::memory_order_relaxed);
+    bool spooled = false;
+    if (spool_one(event, &locked_out, &spooled)) {
+      if (spooled) overflow_spilled_.fetch_add(1, std::memory_order_relaxed);
       return true;
     }
     // A file locked by another process is no I/O error: the queue was full and the spool could
@@ -272,11 +279,10 @@ bool is_session_started(const Event& event) {
 
 }  // namespace
 
-bool Pipeline::encode_into(Event& event, EncodedEvent& out) noexcept {
+Pipeline::Encoding Pipeline::encode_into(Event& event, EncodedEvent& out) noexcept {
   out.json.clear();
   out.outcome = DeliveryOutcome::pending;
   try {
-    if (event.artifact) store_artifact(*event.artifact);
     const SessionInfo& session = *event.session;
     out.session_id = session.id();
     out.seq = event.seq;
@@ -286,23 +292,32 @@ bool Pipeline::encode_into(Event& event, EncodedEvent& out) noexcept {
     char digits[24];
     const auto end = std::to_chars(digits, digits + sizeof digits, event.seq).ptr;
     out.idempotency_key.append(digits, end);
+    if (policy_ && !policy_->keep(event, out.idempotency_key)) {
+      out.outcome = DeliveryOutcome::dropped;
+      sampled_out_.fetch_add(1, std::memory_order_relaxed);
+      return Encoding::sampled_out;
+    }
+    if (event.artifact) store_artifact(*event.artifact);
     // The worker's encoded events are reused batch after batch, mostly for the same sessions:
     // keeping a reference that is already right saves two atomic operations on a reference
     // count the producers are updating too.
-    if (out.trace_body.get() != &session.trace_body()) {
-      out.trace_body = std::shared_ptr<const std::string>(event.session, &session.trace_body());
-    }
+    const std::string& body = policy_ ? session.redacted_trace_body(*policy_) : session.trace_body();
+    if (out.trace_body.get() != &body) out.trace_body = std::shared_ptr<const std::string>(event.session, &body);
     out.starts_session = is_session_started(event);
     out.ends_session = event.type == EventType::session_end;
     out.json.reserve(256 + event.approx_bytes / 2);
-    write_event(out.json, event);
-    return true;
+    if (policy_) {
+      if (!policy_->write(event, out.json)) throw std::bad_alloc();
+    } else {
+      write_event(out.json, event);
+    }
+    return Encoding::encoded;
   } catch (...) {
     // Never hand a transport a half-written line: the event is dropped and counted instead.
     out.json.clear();
     out.outcome = DeliveryOutcome::dropped;
     log_error("cannot serialise an event; it is dropped");
-    return false;
+    return Encoding::failed;
   }
 }
 
@@ -316,12 +331,17 @@ std::size_t Pipeline::drain_once(moodycamel::ConsumerToken& token, std::vector<E
   // Queue order: FIFO per producer thread, so a session written from several threads can
   // arrive out of seq order. Consumers order by seq (contract §1.1); transports group by session.
   std::size_t unserialisable = 0;
+  std::size_t not_sent = 0;  // unserialisable or sampled out
   for (std::size_t k = 0; k < n; ++k) {
     bytes += buffer[k].approx_bytes;
-    if (!encode_into(buffer[k], encoded[k])) ++unserialisable;
+    switch (encode_into(buffer[k], encoded[k])) {
+      case Encoding::encoded: break;
+      case Encoding::sampled_out: ++not_sent; break;
+      case Encoding::failed: ++unserialisable, ++not_sent; break;
+    }
   }
-  if (unserialisable > 0) {
-    // Rare (out of memory): such events never reach the transport.
+  if (not_sent > 0) {
+    // Such events never reach the transport (unserialisable ones are rare: out of memory).
     dropped_io_error_.fetch_add(unserialisable, std::memory_order_relaxed);
     encoded.erase(std::remove_if(encoded.begin(), encoded.end(),
                                  [](const EncodedEvent& e) { return e.outcome == DeliveryOutcome::dropped; }),
@@ -525,11 +545,17 @@ std::size_t Pipeline::spill_to_spool(Event* events, std::size_t count, std::atom
       auto [it, inserted] = index.emplace(event.session.get(), groups.size());
       if (inserted) groups.emplace_back();
       EncodedEvent encoded;
-      if (encode_into(event, encoded)) {
-        groups[it->second].push_back(std::move(encoded));
-      } else {
-        dropped_io_error_.fetch_add(1, std::memory_order_relaxed);
-        ++handled;
+      switch (encode_into(event, encoded)) {
+        case Encoding::encoded:
+          groups[it->second].push_back(std::move(encoded));
+          break;
+        case Encoding::sampled_out:  // counted
+          ++handled;
+          break;
+        case Encoding::failed:
+          dropped_io_error_.fetch_add(1, std::memory_order_relaxed);
+          ++handled;
+          break;
       }
     }
     for (const auto& group : groups) {
@@ -599,6 +625,13 @@ Stats Pipeline::stats() const noexcept {
     s.dropped_shutdown = dropped_shutdown_.load();
     s.dropped_duplicate = duplicate_.load();
     s.dropped_spool_cap = spill_ ? spill_->removed_events() : 0;
+    s.sampled_out = sampled_out_.load();
+    s.sessions_sampled_out = sessions_sampled_out_.load();
+    if (policy_) {
+      const EventPolicy::Counts counts = policy_->counts();
+      s.redacted = counts.redacted;
+      s.redaction_failed = counts.failed;
+    }
     std::uint64_t completed = completed_.load();
     s.queue_depth = s.enqueued > completed ? s.enqueued - completed : 0;
     static const char* const states[] = {"closed", "open", "half_open"};

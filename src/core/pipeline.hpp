@@ -30,6 +30,7 @@
 #include "core/delivery_accounting.hpp"
 #include "core/delivery_parts.hpp"
 #include "core/event.hpp"
+#include "core/event_policy.hpp"
 #include "promptetheus/client.hpp"
 #include "promptetheus/options.hpp"
 #include "promptetheus/status.hpp"
@@ -61,11 +62,16 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   const Options& options() const noexcept { return options_; }
 
   void count_dropped_after_end() noexcept { dropped_after_end_.fetch_add(1, std::memory_order_relaxed); }
+  /// A session not recorded by head sampling (Options::sample_rate).
+  void count_session_sampled_out() noexcept { sessions_sampled_out_.fetch_add(1, std::memory_order_relaxed); }
   void count_dropped_invalid() noexcept { dropped_invalid_.fetch_add(1, std::memory_order_relaxed); }
 
-  /// Serialises one event (and stores its artifact bytes first). Used by the worker and by the
-  /// overflow and shutdown spills. Returns false (and leaves `out.json` empty) on failure.
-  static bool encode_into(Event& event, EncodedEvent& out) noexcept;
+  enum class Encoding { encoded, sampled_out, failed };
+  /// Serialises one event through the policy (per-type sampling, then redaction) and stores its
+  /// artifact bytes first. Used by the worker and by the overflow and shutdown spills. An event
+  /// sampled out is counted here; on `failed` the caller counts it. Either way `out.json` is
+  /// left empty and `out.outcome` is `dropped`.
+  Encoding encode_into(Event& event, EncodedEvent& out) noexcept;
 
  private:
   Pipeline(Options options, DeliveryAssembler assemble);
@@ -80,10 +86,10 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   /// many were written. Those not written count as `failure`.
   std::size_t spill_to_spool(Event* events, std::size_t count, std::atomic<std::uint64_t>& failure,
                              Clock::time_point deadline) noexcept;
-  /// Writes one event to the spill target and counts it as spooled; false (uncounted) when it
-  /// could not, with `*locked_out` set when its file was locked. Never waits for another
-  /// process's lock (it runs on caller threads).
-  bool spool_one(Event& event, bool* locked_out = nullptr) noexcept;
+  /// Writes one event to the spill target and counts it as spooled (or as sampled out); false
+  /// (uncounted) when it could not, with `*locked_out` set when its file was locked. Never waits
+  /// for another process's lock (it runs on caller threads). `*spooled` says whether it was written.
+  bool spool_one(Event& event, bool* locked_out = nullptr, bool* spooled = nullptr) noexcept;
   bool spill(Event&& event) noexcept;
   /// An event enqueued while shutdown was stopping the pipeline: spooled or counted.
   bool spill_late(Event&& event) noexcept;
@@ -96,6 +102,7 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   DeliveryAssembler assemble_;             // builds the parts (again in a forked child)
   std::string transport_name_;
   std::unique_ptr<SpillTarget> spill_;     // set when events may spill (to the spool)
+  std::shared_ptr<const EventPolicy> policy_;  // sampling and redaction; null when none is in force
   std::unique_ptr<Transport> transport_;   // worker only; released by the worker when it exits
   bool has_worker_ = false;                // a worker was started (immutable after create)
   std::shared_ptr<TransportHealth> health_;  // retries and circuit state, when the transport has them
@@ -121,6 +128,8 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   std::atomic<std::uint64_t> dropped_after_end_{0};
   std::atomic<std::uint64_t> dropped_invalid_{0};
   std::atomic<std::uint64_t> dropped_shutdown_{0};
+  std::atomic<std::uint64_t> sampled_out_{0};
+  std::atomic<std::uint64_t> sessions_sampled_out_{0};
 
   std::atomic<bool> accepting_{false};
   std::atomic<bool> stop_{false};

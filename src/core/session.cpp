@@ -2,9 +2,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <memory>
 #include <unordered_set>
 
 #include "core/access.hpp"
+#include "core/event_policy.hpp"
 #include "core/exception_info.hpp"
 #include "core/ids.hpp"
 #include "core/json_writer.hpp"
@@ -32,6 +34,26 @@ SessionInfo::SessionInfo(std::string id, const std::string& nonce, std::string t
   write_json_string(json_id_, id_);
   write_json_string(json_key_prefix_, key_prefix_);
   json_key_prefix_.pop_back();  // the closing quote comes after the seq
+}
+
+SessionInfo::~SessionInfo() { delete redacted_trace_body_.load(std::memory_order_acquire); }
+
+const std::string& SessionInfo::redacted_trace_body(const EventPolicy& policy) const noexcept {
+  if (const std::string* made = redacted_trace_body_.load(std::memory_order_acquire)) return *made;
+  try {
+    std::string redacted;
+    if (!policy.redact_trace_body(trace_body_, redacted)) return trace_body_;  // the policy does not redact
+    auto body = std::make_unique<std::string>(std::move(redacted));
+    const std::string* expected = nullptr;
+    // Two threads may make it at once (the worker and a caller spilling): the first one is kept.
+    if (redacted_trace_body_.compare_exchange_strong(expected, body.get(), std::memory_order_acq_rel)) {
+      return *body.release();
+    }
+    return *expected;
+  } catch (...) {
+    static const std::string empty;
+    return empty;  // never the unredacted body
+  }
 }
 
 SessionState::SessionState(std::string id, const std::string& nonce, std::string trace_body,
@@ -596,6 +618,12 @@ void Session::open(SessionOptions options) noexcept {
     if (!pipeline || !pipeline->accepting()) return;  // a no-op session
     const Options& client_options = pipeline->options();
     std::string id = options.session_id.empty() ? detail::new_ulid() : std::move(options.session_id);
+    // Head sampling (contract §7.6): a session not sampled is a no-op, so its helpers cost what
+    // a no-op handle's cost and nothing of it is queued, written or sent.
+    if (client_options.sample_rate < 1.0 && !policy::head_sampled(id, client_options.sample_rate)) {
+      pipeline->count_session_sampled_out();
+      return;
+    }
     std::string project_id = options.project_id.empty() ? client_options.project_id : std::move(options.project_id);
     std::string environment = options.environment.empty() ? client_options.environment : std::move(options.environment);
     json metadata = options.metadata.is_object() ? std::move(options.metadata) : json::object();

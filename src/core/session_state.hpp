@@ -26,6 +26,7 @@
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 class Pipeline;
+class EventPolicy;
 
 class SessionInfo {
  public:
@@ -40,6 +41,14 @@ class SessionInfo {
   const std::string& json_key_prefix() const noexcept { return json_key_prefix_; }
   /// The JSON body that creates the session's trace (core/trace_body.hpp).
   const std::string& trace_body() const noexcept { return trace_body_; }
+  /// That body as `policy` redacts it: made on first use (on the worker, once per session) and
+  /// kept. A session reports to one client, so to one policy. The unredacted body when the
+  /// policy does not redact; an empty one when there is no memory to make it. Thread-safe.
+  const std::string& redacted_trace_body(const EventPolicy& policy) const noexcept;
+
+  SessionInfo(const SessionInfo&) = delete;
+  SessionInfo& operator=(const SessionInfo&) = delete;
+  ~SessionInfo();
 
  private:
   std::string id_;
@@ -47,6 +56,7 @@ class SessionInfo {
   std::string json_id_;
   std::string json_key_prefix_;
   std::string trace_body_;
+  mutable std::atomic<const std::string*> redacted_trace_body_{nullptr};  // owned; set once
 };
 
 class SessionState {

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/ids.hpp"
 #include "core/json_writer.hpp"
 #include "core/sha256.hpp"
 #include "policy/py_text.hpp"
@@ -22,9 +23,6 @@ using nlohmann::json;
 
 constexpr std::string_view kPlaceholder = "[REDACTED]";
 
-/// Top-level keys copied untouched.
-constexpr std::array<std::string_view, 5> kProtectedKeys = {"type", "session_id", "seq", "timestamp",
-                                                            "idempotency_key"};
 
 /// A key is sensitive when its lowercase form contains one of these (or an extra key).
 constexpr std::array<std::string_view, 15> kSensitiveKeys = {
@@ -149,8 +147,10 @@ const std::vector<std::unique_ptr<Regex>>& builtin_patterns() {
   return *patterns;
 }
 
+}  // namespace
+
 /// RedactOptions made ready for use: keys lowercased, extra patterns compiled.
-struct Prepared {
+struct PreparedRedaction {
   // The options this was made from (the cache key).
   std::vector<std::string> allow_keys;
   std::vector<std::string> extra_sensitive_keys;
@@ -167,8 +167,10 @@ struct Prepared {
   }
 };
 
-std::unique_ptr<Prepared> prepare(const policy::RedactOptions& o, MatchScope& scope) {
-  auto p = std::make_unique<Prepared>();
+namespace {
+
+std::unique_ptr<PreparedRedaction> prepare(const policy::RedactOptions& o, MatchScope& scope) {
+  auto p = std::make_unique<PreparedRedaction>();
   p->allow_keys = o.allow_keys;
   p->extra_sensitive_keys = o.extra_sensitive_keys;
   p->extra_patterns = o.extra_patterns;
@@ -194,9 +196,9 @@ std::unique_ptr<Prepared> prepare(const policy::RedactOptions& o, MatchScope& sc
   return p;
 }
 
-// The calling thread's last Prepared options, reused while the options stay the same. The
+// The calling thread's last prepared options, reused while the options stay the same. The
 // pointer and flag are trivially destructible (usable after the owner is gone at thread exit).
-thread_local Prepared* t_prepared = nullptr;
+thread_local PreparedRedaction* t_prepared = nullptr;
 thread_local bool t_prepared_gone = false;
 struct PreparedOwner {
   bool armed = false;
@@ -238,6 +240,16 @@ json copy_bounded(const json& value, int depth) {
   }
 }
 
+/// "sha256:" and 12 lowercase hex digits: what hash mode writes.
+bool is_hash_placeholder(std::string_view text) {
+  constexpr std::string_view kPrefix = "sha256:";
+  if (text.size() != kPrefix.size() + 12 || text.substr(0, kPrefix.size()) != kPrefix) return false;
+  for (char c : text.substr(kPrefix.size())) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 void write_placeholder(std::string& out, std::string_view raw, bool hash) {
   if (hash) {
     out += "sha256:";
@@ -253,7 +265,7 @@ void replace_match(std::string& out, std::string_view match, const void* context
 
 class Walker {
  public:
-  Walker(const Prepared& prepared, bool hash, MatchScope& scope)
+  Walker(const PreparedRedaction& prepared, bool hash, MatchScope& scope)
       : prepared_(prepared), builtins_(builtin_patterns()), hash_(hash), scope_(scope) {}
 
   json event(const json& event) {
@@ -273,15 +285,106 @@ class Walker {
  private:
   /// The value of `key` in an object: copied when the key is allowed, replaced when it is
   /// sensitive, else scrubbed.
-  json member(const std::string& key, const json& value, int depth) {
-    py_lower(key, lower_, scope_);
-    if (std::find(prepared_.allow.begin(), prepared_.allow.end(), lower_) != prepared_.allow.end()) {
-      return copy_bounded(value, depth);
-    }
-    for (const auto& needle : prepared_.needles) {
-      if (lower_.find(needle) != std::string::npos) return replace_whole(value, depth);
+  json member(std::string_view key, const json& value, int depth) {
+    switch (classify(key)) {
+      case KeyClass::allowed: return copy_bounded(value, depth);
+      case KeyClass::sensitive: return replace_whole(value, depth);
+      case KeyClass::other: break;
     }
     return scrub(value, depth);
+  }
+
+ public:
+  // ---- In place: what the SDK applies to its own events before writing them. The result is
+  // the same as the copying walk above (checked by tests); only what changes is rewritten.
+
+  /// member(), in place. Returns true when something was replaced.
+  bool member_in_place(std::string_view key, json& value, int depth) {
+    switch (classify(key)) {
+      case KeyClass::allowed: return false;
+      case KeyClass::sensitive: return replace_whole_in_place(value, depth);
+      case KeyClass::other: break;
+    }
+    return scrub_in_place(value, depth);
+  }
+
+  /// member() for a payload field of an event (at depth 3: event, payload, field).
+  bool field_in_place(std::string_view key, Value& value) {
+    constexpr int kFieldDepth = 3;
+    if (auto* text = std::get_if<std::string>(&value)) {
+      switch (classify(key)) {
+        case KeyClass::allowed: return false;
+        case KeyClass::sensitive: {
+          json replaced = replace_whole(json(*text), kFieldDepth);
+          *text = std::move(replaced.get_ref<std::string&>());
+          return true;
+        }
+        case KeyClass::other: break;
+      }
+      return scrub_string_into(*text, scratch_) && (text->swap(scratch_), true);
+    }
+    if (auto* tree = std::get_if<json>(&value)) return member_in_place(key, *tree, kFieldDepth);
+    return false;  // null, bool and numbers are kept everywhere
+  }
+
+  enum class KeyClass { allowed, sensitive, other };
+  KeyClass classify(std::string_view key) {
+    py_lower(key, lower_, scope_);
+    if (std::find(prepared_.allow.begin(), prepared_.allow.end(), lower_) != prepared_.allow.end()) {
+      return KeyClass::allowed;
+    }
+    for (const auto& needle : prepared_.needles) {
+      if (lower_.find(needle) != std::string::npos) return KeyClass::sensitive;
+    }
+    return KeyClass::other;
+  }
+
+  /// Whether the extra patterns would change `text` (valid UTF-8).
+  bool extras_change(std::string_view text) {
+    for (const auto& regex : prepared_.extras) {
+      switch (scope_.substitute(*regex, text, replace_match, &hash_, scratch_)) {
+        case MatchScope::Result::unchanged: break;
+        case MatchScope::Result::replaced: return true;
+        case MatchScope::Result::error: throw RedactionFailure("a pattern hit its match limit");
+      }
+    }
+    return false;
+  }
+
+ private:
+  bool replace_whole_in_place(json& value, int depth) {
+    if (value.is_null() || value.is_boolean() || value.is_number()) return false;
+    json replaced = replace_whole(value, depth);
+    value = std::move(replaced);
+    return true;
+  }
+
+  bool scrub_in_place(json& value, int depth) {
+    using T = json::value_t;
+    bool changed = false;
+    switch (value.type()) {
+      case T::array:
+        // Deeper containers are left to the writer, which writes them as the depth marker.
+        if (depth > kMaxJsonDepth) return false;
+        for (auto& item : value) changed |= scrub_in_place(item, depth + 1);
+        return changed;
+      case T::object:
+        if (depth > kMaxJsonDepth) return false;
+        for (auto it = value.begin(); it != value.end(); ++it) changed |= member_in_place(it.key(), it.value(), depth + 1);
+        return changed;
+      case T::string: {
+        auto& text = value.get_ref<std::string&>();
+        if (!scrub_string_into(text, scratch_)) return false;
+        text.swap(scratch_);
+        return true;
+      }
+      case T::binary:
+      case T::discarded:
+        value = nullptr;
+        return true;
+      default:
+        return false;
+    }
   }
 
   json scrub(const json& value, int depth) {
@@ -332,6 +435,9 @@ class Walker {
       case T::string: {
         if (!hash_) return std::string(kPlaceholder);
         const std::string& text = value.get_ref<const std::string&>();
+        // Already a hash placeholder: kept, so that redacting a redacted event changes nothing
+        // (spool replay redacts lines that may have been redacted when they were written).
+        if (is_hash_placeholder(text)) return text;
         if (is_valid_utf8(text)) {
           write_placeholder(out, text, true);
         } else {
@@ -349,10 +455,17 @@ class Walker {
     }
   }
 
+  std::string scrub_string(const std::string& text) {
+    std::string out;
+    return scrub_string_into(text, out) ? out : text;
+  }
+
   /// Every pattern in order, each replacing its matches in the previous one's result. Invalid
   /// UTF-8 is replaced first (PCRE2 must not read it unchecked), as the writer would write it.
-  std::string scrub_string(const std::string& text) {
-    std::string current;
+  /// Returns true, with the new text in `result`, when anything changed.
+  bool scrub_string_into(const std::string& text, std::string& result) {
+    std::string& current = result;
+    current.clear();
     bool own = false;
     if (!is_valid_utf8(text)) {
       current = replace_invalid_utf8(text);
@@ -375,14 +488,15 @@ class Walker {
     };
     for (std::size_t i = 0; i < kBuiltinPatterns.size(); ++i) apply(*builtins_[i], kBuiltinPatterns[i].may_match);
     for (const auto& regex : prepared_.extras) apply(*regex, nullptr);
-    return own ? current : text;
+    return own;
   }
 
-  const Prepared& prepared_;
+  const PreparedRedaction& prepared_;
   const std::vector<std::unique_ptr<Regex>>& builtins_;
   const bool hash_;
   MatchScope& scope_;
-  std::string lower_;  // the lowercased key being classified
+  std::string lower_;    // the lowercased key being classified
+  std::string scratch_;  // the new text of a string being scrubbed in place
 };
 
 }  // namespace
@@ -391,8 +505,8 @@ std::optional<json> try_redact(const json& event, const policy::RedactOptions& o
   try {
     MatchScope scope;
     if (!scope.ok()) throw std::bad_alloc();
-    const Prepared* prepared = nullptr;
-    std::unique_ptr<Prepared> private_copy;
+    const PreparedRedaction* prepared = nullptr;
+    std::unique_ptr<PreparedRedaction> private_copy;
     if (t_prepared != nullptr && t_prepared->made_from(options)) {
       prepared = t_prepared;
     } else {
@@ -416,6 +530,77 @@ std::optional<json> try_redact(const json& event, const policy::RedactOptions& o
   } catch (const RedactionFailure& failure) {
     error = failure.what();
     return std::nullopt;
+  }
+}
+
+DefaultRedactor::DefaultRedactor(std::unique_ptr<PreparedRedaction> prepared, bool hash_values)
+    : prepared_(std::move(prepared)), hash_(hash_values) {}
+
+DefaultRedactor::~DefaultRedactor() = default;
+
+std::unique_ptr<DefaultRedactor> DefaultRedactor::create(const policy::RedactOptions& options, std::string& error) {
+  MatchScope scope;
+  if (!scope.ok()) throw std::bad_alloc();
+  builtin_patterns();  // compiled now, on the thread that configures, not on the first event
+  auto prepared = prepare(options, scope);
+  if (!prepared->error.empty()) {
+    error = prepared->error;
+    return nullptr;
+  }
+  std::unique_ptr<DefaultRedactor> redactor(new DefaultRedactor(std::move(prepared), options.hash_values));
+  // The in-place walk covers an event's payload and metadata. It is exact when those two keys,
+  // and the span id keys, are neither allowed nor sensitive (so that they are scrubbed member by
+  // member); other options take the copying walk.
+  Walker walker(*redactor->prepared_, redactor->hash_, scope);
+  redactor->in_place_ok_ = true;
+  for (std::string_view key : {"payload", "metadata", "span_id", "parent_id"}) {
+    if (walker.classify(key) != Walker::KeyClass::other) redactor->in_place_ok_ = false;
+  }
+  return redactor;
+}
+
+std::optional<json> DefaultRedactor::redact(const json& event, std::string& error) const {
+  try {
+    MatchScope scope;
+    if (!scope.ok()) throw std::bad_alloc();
+    Walker walker(*prepared_, hash_, scope);
+    return walker.event(event);
+  } catch (const RedactionFailure& failure) {
+    error = failure.what();
+    return std::nullopt;
+  }
+}
+
+DefaultRedactor::InPlace DefaultRedactor::redact_in_place(Event& event, std::string& error) const {
+  if (!in_place_ok_) return InPlace::needs_copy;
+  try {
+    MatchScope scope;
+    if (!scope.ok()) throw std::bad_alloc();
+    Walker walker(*prepared_, hash_, scope);
+    if (event.has_span && !prepared_->extras.empty()) {
+      // The built-in patterns never match "span_<32 hex digits>" (no '-', '@', 'r', upper case
+      // or word boundary before a digit); an extra pattern may, and the span id fields cannot
+      // hold anything else: such an event takes the copying walk.
+      std::string id = "span_";
+      append_hex(id, event.span_id);
+      if (walker.extras_change(id)) return InPlace::needs_copy;
+      if (event.has_parent) {
+        id.resize(5);
+        append_hex(id, event.parent_id);
+        if (walker.extras_change(id)) return InPlace::needs_copy;
+      }
+    }
+    bool changed = false;
+    constexpr int kMetadataDepth = 2;  // event, metadata
+    if (!event.metadata.is_null()) changed |= walker.member_in_place("metadata", event.metadata, kMetadataDepth);
+    for (std::size_t i = 0; i < event.payload.size(); ++i) {
+      Field& field = event.payload[i];
+      changed |= walker.field_in_place(field.key, field.value);
+    }
+    return changed ? InPlace::redacted : InPlace::unchanged;
+  } catch (const RedactionFailure& failure) {
+    error = failure.what();
+    return InPlace::failed;
   }
 }
 

@@ -424,6 +424,7 @@ ReplayReport HttpTransport::replay(const Deadline& deadline, std::size_t max_bat
     options.batch_size = config_.batch_size;
     options.deadline = deadline;
     options.max_batches = max_batches;
+    options.policy = config_.policy;
     OutcomeTally tally;
     report = replay_spool(config_.spool_dir, options,
                           [&](const std::string& sid, std::vector<EncodedEvent>& batch) {

@@ -57,6 +57,8 @@ struct HttpTransportConfig {
   std::string user_agent = "promptetheus-cpp/" PROMPTETHEUS_VERSION_STRING;
   std::uint64_t rng_seed = 0;  ///< 0 = seeded from std::random_device
   std::function<SteadyClock::time_point()> clock;  ///< empty = steady_clock::now (tests inject)
+  /// Redacts lines replayed from the spool (see ReplayOptions::policy); null: sent as read.
+  std::shared_ptr<const EventPolicy> policy;
 };
 
 /// The HTTP transport's settings from Options: endpoint, key, spool, batching, timeout, gzip,

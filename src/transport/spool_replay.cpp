@@ -21,6 +21,13 @@ PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 namespace {
 
+// Redacts a line read back (ReplayOptions::policy); false when nothing of it may be sent (the
+// policy could not even write its skeleton), which the replay treats as a malformed line.
+bool redacted(const EventPolicy& policy, EncodedEvent& event) {
+  policy.redact_line(event);
+  return !event.json.empty();
+}
+
 constexpr std::string_view kJsonl = ".jsonl";
 constexpr std::string_view kClaimMarker = ".replaying-";
 
@@ -351,7 +358,7 @@ ReplayReport replay_spool(const std::string& dir, const ReplayOptions& options,
         if (!reader.next(line)) break;
         ++line_no;
         EncodedEvent ev;
-        if (!parse_spool_line(line, claim.stem, ev)) {
+        if (!parse_spool_line(line, claim.stem, ev) || (options.policy && !redacted(*options.policy, ev))) {
           if (line.find_first_not_of(" \t\r") != std::string_view::npos) {
             ++malformed;
             log_warn("spool replay: skipping malformed line " + std::to_string(line_no) + " of " + name);

@@ -13,12 +13,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/event_policy.hpp"
 #include "promptetheus/transport.hpp"
 
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
@@ -42,6 +44,10 @@ struct ReplayOptions {
   Deadline deadline = Deadline::none();
   /// Stop after handing this many batches to the sink (0 = no limit); the rest waits.
   std::size_t max_batches = 0;
+  /// When set, every line is redacted before the sink sees it (files of an older run may have
+  /// been written without redaction; redaction is idempotent, so lines already redacted stay
+  /// as they are).
+  std::shared_ptr<const EventPolicy> policy;
 };
 
 struct ReplayReport {
