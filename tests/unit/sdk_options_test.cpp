@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -31,7 +32,8 @@ const char* const kVariables[] = {"HOME",
                                   "PROMPTETHEUS_HTTP_TIMEOUT",
                                   "PROMPTETHEUS_TRANSPORT",
                                   "PROMPTETHEUS_SPOOL_DIR",
-                                  "PROMPTETHEUS_DEBUG"};
+                                  "PROMPTETHEUS_DEBUG",
+                                  "PROMPTETHEUS_EVENT_SAMPLE_RATES"};
 
 // Points HOME at a fresh directory and clears every PROMPTETHEUS_* variable; restores all on exit.
 class IsolatedEnvironment {
@@ -273,4 +275,51 @@ TEST_CASE("PROMPTETHEUS_DEBUG turns on debug diagnostics", "[sdk][options]") {
   CHECK(Options::from_env().log_level == LogLevel::debug);
   env.set("PROMPTETHEUS_DEBUG", "0");
   CHECK(Options::from_env().log_level == LogLevel::warn);
+}
+
+TEST_CASE("PROMPTETHEUS_EVENT_SAMPLE_RATES gives rates per type; bad entries warn and are skipped",
+          "[sdk][options][policy]") {
+  IsolatedEnvironment env;
+  env.set("PROMPTETHEUS_EVENT_SAMPLE_RATES", " tool_call=0.5, metric = 0.1,bogus=0.3,score=x,llm_call=7,,=1");
+  const Options o = Options::from_env();
+  const std::map<std::string, double> expected = {{"tool_call", 0.5}, {"metric", 0.1}, {"llm_call", 1.0}};
+  CHECK(o.event_sample_rates == expected);
+  CHECK(has_warning_containing(o, "unknown event type 'bogus'"));
+  CHECK(has_warning_containing(o, "invalid event sample rate 'score=x'"));
+  CHECK(has_warning_containing(o, "invalid event sample rate '=1'"));
+}
+
+TEST_CASE("the [promptetheus.redact] table sets the redactor's options; patterns keep the file's order",
+          "[sdk][options][policy]") {
+  IsolatedEnvironment env;
+  env.write_config(
+      "[promptetheus]\n"
+      "redact = \"default\"\n"
+      "[promptetheus.redact]\n"
+      "allow_keys = [\"user_id\", 'Account']  # comment\n"
+      "extra_sensitive_keys = [\"ssn\"]\n"
+      "hash_values = true\n"
+      "fail_open = true\n"
+      "colour = \"blue\"\n"
+      "[promptetheus.redact.patterns]\n"
+      "zeta = 'TICKET-\\d+'\n"
+      "alpha = \"\\bint-[a-z]+\"\n");
+  const Options o = Options::from_env();
+  CHECK(o.redact == "default");
+  CHECK(o.redact_options.allow_keys == std::vector<std::string>{"user_id", "Account"});
+  CHECK(o.redact_options.extra_sensitive_keys == std::vector<std::string>{"ssn"});
+  CHECK(o.redact_options.hash_values);
+  CHECK(o.redact_fail_open);
+  const std::vector<std::pair<std::string, std::string>> patterns = {{"zeta", "TICKET-\\d+"},
+                                                                     {"alpha", "\\bint-[a-z]+"}};
+  CHECK(o.redact_options.extra_patterns == patterns);
+  CHECK(has_warning_containing(o, "ignoring 'colour' in [promptetheus.redact]"));
+}
+
+TEST_CASE("a malformed array in config.toml makes the file count as absent", "[sdk][options][policy]") {
+  IsolatedEnvironment env;
+  env.write_config("[promptetheus.redact]\nallow_keys = [\"a\", 3]\n");
+  const Options o = Options::from_env();
+  CHECK(o.redact_options.allow_keys.empty());
+  CHECK(has_warning_containing(o, "an array holds strings only"));
 }
