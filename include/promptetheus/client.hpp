@@ -20,7 +20,8 @@ PROMPTETHEUS_END_DETAIL_NAMESPACE
 PROMPTETHEUS_BEGIN_NAMESPACE
 
 /// A snapshot of a client's counters. Every event a helper accepted ends in exactly one of:
-/// written (delivered or spooled), dead_lettered, sampled_out, or one of the dropped_* reasons.
+/// written (delivered or spooled), dead_lettered, sampled_out, tail_dropped, or one of the
+/// dropped_* reasons (or is still queued, or held by tail sampling).
 struct Stats {
   std::uint64_t enqueued = 0;          ///< accepted onto the queue
   std::uint64_t written = 0;           ///< delivered + spooled
@@ -43,6 +44,12 @@ struct Stats {
   /// Sessions not recorded at all by head sampling (Options::sample_rate); their helpers did
   /// nothing, so no event of theirs is counted anywhere.
   std::uint64_t sessions_sampled_out = 0;
+  /// Events of sessions tail sampling dropped (Options::tail_sample): a choice, not a loss.
+  std::uint64_t tail_dropped = 0;
+  /// Events tail sampling holds now, waiting for their session's end.
+  std::uint64_t tail_held = 0;
+  /// Sessions tail sampling kept early because they reached a bound of what it holds.
+  std::uint64_t tail_decided_early = 0;
   /// Events in which redaction replaced something (beside the counters above).
   std::uint64_t redacted = 0;
   /// Events whose redaction failed: recorded as the redaction_failed skeleton, or unredacted when

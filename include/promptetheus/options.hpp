@@ -57,6 +57,18 @@ struct PROMPTETHEUS_API Options {
   /// Per-type sampling: keep rates by event type (policy::type_sampled); session_end, error,
   /// goal_check and state_change are always kept.                    PROMPTETHEUS_EVENT_SAMPLE_RATES
   std::map<std::string, double> event_sample_rates;                //   ("tool_call=0.5,metric=0.1")
+  /// Tail sampling (contract §7.5): a session's events are held on the worker until its
+  /// session_end, then sent whole when the session is interesting (error, failed goal or end,
+  /// retry loop, slow span or session) or, if boring, at tail_policy.boring_success_keep_rate
+  /// (else sample_rate); otherwise dropped (Stats::tail_dropped). Head sampling then does not
+  /// apply at session start: every session is held and decided at its end.  PROMPTETHEUS_TAIL_SAMPLE=1
+  bool tail_sample = false;
+  policy::TailPolicy tail_policy;
+  /// Bounds of what tail sampling holds: a session past either per-session bound, or the oldest
+  /// session when all held events pass tail_max_bytes, is decided early as kept.
+  std::size_t tail_max_session_events = 10000;
+  std::size_t tail_max_session_bytes = 8u << 20;
+  std::size_t tail_max_bytes = 64u << 20;
   /// "default": the default redactor (policy::redact) with redact_options; "hash": the same with
   /// hash_values; empty, "off" or "none": no redaction. Any other value redacts nothing and
   /// warns (as the reference ignores unknown names).                PROMPTETHEUS_REDACT

@@ -241,6 +241,15 @@ void apply(Options& options, const Layer& layer) {
     }
   }
   if (get("event_sample_rates", v)) apply_event_sample_rates(options, v, layer.source);
+  if (get("tail_sample", v)) {
+    if (v == "1" || v == "true") {
+      options.tail_sample = true;
+    } else if (v == "0" || v == "false") {
+      options.tail_sample = false;
+    } else {
+      warn(options, "invalid tail_sample '" + v + "' from " + layer.source + " (expected 1 or 0); tail sampling stays off");
+    }
+  }
   if (get("debug", v) && v != "0" && v != "false") options.log_level = LogLevel::debug;
   apply_redact_table(options, layer);
 }
@@ -274,7 +283,7 @@ Layer environment_layer() {
       {"PROMPTETHEUS_SAMPLE_RATE", "sample_rate"}, {"PROMPTETHEUS_REDACT", "redact"},
       {"PROMPTETHEUS_HTTP_TIMEOUT", "http_timeout"}, {"PROMPTETHEUS_TRANSPORT", "transport"},
       {"PROMPTETHEUS_SPOOL_DIR", "spool_dir"},     {"PROMPTETHEUS_DEBUG", "debug"},
-      {"PROMPTETHEUS_EVENT_SAMPLE_RATES", "event_sample_rates"},
+      {"PROMPTETHEUS_EVENT_SAMPLE_RATES", "event_sample_rates"}, {"PROMPTETHEUS_TAIL_SAMPLE", "tail_sample"},
   };
   Layer layer;
   layer.source = "the environment";

@@ -103,6 +103,12 @@ std::shared_ptr<Pipeline> Pipeline::create(Options options, DeliveryAssembler as
     pipeline->spill_ = std::move(parts.spill);
     pipeline->health_ = std::move(parts.health);
     pipeline->policy_ = std::move(parts.policy);
+    if (pipeline->options_.tail_sample) {
+      const Options& o = pipeline->options_;
+      pipeline->tail_ = std::make_unique<TailSampler>(
+          o.sample_rate, o.tail_policy,
+          TailSampler::Limits{o.tail_max_session_events, o.tail_max_session_bytes, o.tail_max_bytes});
+    }
     if (pipeline->transport_) {
       pipeline->wake_every_ = std::max<std::size_t>(pipeline->options_.batch_size, kDrainChunk);
       if (!pipeline->start()) {
@@ -349,6 +355,7 @@ std::size_t Pipeline::drain_once(moodycamel::ConsumerToken& token, std::vector<E
   }
   // The events stay in `buffer` until the next dequeue assigns over them (or the worker exits):
   // resetting them here would only add a construction and a destruction per event.
+  if (tail_) tail_->admit(encoded);  // holds what waits for its session's end
   if (!encoded.empty()) {
     try {
       transport_->send(encoded, deadline);
@@ -425,6 +432,19 @@ void Pipeline::run() noexcept {
         transport_->idle(Deadline::after(std::min<Clock::duration>(options_.flush_interval, kDeliveryPassBudget)));
       } catch (...) {
       }
+    }
+  }
+  if (tail_) {
+    // Sessions still held at shutdown are kept: sent (or spooled by the transport) like the rest.
+    try {
+      std::vector<EncodedEvent> held;
+      tail_->release_all(held);
+      if (!held.empty()) {
+        transport_->send(held, Deadline{Clock::time_point(std::chrono::nanoseconds(stop_deadline_ns_.load()))});
+        count_outcomes(held);
+      }
+    } catch (...) {
+      log_error("cannot hand the events held for tail sampling to the transport");
     }
   }
   try {
@@ -627,6 +647,12 @@ Stats Pipeline::stats() const noexcept {
     s.dropped_spool_cap = spill_ ? spill_->removed_events() : 0;
     s.sampled_out = sampled_out_.load();
     s.sessions_sampled_out = sessions_sampled_out_.load();
+    if (tail_) {
+      const TailSampler::Counts counts = tail_->counts();
+      s.tail_dropped = counts.dropped;
+      s.tail_held = counts.held;
+      s.tail_decided_early = counts.decided_early;
+    }
     if (policy_) {
       const EventPolicy::Counts counts = policy_->counts();
       s.redacted = counts.redacted;

@@ -31,6 +31,7 @@
 #include "core/delivery_parts.hpp"
 #include "core/event.hpp"
 #include "core/event_policy.hpp"
+#include "core/tail_sampler.hpp"
 #include "promptetheus/client.hpp"
 #include "promptetheus/options.hpp"
 #include "promptetheus/status.hpp"
@@ -103,6 +104,7 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   std::string transport_name_;
   std::unique_ptr<SpillTarget> spill_;     // set when events may spill (to the spool)
   std::shared_ptr<const EventPolicy> policy_;  // sampling and redaction; null when none is in force
+  std::unique_ptr<TailSampler> tail_;          // worker only (counts: any thread); null unless tail_sample
   std::unique_ptr<Transport> transport_;   // worker only; released by the worker when it exits
   bool has_worker_ = false;                // a worker was started (immutable after create)
   std::shared_ptr<TransportHealth> health_;  // retries and circuit state, when the transport has them

@@ -619,8 +619,10 @@ void Session::open(SessionOptions options) noexcept {
     const Options& client_options = pipeline->options();
     std::string id = options.session_id.empty() ? detail::new_ulid() : std::move(options.session_id);
     // Head sampling (contract §7.6): a session not sampled is a no-op, so its helpers cost what
-    // a no-op handle's cost and nothing of it is queued, written or sent.
-    if (client_options.sample_rate < 1.0 && !policy::head_sampled(id, client_options.sample_rate)) {
+    // a no-op handle's cost and nothing of it is queued, written or sent. Under tail sampling
+    // every session records and is decided at its end (contract §2.3, step 9).
+    if (!client_options.tail_sample && client_options.sample_rate < 1.0 &&
+        !policy::head_sampled(id, client_options.sample_rate)) {
       pipeline->count_session_sampled_out();
       return;
     }

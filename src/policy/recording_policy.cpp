@@ -272,6 +272,16 @@ std::string describe_policy(const Options& options) {
     }
     out += " (session_end, error, goal_check, state_change always kept)";
   }
+  out += "\n  tail sample  : ";
+  if (!options.tail_sample) {
+    out += "off";
+  } else {
+    const policy::TailPolicy& t = options.tail_policy;
+    out += "on (kept: errors, failed goals or ends, retry loops of " + std::to_string(t.retry_loop_threshold) +
+           ", spans over " + rate(t.span_latency_ms_threshold) + " ms, sessions over " +
+           rate(t.session_latency_ms_threshold) + " ms of span time; boring sessions at " +
+           rate(t.boring_success_keep_rate.value_or(options.sample_rate)) + ")";
+  }
   out += "\n  redaction    : ";
   const RedactMode mode = redact_mode(options.redact);
   if (options.redactor) {

@@ -427,11 +427,17 @@ TEST_CASE("per-type sampling keeps what type_sampled says and always keeps the l
 TEST_CASE("doctor's description of the policy", "[policy][recording]") {
   pt::Options options;
   CHECK(promptetheus::detail::describe_policy(options) ==
-        "  event rates  : (every type kept)\n  redaction    : off");
+        "  event rates  : (every type kept)\n  tail sample  : off\n  redaction    : off");
   options.redact = "hash";
   options.redact_options.allow_keys = {"user_id"};
   options.event_sample_rates = {{"metric", 0.1}};
   CHECK(promptetheus::detail::describe_policy(options) ==
         "  event rates  : metric=0.1 (session_end, error, goal_check, state_change always kept)\n"
+        "  tail sample  : off\n"
         "  redaction    : default redactor, hashing values; allowed keys: user_id (fails closed)");
+  options.tail_sample = true;
+  options.sample_rate = 0.25;
+  CHECK(promptetheus::detail::describe_policy(options).find(
+            "  tail sample  : on (kept: errors, failed goals or ends, retry loops of 3, spans over 30000.0 ms, "
+            "sessions over 120000.0 ms of span time; boring sessions at 0.25)") != std::string::npos);
 }
