@@ -8,11 +8,13 @@
 //   spool_throughput/<policy>/producers:2  events/s from the first enqueue until flush() returns, to
 //                                        the spool, zero loss checked in stats() and the files
 //   caller/<session>/agent_message       caller cost per helper call on a recorded session and on
-//                                        one head sampling left out (a no-op handle)
+//                                        one head sampling left out (a no-op handle), the content
+//                                        built before timing and moved in; _short: a content that
+//                                        fits std::string's small buffer (no free() in the call)
 //
 // Events: "prose" is a 300-byte agent_message line with no secret (the common case); "secrets"
-// the same size with an e-mail address and a provider key in its content, and a tool_call with a
-// password in its arguments. Method and figures: docs/performance.md.
+// the same size with an e-mail address and a provider key in its content; "tool_call_secrets" a
+// tool_call with a password in its arguments. Method and figures: docs/performance.md.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -37,14 +39,13 @@ using nlohmann::json;
 
 namespace {
 
-// 150 characters of prose: its agent_message line is 300 bytes.
-const std::string kProse =
-    "Found three free slots on Tuesday; booked 10:00 with Ana in room B2 and sent the invite. "
-    "Wednesday is full, Thursday has one slot left at 16:30 in C1.";
+// 92 characters of prose: its agent_message line is 300 bytes.
+const std::string kProse = "Found three free slots on Tuesday; booked 10:00 with Ana in room B2 and sent the invite now.";
 // The same length, with an e-mail address and a provider key in it.
-const std::string kSecretProse =
-    "Mailed ana.lopez@example.com the invite; used key sk-live0123456789abcdefXYZ to book room B2 "
-    "at 10:00 on Tuesday. Thursday has one slot left at 16:30..";
+const std::string kSecretProse = "Mailed ana.lopez@example.com the invite; booked with key sk-live0123456789abcdefXYZ at 10:00";
+// Short enough for std::string's small buffer: moving it in and destroying it allocate nothing,
+// so a no-op call's cost is the SDK's alone.
+const std::string kShort = "booked B2";
 
 enum class Policy { plain, redact, redact_via_json };
 enum class Kind { prose, secrets, tool_call_secrets };
@@ -70,7 +71,7 @@ void fill(d::Event& e, Kind kind, const std::shared_ptr<const d::SessionInfo>& s
   if (kind == Kind::tool_call_secrets) {
     e.type = d::EventType::tool_call;
     e.payload.add("tool_name", std::string("crm.login"));
-    e.payload.add("arguments", json{{"user", "ana"}, {"password", "hunter2-password"}, {"note", kProse.substr(0, 90)}});
+    e.payload.add("arguments", json{{"user", "ana"}, {"password", "hunter2-password"}, {"note", kProse.substr(0, 60)}});
     e.payload.add("call_id", std::string("5f0c2d7e9a8b4c6d1e3f5a7b9c0d2e4f"));
   } else {
     e.type = d::EventType::agent_message;
@@ -188,7 +189,7 @@ void BM_SpoolThroughput(benchmark::State& state, Policy policy, int producers) {
   }
 }
 
-void BM_Caller(benchmark::State& state, bool sampled) {
+void BM_Caller(benchmark::State& state, bool sampled, const std::string* content) {
   for (auto _ : state) {
     pb::ScratchDir dir;
     if (!dir.ok()) {
@@ -212,7 +213,7 @@ void BM_Caller(benchmark::State& state, bool sampled) {
     std::vector<std::string> contents(pb::kBatch);
     auto t0 = std::chrono::steady_clock::now();
     for (int b = 0; b < kWarmupBatches + kTimedBatches; ++b) {
-      for (auto& c : contents) c = kProse;  // built before timing, moved in: the SDK's own cost
+      for (auto& c : contents) c = *content;  // built before timing, moved in
       stamps[0] = pb::tsc_now();
       for (int i = 0; i < pb::kBatch; ++i) {
         benchmark::DoNotOptimize(session.agent_message(std::move(contents[static_cast<std::size_t>(i)])));
@@ -254,14 +255,15 @@ int main(int argc, char** argv) {
   }
   add("spool_throughput/plain/producers:2", BM_SpoolThroughput, Policy::plain, 2);
   add("spool_throughput/redact/producers:2", BM_SpoolThroughput, Policy::redact, 2);
-  add("caller/recorded/agent_message", BM_Caller, true);
-  add("caller/head_sampled_out/agent_message", BM_Caller, false);
+  add("caller/recorded/agent_message", BM_Caller, true, &kProse);
+  add("caller/head_sampled_out/agent_message", BM_Caller, false, &kProse);
+  add("caller/head_sampled_out/agent_message_short", BM_Caller, false, &kShort);
 
   pb::SummaryReporter reporter({"p50_ns", "p99_ns", "events_per_s", "worker_cpu_ns", "dropped", "spilled_by_caller",
                                 "flushed", "lines_ok", "line_bytes", "sessions_sampled_out"},
                                {{"worker_write/redact/", "p50_ns", "<=", 2000},
                                 {"spool_throughput/redact", "events_per_s", ">=", 5e5},
-                                {"caller/head_sampled_out", "p50_ns", "<=", 20},
+                                {"caller/head_sampled_out/agent_message_short", "p50_ns", "<=", 20},
                                 {"spool_throughput", "dropped", "<=", 0}});
   const std::string load_before = pb::load_average();
   benchmark::RunSpecifiedBenchmarks(&reporter);

@@ -55,6 +55,8 @@ struct Stats {
   /// Events whose redaction failed: recorded as the redaction_failed skeleton, or unredacted when
   /// Options::redact_fail_open (beside the counters above; includes lines of older spool files).
   std::uint64_t redaction_failed = 0;
+  /// Events cut to the payload limits (Options::max_string_bytes, max_event_bytes).
+  std::uint64_t truncated = 0;
   std::uint64_t queue_depth = 0;           ///< waiting for the worker now
   std::string circuit_state = "closed";    ///< "closed", "open" or "half_open" (HTTP only)
   std::string transport;                   ///< the transport in use: "http", "spool", ...

@@ -86,6 +86,16 @@ struct PROMPTETHEUS_API Options {
   /// metadata); true records the event unredacted. Either way Stats::redaction_failed counts it.
   bool redact_fail_open = false;
 
+  /// Payload limits (off by default: the reference has none, contract §1.4). Strings of an
+  /// event's payload and metadata longer than max_string_bytes are cut, at a character boundary,
+  /// and end with "…[truncated N bytes]" (the payload fields that identify, name, call_id,
+  /// artifact_id and storage_path, are never cut); an event whose line is longer than max_event_bytes has
+  /// its strings cut shorter until it fits, else its payload replaced by {"truncated": true,
+  /// "original_bytes": N} and its metadata dropped. Applied after redaction; counted in
+  /// Stats::truncated. 0 = no limit.
+  std::size_t max_string_bytes = 0;
+  std::size_t max_event_bytes = 0;
+
   // Pipeline
   std::size_t max_queue_events = 100000;        ///< events waiting for the worker
   std::size_t max_queue_bytes = 64u << 20;      ///< approximate bytes waiting for the worker

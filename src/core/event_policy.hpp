@@ -18,6 +18,8 @@ PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 /// Thread-safe: the worker, caller threads that spill and the spool replayer call one instance
 /// concurrently. Never throws.
+///
+/// In order: per-type sampling (keep), redaction, then the payload limits (write).
 class EventPolicy {
  public:
   virtual ~EventPolicy() = default;
@@ -40,11 +42,12 @@ class EventPolicy {
   /// redaction is configured. When redaction fails closed, `out` keeps only the session id.
   virtual bool redact_trace_body(const std::string& body, std::string& out) const noexcept = 0;
 
-  /// Events redacted so far: those in which something was replaced, and those whose redaction
-  /// failed (recorded as the skeleton, or unredacted when the policy fails open).
+  /// Events so far in which redaction replaced something; whose redaction failed (recorded as
+  /// the skeleton, or unredacted when the policy fails open); and cut to the payload limits.
   struct Counts {
     std::uint64_t redacted = 0;
     std::uint64_t failed = 0;
+    std::uint64_t truncated = 0;
   };
   virtual Counts counts() const noexcept = 0;
 };

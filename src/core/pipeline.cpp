@@ -657,6 +657,7 @@ Stats Pipeline::stats() const noexcept {
       const EventPolicy::Counts counts = policy_->counts();
       s.redacted = counts.redacted;
       s.redaction_failed = counts.failed;
+      s.truncated = counts.truncated;
     }
     std::uint64_t completed = completed_.load();
     s.queue_depth = s.enqueued > completed ? s.enqueued - completed : 0;

@@ -7,6 +7,7 @@
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
 #include "core/trace_body.hpp"
+#include "policy/payload_limits.hpp"
 #include "policy/redact.hpp"
 
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
@@ -18,7 +19,11 @@ using nlohmann::json;
 class RecordingPolicy final : public EventPolicy {
  public:
   RecordingPolicy(const Options& options, std::vector<std::string>& problems)
-      : rates_(options.event_sample_rates), hook_(options.redactor), fail_open_(options.redact_fail_open) {
+      : rates_(options.event_sample_rates),
+        hook_(options.redactor),
+        fail_open_(options.redact_fail_open),
+        max_string_(options.max_string_bytes),
+        max_event_(options.max_event_bytes) {
     const RedactMode mode = redact_mode(options.redact);
     redacting_ = static_cast<bool>(hook_) || mode == RedactMode::standard || mode == RedactMode::hash;
     if (redacting_ && !hook_) {
@@ -34,7 +39,7 @@ class RecordingPolicy final : public EventPolicy {
     }
   }
 
-  bool active() const noexcept { return redacting_ || !rates_.empty(); }
+  bool active() const noexcept { return redacting_ || !rates_.empty() || max_string_ > 0 || max_event_ > 0; }
 
   bool keep(const Event& event, std::string_view idempotency_key) const noexcept override {
     if (rates_.empty()) return true;
@@ -44,32 +49,30 @@ class RecordingPolicy final : public EventPolicy {
   bool write(Event& event, std::string& line) const noexcept override {
     try {
       line.clear();
-      if (!redacting_) {
-        write_event(line, event);
-        return true;
-      }
-      if (redactor_) {
+      if (redacting_ && redactor_) {
         std::string error;
         switch (redactor_->redact_in_place(event, error)) {
           case DefaultRedactor::InPlace::unchanged:
-            write_event(line, event);
-            return true;
+            break;
           case DefaultRedactor::InPlace::redacted:
             redacted_.fetch_add(1, std::memory_order_relaxed);
-            write_event(line, event);
-            return true;
+            break;
           case DefaultRedactor::InPlace::failed:
             write_event(line, event);
             fail(line, error);
             return true;
           case DefaultRedactor::InPlace::needs_copy:
-            break;
+            write_event(line, event);
+            rewrite(line, nullptr);
+            return true;
         }
+      } else if (redacting_) {
+        // The caller's redactor, or a redactor that could not be prepared: through the JSON.
+        write_event(line, event);
+        rewrite(line, nullptr);
+        return true;
       }
-      // The caller's redactor, options the in-place walk does not cover, or a redactor that
-      // could not be prepared: through the event's JSON.
-      write_event(line, event);
-      rewrite(line, nullptr);
+      write_limited(event, line);
       return true;
     } catch (...) {
       line.clear();
@@ -134,6 +137,7 @@ class RecordingPolicy final : public EventPolicy {
     Counts c;
     c.redacted = redacted_.load(std::memory_order_relaxed);
     c.failed = failed_.load(std::memory_order_relaxed);
+    c.truncated = truncated_.load(std::memory_order_relaxed);
     return c;
   }
 
@@ -185,9 +189,8 @@ class RecordingPolicy final : public EventPolicy {
     std::optional<json> redacted = redact_json(event, error);
     if (redacted) {
       if (*redacted != event) redacted_.fetch_add(1, std::memory_order_relaxed);
-      line.clear();
-      write_json(line, *redacted);
       if (trace_body) *trace_body = trace_body_from_event(*redacted);
+      write_limited(*redacted, line);
       return;
     }
     if (fail_open_) {
@@ -197,6 +200,75 @@ class RecordingPolicy final : public EventPolicy {
     }
     fail(line, error);
     if (trace_body) *trace_body = trace_body_from_event(policy::redaction_failed_skeleton(event));
+  }
+
+  // ---- Payload limits (policy/payload_limits.hpp), after redaction --------------------------
+
+  /// The smallest string limit tried to make an event fit max_event_bytes before its payload is
+  /// replaced.
+  static constexpr std::size_t kSmallestStringLimit = 16;
+
+  /// Writes the event into `line` within the limits: strings cut to max_string_bytes, then, while
+  /// the line is longer than max_event_bytes, to half as much, down to kSmallestStringLimit;
+  /// then the payload replaced by {"truncated": true, "original_bytes": N} without metadata.
+  void write_limited(Event& event, std::string& line) const {
+    bool cut = max_string_ > 0 && truncate_strings(event, max_string_) > 0;
+    line.clear();
+    write_event(line, event);
+    if (max_event_ > 0 && line.size() > max_event_) {
+      cut = true;
+      const std::size_t original = line.size();
+      for (std::size_t limit = max_string_ > 0 ? max_string_ : max_event_;
+           line.size() > max_event_ && limit > kSmallestStringLimit;) {
+        limit /= 2;
+        truncate_strings(event, limit);
+        line.clear();
+        write_event(line, event);
+      }
+      if (line.size() > max_event_) {
+        event.payload = Payload();
+        event.payload.add("truncated", true);
+        event.payload.add("original_bytes", static_cast<std::int64_t>(original));
+        release_json(event.metadata);
+        event.metadata = nullptr;
+        line.clear();
+        write_event(line, event);
+      }
+    }
+    if (cut) truncated_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /// The same for an event as JSON (redacted through its JSON).
+  void write_limited(json& event, std::string& line) const {
+    auto cut_strings = [&](std::size_t limit) {
+      std::size_t n = 0;
+      const auto payload = event.find("payload");
+      if (payload != event.end()) n += truncate_payload(*payload, limit);
+      const auto metadata = event.find("metadata");
+      if (metadata != event.end()) n += truncate_metadata(*metadata, limit);
+      return n;
+    };
+    bool cut = max_string_ > 0 && event.is_object() && cut_strings(max_string_) > 0;
+    line.clear();
+    write_json(line, event);
+    if (max_event_ > 0 && line.size() > max_event_ && event.is_object()) {
+      cut = true;
+      const std::size_t original = line.size();
+      for (std::size_t limit = max_string_ > 0 ? max_string_ : max_event_;
+           line.size() > max_event_ && limit > kSmallestStringLimit;) {
+        limit /= 2;
+        cut_strings(limit);
+        line.clear();
+        write_json(line, event);
+      }
+      if (line.size() > max_event_) {
+        event["payload"] = json::object({{"truncated", true}, {"original_bytes", original}});
+        event.erase("metadata");
+        line.clear();
+        write_json(line, event);
+      }
+    }
+    if (cut) truncated_.fetch_add(1, std::memory_order_relaxed);
   }
 
   /// Counts a failure and, unless the policy fails open, replaces `line` by the skeleton.
@@ -218,11 +290,14 @@ class RecordingPolicy final : public EventPolicy {
   std::map<std::string, double> rates_;
   std::function<json(json)> hook_;
   bool fail_open_;
+  std::size_t max_string_;  // 0: no limit
+  std::size_t max_event_;   // 0: no limit
   bool redacting_ = false;
   std::unique_ptr<DefaultRedactor> redactor_;  // the default redactor, when it applies and compiled
   std::string config_error_;                   // why redactor_ could not be prepared
   mutable std::atomic<std::uint64_t> redacted_{0};
   mutable std::atomic<std::uint64_t> failed_{0};
+  mutable std::atomic<std::uint64_t> truncated_{0};
 };
 
 }  // namespace
@@ -281,6 +356,13 @@ std::string describe_policy(const Options& options) {
            ", spans over " + rate(t.span_latency_ms_threshold) + " ms, sessions over " +
            rate(t.session_latency_ms_threshold) + " ms of span time; boring sessions at " +
            rate(t.boring_success_keep_rate.value_or(options.sample_rate)) + ")";
+  }
+  out += "\n  limits       : ";
+  if (options.max_string_bytes == 0 && options.max_event_bytes == 0) {
+    out += "none";
+  } else {
+    auto bytes = [](std::size_t n) { return n == 0 ? std::string("no limit") : std::to_string(n) + " bytes"; };
+    out += "strings " + bytes(options.max_string_bytes) + ", events " + bytes(options.max_event_bytes);
   }
   out += "\n  redaction    : ";
   const RedactMode mode = redact_mode(options.redact);

@@ -33,8 +33,8 @@ bool make_event_policy(const Options& options, std::shared_ptr<const EventPolicy
                        std::vector<std::string>& problems) noexcept;
 
 /// The policy in force as `promptetheus doctor` prints it under the reference's sample_rate and
-/// redact lines: "  event rates  : ...", "  tail sample  : ..." and "  redaction    : ..." (no
-/// trailing newline).
+/// redact lines: "  event rates  : ...", "  tail sample  : ...", "  limits       : ..." and
+/// "  redaction    : ..." (no trailing newline).
 std::string describe_policy(const Options& options);
 
 PROMPTETHEUS_END_DETAIL_NAMESPACE

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <utility>
@@ -157,7 +158,12 @@ struct PreparedRedaction {
   std::vector<std::pair<std::string, std::string>> extra_patterns;
 
   std::vector<std::string> allow;    // lowercased allow_keys
-  std::vector<std::string> needles;  // lowercased built-in and extra sensitive keys
+  // Lowercased built-in and extra sensitive keys, without those that contain another one (a key
+  // containing them contains the other too), indexed by first byte: a key is tested only
+  // against the needles that start with one of its bytes.
+  std::vector<std::string> needles;
+  std::array<std::vector<std::uint8_t>, 256> needles_by_first;
+  bool every_key_sensitive = false;  // an empty extra key is contained in every key
   std::vector<std::unique_ptr<Regex>> extras;
   std::string error;  // set when an extra pattern does not compile
 
@@ -179,10 +185,26 @@ std::unique_ptr<PreparedRedaction> prepare(const policy::RedactOptions& o, Match
     py_lower(key, lower, scope);
     p->allow.push_back(lower);
   }
-  for (std::string_view key : kSensitiveKeys) p->needles.emplace_back(key);
+  std::vector<std::string> needles(kSensitiveKeys.begin(), kSensitiveKeys.end());
   for (const auto& key : o.extra_sensitive_keys) {
     py_lower(key, lower, scope);
-    p->needles.push_back(lower);
+    needles.push_back(lower);
+  }
+  for (std::size_t i = 0; i < needles.size(); ++i) {
+    if (needles[i].empty()) p->every_key_sensitive = true;
+    bool redundant = false;
+    for (std::size_t j = 0; j < needles.size() && !redundant; ++j) {
+      // Contains another needle (of the two equal ones, the later is redundant).
+      redundant = j != i && needles[i].find(needles[j]) != std::string::npos &&
+                  (needles[i] != needles[j] || j < i);
+    }
+    if (!redundant && !needles[i].empty()) p->needles.push_back(needles[i]);
+  }
+  if (p->needles.size() > 255) {  // indices are bytes; that many extra keys: no index
+    for (auto& list : p->needles_by_first) list.clear();
+  }
+  for (std::size_t i = 0; i < p->needles.size() && i < 256; ++i) {
+    p->needles_by_first[static_cast<unsigned char>(p->needles[i][0])].push_back(static_cast<std::uint8_t>(i));
   }
   for (const auto& [name, pattern] : o.extra_patterns) {
     std::string error;
@@ -329,12 +351,29 @@ class Walker {
 
   enum class KeyClass { allowed, sensitive, other };
   KeyClass classify(std::string_view key) {
-    py_lower(key, lower_, scope_);
+    if (std::all_of(key.begin(), key.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+      lower_.assign(key.data(), key.size());  // str.lower() of ASCII is ASCII's
+      for (char& c : lower_) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      }
+    } else {
+      py_lower(key, lower_, scope_);
+    }
     if (std::find(prepared_.allow.begin(), prepared_.allow.end(), lower_) != prepared_.allow.end()) {
       return KeyClass::allowed;
     }
-    for (const auto& needle : prepared_.needles) {
-      if (lower_.find(needle) != std::string::npos) return KeyClass::sensitive;
+    if (prepared_.every_key_sensitive) return KeyClass::sensitive;
+    if (prepared_.needles.size() > 255) {
+      for (const auto& needle : prepared_.needles) {
+        if (lower_.find(needle) != std::string::npos) return KeyClass::sensitive;
+      }
+      return KeyClass::other;
+    }
+    for (std::size_t i = 0; i < lower_.size(); ++i) {
+      for (const std::uint8_t n : prepared_.needles_by_first[static_cast<unsigned char>(lower_[i])]) {
+        const std::string& needle = prepared_.needles[n];
+        if (lower_.compare(i, needle.size(), needle) == 0) return KeyClass::sensitive;
+      }
     }
     return KeyClass::other;
   }

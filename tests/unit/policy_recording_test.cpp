@@ -427,17 +427,81 @@ TEST_CASE("per-type sampling keeps what type_sampled says and always keeps the l
 TEST_CASE("doctor's description of the policy", "[policy][recording]") {
   pt::Options options;
   CHECK(promptetheus::detail::describe_policy(options) ==
-        "  event rates  : (every type kept)\n  tail sample  : off\n  redaction    : off");
+        "  event rates  : (every type kept)\n  tail sample  : off\n  limits       : none\n  redaction    : off");
   options.redact = "hash";
   options.redact_options.allow_keys = {"user_id"};
   options.event_sample_rates = {{"metric", 0.1}};
   CHECK(promptetheus::detail::describe_policy(options) ==
         "  event rates  : metric=0.1 (session_end, error, goal_check, state_change always kept)\n"
         "  tail sample  : off\n"
+        "  limits       : none\n"
         "  redaction    : default redactor, hashing values; allowed keys: user_id (fails closed)");
+  options.max_string_bytes = 4096;
+  CHECK(promptetheus::detail::describe_policy(options).find(
+            "  limits       : strings 4096 bytes, events no limit\n") != std::string::npos);
   options.tail_sample = true;
   options.sample_rate = 0.25;
   CHECK(promptetheus::detail::describe_policy(options).find(
             "  tail sample  : on (kept: errors, failed goals or ends, retry loops of 3, spans over 30000.0 ms, "
             "sessions over 120000.0 ms of span time; boring sessions at 0.25)") != std::string::npos);
+}
+
+TEST_CASE("payload limits cut long strings with a marker that says how much, at a character boundary",
+          "[policy][limits]") {
+  pt::Options options;
+  options.max_string_bytes = 10;
+  pt::testing::CaptureSession capture({}, options);
+  capture->user_message("0123456789abcdefghij", {{"note", std::string(25, 'n')}, {"short", "ok"}});
+  capture->user_message(u8"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9");  // 12 bytes: cut after the second é
+  capture->tool_call("a.very.long.tool.name", {{"nested", {{"deep", std::string(40, 'd')}}}, {"n", 12345678}});
+  const auto messages = capture.of_type("user_message");
+  REQUIRE(messages.size() == 2);
+  CHECK(messages[0]["payload"]["content"] == u8"0123456789\u2026[truncated 10 bytes]");
+  CHECK(messages[0]["metadata"]["note"] == u8"nnnnnnnnnn\u2026[truncated 15 bytes]");
+  CHECK(messages[0]["metadata"]["short"] == "ok");
+  CHECK(messages[1]["payload"]["content"] == u8"\u00e9\u00e9\u00e9\u00e9\u00e9\u2026[truncated 2 bytes]");
+  const auto call = capture.last("tool_call");
+  REQUIRE(call);
+  CHECK((*call)["payload"]["tool_name"] == u8"a.very.lon\u2026[truncated 11 bytes]");
+  CHECK((*call)["payload"]["arguments"]["nested"]["deep"] == u8"dddddddddd\u2026[truncated 30 bytes]");
+  CHECK((*call)["payload"]["arguments"]["n"] == 12345678);
+  CHECK((*call)["session_id"] == capture->id());  // the envelope is never cut
+  // session_started (agent "test-agent" and goal "test goal" fit), the 2 messages, the call.
+  CHECK(capture.stats().truncated == 3);
+}
+
+TEST_CASE("an event past max_event_bytes is cut until it fits, else its payload is replaced",
+          "[policy][limits]") {
+  pt::Options options;
+  options.max_event_bytes = 600;
+  pt::testing::CaptureSession capture({}, options);
+  capture->agent_message(std::string(5000, 'x'));
+  json many = json::object();
+  for (int i = 0; i < 100; ++i) many["key_" + std::to_string(i)] = i;
+  capture->tool_call("wide", many);
+  const auto events = capture.events();
+  for (const auto& e : events) CHECK(promptetheus::detail::canonical_json(e).size() <= 600);
+  const auto message = capture.last("agent_message");
+  REQUIRE(message);
+  const std::string content = (*message)["payload"]["content"];
+  CHECK(content.find(u8"\u2026[truncated ") != std::string::npos);
+  CHECK(content.rfind(std::string(16, 'x'), 0) == 0);
+  const auto call = capture.last("tool_call");
+  REQUIRE(call);
+  CHECK((*call)["payload"]["truncated"] == true);
+  CHECK((*call)["payload"]["original_bytes"].get<int>() > 600);
+  CHECK(capture.stats().truncated == 2);
+}
+
+TEST_CASE("payload limits apply after redaction: a cut never leaves part of a secret", "[policy][limits]") {
+  pt::Options options;
+  options.redact = "default";
+  options.max_string_bytes = 24;
+  pt::testing::CaptureSession capture({}, options);
+  capture->user_message("key: sk-live0123456789abcdefXYZ and more text after it");
+  const auto message = capture.last("user_message");
+  REQUIRE(message);
+  const std::string content = (*message)["payload"]["content"];
+  CHECK(content.rfind("key: [REDACTED] and more", 0) == 0);
+  CHECK(content.find("sk-live") == std::string::npos);
 }

@@ -277,7 +277,7 @@ TEST_CASE("PROMPTETHEUS_DEBUG turns on debug diagnostics", "[sdk][options]") {
   CHECK(Options::from_env().log_level == LogLevel::warn);
 }
 
-TEST_CASE("PROMPTETHEUS_EVENT_SAMPLE_RATES gives rates per type; bad entries warn and are skipped",
+TEST_CASE("PROMPTETHEUS_EVENT_SAMPLE_RATES gives rates per type, and bad entries warn and are skipped",
           "[sdk][options][policy]") {
   IsolatedEnvironment env;
   env.set("PROMPTETHEUS_EVENT_SAMPLE_RATES", " tool_call=0.5, metric = 0.1,bogus=0.3,score=x,llm_call=7,,=1");
@@ -289,7 +289,7 @@ TEST_CASE("PROMPTETHEUS_EVENT_SAMPLE_RATES gives rates per type; bad entries war
   CHECK(has_warning_containing(o, "invalid event sample rate '=1'"));
 }
 
-TEST_CASE("the [promptetheus.redact] table sets the redactor's options; patterns keep the file's order",
+TEST_CASE("the promptetheus.redact table of config.toml sets the redactor options, and patterns keep the file's order",
           "[sdk][options][policy]") {
   IsolatedEnvironment env;
   env.write_config(
