@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,6 +86,10 @@ struct PROMPTETHEUS_API Options {
   /// its match limit): false records the skeleton (payload {"redaction_failed": true}, no
   /// metadata); true records the event unredacted. Either way Stats::redaction_failed counts it.
   bool redact_fail_open = false;
+
+  /// Prices by model, replacing the default table (policy::resolve_price) for the cost of a
+  /// session (SessionHandle::cost()). Unset: the default table.
+  std::optional<std::map<std::string, policy::Price>> prices;
 
   /// Payload limits (off by default: the reference has none, contract §1.4). Strings of an
   /// event's payload and metadata longer than max_string_bytes are cut, at a character boundary,

@@ -139,6 +139,20 @@ PROMPTETHEUS_API double estimate_cost(std::string_view model, const nlohmann::js
 /// valid UTF-8 counts as one code point (the SDK writes it as U+FFFD).
 PROMPTETHEUS_API std::int64_t estimate_tokens(std::string_view text) noexcept;
 
+/// Totals of the llm_call events among `events` (the reference's accumulate_session_cost).
+struct SessionCost {
+  double total_usd = 0;              ///< over the priced calls
+  std::int64_t input_tokens = 0;     ///< over all calls, counts read as estimate_cost reads them (saturating)
+  std::int64_t output_tokens = 0;
+  std::int64_t llm_calls = 0;
+  std::int64_t priced_calls = 0;
+  std::vector<std::string> unknown_models;  ///< distinct non-empty model names with no price, sorted
+};
+
+/// The totals of the llm_call events among `events`. Throws only std::bad_alloc.
+PROMPTETHEUS_API SessionCost session_cost(const std::vector<nlohmann::json>& events,
+                                          const std::map<std::string, Price>* prices = nullptr);
+
 /// The cost summary of the llm_call events among `events`:
 /// "$<total:.4f> across <n> LLM call(s); <in> in / <out> out tokens" plus
 /// "; <k> unpriced (<models>)" when some calls had no price. Tokens are summed over all calls

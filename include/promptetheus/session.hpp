@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "promptetheus/export.hpp"
+#include "promptetheus/policy.hpp"
 
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 class SessionState;
@@ -69,6 +70,11 @@ class PROMPTETHEUS_API SessionHandle {
   /// True when events are recorded (false for a no-op handle or a shut down client).
   bool is_recording() const noexcept;
   explicit operator bool() const noexcept { return is_recording(); }
+
+  /// The cost of the llm_call events this session recorded so far (contract §7.8): tokens over
+  /// all calls, dollars over those whose model has a price (Options::prices, else the default
+  /// table). Thread-safe; takes a short lock; never throws (all zero for a no-op handle).
+  policy::SessionCost cost() const noexcept;
 
   bool user_message(std::string content, json metadata = nullptr) const noexcept;
   bool agent_message(std::string content, json metadata = nullptr) const noexcept;

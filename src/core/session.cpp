@@ -270,6 +270,16 @@ bool record_artifact(const std::shared_ptr<detail::SessionState>& state, EventTy
 
 const std::string& SessionHandle::id() const noexcept { return state_ ? state_->id() : noop_id(); }
 
+policy::SessionCost SessionHandle::cost() const noexcept {
+  if (!state_) return {};
+  try {
+    std::lock_guard<std::mutex> lock(state_->data_mutex);
+    return state_->cost;
+  } catch (...) {
+    return {};  // no memory to copy the unknown model names
+  }
+}
+
 bool SessionHandle::is_recording() const noexcept {
   return state_ && state_->pipeline()->accepting() && !state_->ended();
 }
@@ -408,6 +418,12 @@ bool SessionHandle::replay_artifact(const std::filesystem::path& file, std::stri
 bool SessionHandle::llm_call(std::string model, LlmUsage usage, json metadata) const noexcept {
   if (!state_) return false;
   try {  // a helper never throws into the host (e.g. bad_alloc copying a string)
+    // For the session's cost (cost()), resolved before the model name moves into the event.
+    const auto& prices = state_->pipeline()->options().prices;
+    const std::optional<policy::Price> price = policy::resolve_price(model, prices ? &*prices : nullptr);
+    const std::string unpriced_model = price ? std::string() : model;
+    const std::int64_t input_tokens = usage.input_tokens.value_or(0);
+    const std::int64_t output_tokens = usage.output_tokens.value_or(0);
     EventBuilder b(state_, EventType::llm_call);
     auto& p = b.payload();
     p.add("model", std::move(model));  // field 0: checked by EventBuilder::submit
@@ -416,7 +432,16 @@ bool SessionHandle::llm_call(std::string model, LlmUsage usage, json metadata) c
     if (usage.latency_ms) p.add("latency_ms", *usage.latency_ms);
     if (usage.messages_ref) p.add("messages_ref", std::move(*usage.messages_ref));
     if (usage.prompt_ref) p.add("prompt_ref", std::move(*usage.prompt_ref));
-    return b.submit(std::move(metadata));
+    const bool queued = b.submit(std::move(metadata));
+    if (queued) {
+      try {
+        std::lock_guard<std::mutex> lock(state_->data_mutex);
+        state_->add_cost(unpriced_model, price, input_tokens, output_tokens);
+      } catch (...) {
+        // Out of memory for an unpriced model's name: the event is recorded, the cost misses it.
+      }
+    }
+    return queued;
   } catch (...) {
     return false;
   }

@@ -12,8 +12,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -21,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/event.hpp"
+#include "promptetheus/policy.hpp"
 #include "core/ids.hpp"
 
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
@@ -99,9 +102,35 @@ class SessionState {
   std::string user_goal;
   std::string project_id;
   std::string environment;
-  std::mutex data_mutex;  // guards metadata and tags (helpers that change them are rare)
+  std::mutex data_mutex;  // guards metadata, tags and cost (helpers that change them are rare)
   nlohmann::json metadata = nlohmann::json::object();
   std::vector<std::string> tags;  // in the order first given; changed only through add_tag
+  policy::SessionCost cost;       // of the llm_call events recorded; changed only through add_cost
+
+  /// Counts one recorded llm_call in `cost` (contract §7.8: tokens over all calls, dollars over
+  /// priced ones); `unpriced_model` is its model when it has no price. Call with data_mutex held.
+  /// Strong guarantee (out of memory: nothing changed).
+  void add_cost(const std::string& unpriced_model, const std::optional<policy::Price>& price,
+                std::int64_t input_tokens, std::int64_t output_tokens) {
+    if (!price && !unpriced_model.empty()) {
+      auto it = std::lower_bound(cost.unknown_models.begin(), cost.unknown_models.end(), unpriced_model);
+      if (it == cost.unknown_models.end() || *it != unpriced_model) cost.unknown_models.insert(it, unpriced_model);
+    }
+    auto add = [](std::int64_t total, std::int64_t n) {
+      if (n <= 0) return total;  // a negative count counts as 0, as in estimate_cost
+      return total > std::numeric_limits<std::int64_t>::max() - n ? std::numeric_limits<std::int64_t>::max()
+                                                                  : total + n;
+    };
+    ++cost.llm_calls;
+    cost.input_tokens = add(cost.input_tokens, input_tokens);
+    cost.output_tokens = add(cost.output_tokens, output_tokens);
+    if (price) {
+      ++cost.priced_calls;
+      // estimate_cost's formula, with the price already resolved.
+      cost.total_usd += static_cast<double>(input_tokens > 0 ? input_tokens : 0) / 1000.0 * price->input_per_1k +
+                        static_cast<double>(output_tokens > 0 ? output_tokens : 0) / 1000.0 * price->output_per_1k;
+    }
+  }
 
   /// Appends `tag` to tags unless it is there already; returns whether it was added.
   /// Constant time, so that de-duplicating many tags stays linear. Call with data_mutex held once

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <set>
 #include <string>
 
@@ -236,17 +237,23 @@ std::int64_t estimate_tokens(std::string_view text) noexcept {
   return tokens > 1 ? tokens : 1;
 }
 
-std::string format_cost(const std::vector<nlohmann::json>& events, const std::map<std::string, Price>* prices) {
-  // accumulate_session_cost, then format_cost, of the reference.
+namespace {
+
+/// The reference's accumulate_session_cost, with token totals as exact decimals.
+struct Accumulated {
   double total = 0.0;
   std::string in_total = "0", out_total = "0";
   std::int64_t llm_calls = 0, priced_calls = 0;
   std::set<std::string> unknown;  // byte order of UTF-8 is code point order: sorted as Python sorts
+};
+
+Accumulated accumulate(const std::vector<nlohmann::json>& events, const std::map<std::string, Price>* prices) {
+  Accumulated a;
   for (const json& event : events) {
     if (!event.is_object()) continue;
     const auto type = event.find("type");
     if (type == event.end() || !type->is_string() || type->get_ref<const std::string&>() != "llm_call") continue;
-    ++llm_calls;
+    ++a.llm_calls;
     const auto payload_it = event.find("payload");
     const json* payload = payload_it != event.end() && payload_it->is_object() ? &*payload_it : nullptr;
     const json* model = nullptr;
@@ -259,28 +266,58 @@ std::string format_cost(const std::vector<nlohmann::json>& events, const std::ma
       const auto o = payload->find("output_tokens");
       if (o != payload->end()) out = count_digits(*o);
     }
-    in_total = add_decimal(in_total, in);
-    out_total = add_decimal(out_total, out);
+    a.in_total = add_decimal(a.in_total, in);
+    a.out_total = add_decimal(a.out_total, out);
     const std::string_view model_name = model != nullptr ? std::string_view(model->get_ref<const std::string&>()) : "";
     const std::optional<Price> price = resolve_price(model_name, prices);
     if (!price) {
-      if (!model_name.empty()) unknown.emplace(model_name);
+      if (!model_name.empty()) a.unknown.emplace(model_name);
       continue;
     }
-    ++priced_calls;
-    total += cost_of(*price, count_value(in), count_value(out));
+    ++a.priced_calls;
+    a.total += cost_of(*price, count_value(in), count_value(out));
   }
+  return a;
+}
 
-  std::string line = "$" + format_usd(total) + " across " + std::to_string(llm_calls) + " LLM call(s); " + in_total +
-                     " in / " + out_total + " out tokens";
-  const std::int64_t unpriced = llm_calls - priced_calls;
+/// A decimal count as an int64, saturating.
+std::int64_t saturating(const std::string& digits) {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  std::int64_t value = 0;
+  for (char c : digits) {
+    const int d = c - '0';
+    if (value > (kMax - d) / 10) return kMax;
+    value = value * 10 + d;
+  }
+  return value;
+}
+
+}  // namespace
+
+SessionCost session_cost(const std::vector<nlohmann::json>& events, const std::map<std::string, Price>* prices) {
+  const Accumulated a = accumulate(events, prices);
+  SessionCost cost;
+  cost.total_usd = a.total;
+  cost.input_tokens = saturating(a.in_total);
+  cost.output_tokens = saturating(a.out_total);
+  cost.llm_calls = a.llm_calls;
+  cost.priced_calls = a.priced_calls;
+  cost.unknown_models.assign(a.unknown.begin(), a.unknown.end());
+  return cost;
+}
+
+std::string format_cost(const std::vector<nlohmann::json>& events, const std::map<std::string, Price>* prices) {
+  const Accumulated a = accumulate(events, prices);
+  std::string line = "$" + format_usd(a.total) + " across " + std::to_string(a.llm_calls) + " LLM call(s); " +
+                     a.in_total + " in / " + a.out_total + " out tokens";
+  const std::int64_t unpriced = a.llm_calls - a.priced_calls;
   if (unpriced > 0) {
     line += "; " + std::to_string(unpriced) + " unpriced (";
-    if (unknown.empty()) {
+    if (a.unknown.empty()) {
       line += "unknown";
     } else {
       bool first = true;
-      for (const std::string& name : unknown) {
+      for (const std::string& name : a.unknown) {
         if (!first) line += ", ";
         line += name;
         first = false;

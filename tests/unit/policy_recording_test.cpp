@@ -505,3 +505,37 @@ TEST_CASE("payload limits apply after redaction: a cut never leaves part of a se
   CHECK(content.rfind("key: [REDACTED] and more", 0) == 0);
   CHECK(content.find("sk-live") == std::string::npos);
 }
+
+TEST_CASE("a session's cost adds up its recorded llm_calls, with the default or the caller's prices",
+          "[policy][cost]") {
+  {
+    pt::testing::CaptureSession capture;
+    capture->llm_call("gpt-4o-mini", {1000, 500});
+    const pt::policy::SessionCost cost = capture->cost();
+    CHECK(cost.total_usd > 0);
+    CHECK(cost.input_tokens == 1000);
+    CHECK(cost.output_tokens == 500);
+    CHECK(cost.llm_calls == 1);
+    // The same figure as the public functions give for the recorded events.
+    const auto from_events = pt::policy::session_cost(capture.events());
+    CHECK(from_events.total_usd == cost.total_usd);
+    CHECK(from_events.input_tokens == 1000);
+    CHECK(pt::policy::format_cost(capture.events()) == "$0.0004 across 1 LLM call(s); 1000 in / 500 out tokens");
+  }
+  pt::Options options;
+  options.prices = std::map<std::string, pt::policy::Price>{{"house-model", {1.0, 2.0}}};
+  pt::testing::CaptureSession capture({}, options);
+  capture->llm_call("House-Model-v2", {2000, 1000});
+  capture->llm_call("gpt-4o", {100, 100});  // not in the caller's table: unpriced
+  capture->llm_call("gpt-4o");
+  capture->end();
+  CHECK_FALSE(capture->llm_call("house-model", {5, 5}));  // after the end: not recorded, not counted
+  const pt::policy::SessionCost cost = capture->cost();
+  CHECK(cost.total_usd == 4.0);
+  CHECK(cost.input_tokens == 2100);
+  CHECK(cost.output_tokens == 1100);
+  CHECK(cost.llm_calls == 3);
+  CHECK(cost.priced_calls == 1);
+  CHECK(cost.unknown_models == std::vector<std::string>{"gpt-4o"});
+  CHECK(pt::SessionHandle().cost().llm_calls == 0);
+}
