@@ -1,8 +1,10 @@
 #include "cli_common.hpp"
 
 #include <cstdio>
+#include <vector>
 
 #include "analysis/pyrepr.hpp"
+#include "policy/recording_policy.hpp"
 
 namespace promptetheus::cli {
 
@@ -42,6 +44,14 @@ void warn_about_read(const SessionReadNote& note) {
   } else if (note.malformed > 0) {
     print_error("note: skipped " + std::to_string(note.malformed) + " malformed line(s) in " + note.source);
   }
+}
+
+bool sending_policy(const Options& options, std::shared_ptr<const detail::EventPolicy>& out) {
+  std::vector<std::string> problems;
+  const bool made = detail::make_event_policy(options, out, problems);
+  for (const auto& problem : problems) print_error("warning: " + problem);
+  if (!made) print_error("error: cannot prepare the redaction policy");
+  return made;
 }
 
 }  // namespace promptetheus::cli

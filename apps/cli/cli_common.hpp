@@ -1,12 +1,22 @@
 // Shared plumbing of the `promptetheus` subcommands: output, default paths, registration.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
+
+#include "core/event_policy.hpp"
+#include "promptetheus/options.hpp"
 
 namespace CLI { class App; }
 
 namespace promptetheus::cli {
+
+/// The recording policy of `options` for what a command sends to the API (spool replay, import):
+/// lines recorded without redaction are redacted on their way when the configuration asks for
+/// it. Prints the configuration's problems as warnings; returns false, after printing an error,
+/// when the policy cannot be prepared (nothing must then be sent).
+bool sending_policy(const Options& options, std::shared_ptr<const detail::EventPolicy>& out);
 
 /// The reference CLI's default spool directory, relative to the working directory.
 inline constexpr const char* kDefaultSpoolDir = ".promptetheus/spool";

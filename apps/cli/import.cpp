@@ -11,7 +11,6 @@
 #include "analysis/python_number.hpp"
 #include "analysis/session_store.hpp"
 #include "cli_common.hpp"
-#include "policy/recording_policy.hpp"
 #include "progress.hpp"
 #include "promptetheus/options.hpp"
 #include "transport/http_transport.hpp"
@@ -94,13 +93,10 @@ void add_import_command(CLI::App& app, ExitCode& rc) {
 
     detail::HttpTransportConfig config = detail::http_config_from(o);
     // Imported events are redacted as the SDK would have redacted them (PROMPTETHEUS_REDACT).
-    std::vector<std::string> problems;
-    if (!detail::make_event_policy(o, config.policy, problems)) {
-      print_error("error: cannot prepare the redaction policy");
+    if (!sending_policy(o, config.policy)) {
       rc.value = 1;
       return;
     }
-    for (const auto& problem : problems) print_error("warning: " + problem);
     if (config.policy) {
       for (auto& event : batch) config.policy->redact_line(event);
     }

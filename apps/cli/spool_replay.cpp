@@ -10,7 +10,6 @@
 
 #include "analysis/session_store.hpp"
 #include "cli_common.hpp"
-#include "policy/recording_policy.hpp"
 #include "progress.hpp"
 #include "promptetheus/options.hpp"
 #include "transport/http_transport.hpp"
@@ -61,14 +60,10 @@ void add_spool_replay_command(CLI::App& spool, ExitCode& rc) {
     // The spool replayed is the one named by --dir (default .promptetheus/spool), not the
     // configured spool_dir: the command's contract (§6.8) takes the directory as its option.
     config.spool_dir = *dir;
-    // Lines of a run recorded without redaction are redacted now when PROMPTETHEUS_REDACT asks.
-    std::vector<std::string> problems;
-    if (!detail::make_event_policy(o, config.policy, problems)) {
-      print_error("error: cannot prepare the redaction policy");
+    if (!sending_policy(o, config.policy)) {
       rc.value = 1;
       return;
     }
-    for (const auto& problem : problems) print_error("warning: " + problem);
     detail::HttpTransport transport(config);
 
     std::atomic<bool> done{false};

@@ -53,7 +53,8 @@ struct PROMPTETHEUS_API Options {
   // an event is written or sent: to the spool, the network, dead-letter files, the overflow
   // spill and the replay of older spool files.
   /// Head sampling: the share of sessions recorded, decided per session id (policy::head_sampled).
-  /// A session not sampled is a no-op handle. Clamped to [0,1].     PROMPTETHEUS_SAMPLE_RATE
+  /// A session not sampled is a no-op handle. Clamped to [0,1]. Under tail_sample it is the
+  /// keep rate of boring sessions instead (unless tail_policy sets one). PROMPTETHEUS_SAMPLE_RATE
   double sample_rate = 1.0;
   /// Per-type sampling: keep rates by event type (policy::type_sampled); session_end, error,
   /// goal_check and state_change are always kept.                    PROMPTETHEUS_EVENT_SAMPLE_RATES
@@ -94,10 +95,10 @@ struct PROMPTETHEUS_API Options {
   /// Payload limits (off by default: the reference has none, contract §1.4). Strings of an
   /// event's payload and metadata longer than max_string_bytes are cut, at a character boundary,
   /// and end with "…[truncated N bytes]" (the payload fields that identify, name, call_id,
-  /// artifact_id and storage_path, are never cut); an event whose line is longer than max_event_bytes has
-  /// its strings cut shorter until it fits, else its payload replaced by {"truncated": true,
-  /// "original_bytes": N} and its metadata dropped. Applied after redaction; counted in
-  /// Stats::truncated. 0 = no limit.
+  /// artifact_id and storage_path, are never cut); an event whose line is longer than
+  /// max_event_bytes has its strings cut shorter until it fits, else its payload replaced by
+  /// {"truncated": true, "original_bytes": N} and its metadata dropped. Applied after
+  /// redaction; counted in Stats::truncated. 0 = no limit.
   std::size_t max_string_bytes = 0;
   std::size_t max_event_bytes = 0;
 

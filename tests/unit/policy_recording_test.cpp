@@ -259,21 +259,7 @@ TEST_CASE("with redaction on, no planted secret reaches a spool file, the overfl
 }
 
 TEST_CASE("the trace body of a session is redacted as its session_started event", "[policy][recording]") {
-  struct Collector {
-    std::mutex mutex;
-    std::vector<std::string> bodies;
-    void send(std::vector<pt::EncodedEvent>& events, const pt::Deadline&) {
-      std::lock_guard<std::mutex> lock(mutex);
-      for (auto& e : events) {
-        if (e.trace_body) bodies.push_back(*e.trace_body);
-        e.outcome = pt::DeliveryOutcome::delivered;
-      }
-    }
-    void idle(const pt::Deadline&) {}
-    void close(const pt::Deadline&) {}
-    void interrupt() {}
-  };
-  auto collector = std::make_shared<Collector>();
+  auto collector = std::make_shared<sdk_test::Collector>();
   pt::Options options;
   options.redact = "default";
   options.transport_factory = sdk_test::shared_transport(collector);
@@ -283,14 +269,20 @@ TEST_CASE("the trace body of a session is redacted as its session_started event"
     record_secret_session(sdk_test::session_on(client, "sess-body"));
     REQUIRE(client.shutdown(std::chrono::seconds(10)));
   }
-  REQUIRE_FALSE(collector->bodies.empty());
-  const json body = json::parse(collector->bodies.front());
+  std::vector<std::string> bodies;
+  for (const auto& e : collector->events) {
+    if (e.trace_body) bodies.push_back(*e.trace_body);
+  }
+  REQUIRE(bodies.size() == collector->events.size());
+  const json body = json::parse(bodies.front());
   CHECK(body["id"] == "sess-body");
   CHECK(body["agent"] == "agent of [REDACTED]");
   CHECK(body["user_goal"] == "use [REDACTED] to book");
   CHECK(body["metadata"]["password"] == "[REDACTED]");
   CHECK(body["tags"] == json::array({"owner:[REDACTED]", "plain"}));
-  for (const auto& b : collector->bodies) CHECK(b == collector->bodies.front());  // made once, shared
+  for (const auto& e : collector->events) {
+    CHECK(e.trace_body.get() == collector->events.front().trace_body.get());  // made once, shared
+  }
 }
 
 TEST_CASE("spool replay redacts lines an older run wrote without redaction", "[policy][recording]") {
@@ -343,23 +335,7 @@ TEST_CASE("spool replay redacts lines an older run wrote without redaction", "[p
 
 TEST_CASE("head sampling records exactly the sessions the rule says, and counts the others",
           "[policy][sampling]") {
-  struct Collector {
-    std::mutex mutex;
-    std::set<std::string> sessions;
-    std::size_t events = 0;
-    void send(std::vector<pt::EncodedEvent>& events_in, const pt::Deadline&) {
-      std::lock_guard<std::mutex> lock(mutex);
-      for (auto& e : events_in) {
-        sessions.insert(e.session_id);
-        ++events;
-        e.outcome = pt::DeliveryOutcome::delivered;
-      }
-    }
-    void idle(const pt::Deadline&) {}
-    void close(const pt::Deadline&) {}
-    void interrupt() {}
-  };
-  auto collector = std::make_shared<Collector>();
+  auto collector = std::make_shared<sdk_test::Collector>();
   pt::Options options;
   options.sample_rate = 0.3;
   options.transport_factory = sdk_test::shared_transport(collector);
@@ -386,7 +362,9 @@ TEST_CASE("head sampling records exactly the sessions the rule says, and counts 
     CHECK(stats.enqueued == 3 * expected.size());
     CHECK(stats.delivered == stats.enqueued);
   }
-  CHECK(collector->sessions == expected);
+  std::set<std::string> recorded;
+  for (const auto& e : collector->events) recorded.insert(e.session_id);
+  CHECK(recorded == expected);
   CHECK(not_recording == kSessions - expected.size());
   // About 30% (the hash is uniform): a loose bound that catches a rule inverted or ignored.
   CHECK(expected.size() > 2700);

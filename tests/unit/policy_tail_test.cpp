@@ -5,7 +5,6 @@
 #include <catch2/catch.hpp>
 
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -20,21 +19,7 @@ namespace {
 namespace pt = promptetheus;
 using nlohmann::json;
 
-// Keeps what it is given, by session, in arrival order.
-struct Collector {
-  std::mutex mutex;
-  std::map<std::string, std::vector<json>> sessions;
-  void send(std::vector<pt::EncodedEvent>& events, const pt::Deadline&) {
-    std::lock_guard<std::mutex> lock(mutex);
-    for (auto& e : events) {
-      sessions[e.session_id].push_back(json::parse(e.json));
-      e.outcome = pt::DeliveryOutcome::delivered;
-    }
-  }
-  void idle(const pt::Deadline&) {}
-  void close(const pt::Deadline&) {}
-  void interrupt() {}
-};
+using sdk_test::Collector;
 
 pt::Options tail_options(const std::shared_ptr<Collector>& collector) {
   pt::Options options;
@@ -86,18 +71,19 @@ TEST_CASE("tail sampling keeps every failed session whole and boring ones at the
     REQUIRE(client.shutdown(std::chrono::seconds(30)));
     stats = client.stats();
   }
+  const auto sessions = collector->by_session();
   std::size_t kept_boring = 0, failed = 0, dropped_events = 0;
   for (const auto& [id, outcome] : outcomes) {
     INFO(id);
-    const auto it = collector->sessions.find(id);
+    const auto it = sessions.find(id);
     if (outcome != Outcome::boring) {
       ++failed;
-      REQUIRE(it != collector->sessions.end());
+      REQUIRE(it != sessions.end());
       CHECK(it->second.size() == 5);  // whole
       continue;
     }
     const bool expected = pt::policy::hash_fraction(id) < 0.3;
-    CHECK((it != collector->sessions.end()) == expected);
+    CHECK((it != sessions.end()) == expected);
     if (expected) {
       ++kept_boring;
       CHECK(it->second.size() == 5);
@@ -132,11 +118,12 @@ TEST_CASE("a session past a bound of what tail sampling holds is decided early a
     REQUIRE(client.shutdown(std::chrono::seconds(10)));
     stats = client.stats();
   }
-  REQUIRE(collector->sessions.count("sess-long") == 1);
-  const auto& events = collector->sessions["sess-long"];
+  auto sessions = collector->by_session();
+  REQUIRE(sessions.count("sess-long") == 1);
+  const auto& events = sessions["sess-long"];
   CHECK(events.size() == 22);  // every one of them: none dropped after the early decision
   for (std::size_t i = 0; i < events.size(); ++i) CHECK(events[i]["seq"] == i);
-  CHECK(collector->sessions.count("sess-short") == 0);
+  CHECK(sessions.count("sess-short") == 0);
   CHECK(stats.tail_decided_early == 1);
   CHECK(stats.tail_dropped == 5);
 }
@@ -164,8 +151,9 @@ TEST_CASE("the total bound of what tail sampling holds keeps the oldest session 
     REQUIRE(client.shutdown(std::chrono::seconds(10)));
     stats = client.stats();
   }
-  CHECK(collector->sessions["sess-first"].size() == 3);
-  CHECK(collector->sessions.count("sess-second") == 0);
+  auto sessions = collector->by_session();
+  CHECK(sessions["sess-first"].size() == 3);
+  CHECK(sessions.count("sess-second") == 0);
   CHECK(stats.tail_dropped == 3);
 }
 
@@ -181,7 +169,8 @@ TEST_CASE("the skeleton on drop: the first event and the annotated session_end",
     REQUIRE(client.shutdown(std::chrono::seconds(10)));
     stats = client.stats();
   }
-  const auto& events = collector->sessions["sess-skeleton"];
+  auto sessions = collector->by_session();
+  const auto& events = sessions["sess-skeleton"];
   REQUIRE(events.size() == 2);
   CHECK(events[0]["payload"]["name"] == "session_started");
   CHECK(events[1]["type"] == "session_end");
@@ -208,7 +197,7 @@ TEST_CASE("sessions tail sampling still holds at shutdown are kept", "[policy][t
     REQUIRE(client.shutdown(std::chrono::seconds(10)));
     stats = client.stats();
   }
-  CHECK(collector->sessions["sess-open"].size() == 2);
+  CHECK(collector->by_session()["sess-open"].size() == 2);
   CHECK(stats.tail_held == 0);
   CHECK(stats.tail_dropped == 0);
   CHECK(stats.delivered == 2);

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,6 +53,32 @@ template <class Target>
 std::function<std::unique_ptr<promptetheus::Transport>()> shared_transport(std::shared_ptr<Target> target) {
   return [target] { return std::make_unique<ForwardingTransport<Target>>(target); };
 }
+
+// A transport target that takes every event as delivered and keeps a copy of it, in arrival
+// order (give it to a client with shared_transport()). Thread-safe.
+struct Collector {
+  std::mutex mutex;
+  std::vector<promptetheus::EncodedEvent> events;
+
+  void send(std::vector<promptetheus::EncodedEvent>& batch, const promptetheus::Deadline&) {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto& e : batch) {
+      events.push_back(e);
+      e.outcome = promptetheus::DeliveryOutcome::delivered;
+    }
+  }
+  void idle(const promptetheus::Deadline&) {}
+  void close(const promptetheus::Deadline&) {}
+  void interrupt() {}
+
+  /// The events of each session, parsed, in arrival order.
+  std::map<std::string, std::vector<nlohmann::json>> by_session() {
+    std::lock_guard<std::mutex> lock(mutex);
+    std::map<std::string, std::vector<nlohmann::json>> sessions;
+    for (const auto& e : events) sessions[e.session_id].push_back(nlohmann::json::parse(e.json));
+    return sessions;
+  }
+};
 
 // Options of a session `id` recorded on `client`.
 inline promptetheus::SessionOptions session_on(promptetheus::Client& client, const std::string& id,
