@@ -82,8 +82,8 @@ TEST_CASE("redaction over HTTP: no planted secret in any request body, gzip or n
         planted::record_secret_session(sdk_test::session_on(client, "sess-redact-rejected"));
         REQUIRE(client.shutdown(std::chrono::seconds(20)));
         const auto stats = client.stats();
-        CHECK(stats.delivered == 12);
-        CHECK(stats.dead_lettered == 12);
+        CHECK(stats.delivered == planted::kSecretSessionEvents);
+        CHECK(stats.dead_lettered == planted::kSecretSessionEvents);
         CHECK(stats.redacted > 0);
         CHECK(stats.redaction_failed == 0);
       }
@@ -95,7 +95,7 @@ TEST_CASE("redaction over HTTP: no planted secret in any request body, gzip or n
       }
       CHECK((gzipped > 0) == (compress_min_bytes == 1));
       const auto stored = server.stored_events("sess-redact-http");
-      REQUIRE(stored.size() == 12);
+      REQUIRE(stored.size() == planted::kSecretSessionEvents);
       CHECK(stored[8]["payload"]["input_tokens"] == 1200);  // token counts survive
       for (const auto& [id, body] : server.trace_bodies()) check_no_secret("trace body " + id, body.dump());
       const auto files = planted::files_under(dir.path);
@@ -136,7 +136,7 @@ TEST_CASE("redaction over HTTP to the dev server: what it stores holds no plante
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
       const auto old = server.events("sess-redact-old");
-      if (old && old->size() == 12) break;
+      if (old && old->size() == planted::kSecretSessionEvents) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     REQUIRE(client.shutdown(std::chrono::seconds(20)));
@@ -144,7 +144,7 @@ TEST_CASE("redaction over HTTP to the dev server: what it stores holds no plante
   for (const std::string id : {"sess-redact-old", "sess-redact-dev"}) {
     const auto events = server.events(id);
     REQUIRE(events);
-    CHECK(events->size() == 12);
+    CHECK(events->size() == planted::kSecretSessionEvents);
     check_no_secret("stored events of " + id, nlohmann::json(*events).dump());
     const auto trace = server.trace(id);
     REQUIRE(trace);

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <sstream>
 #include <string>
@@ -31,9 +33,11 @@ inline const std::vector<std::string> kSecrets = {
     "4111 1111 1111 1111",              // card number (pattern)
 };
 
-/// Records a session (12 events) carrying every secret in its agent name, goal, tags, session
-/// metadata, messages, span name, tool arguments and results, retrieval, error, goal_check and
-/// event metadata.
+/// Records a session (14 events) carrying every secret in its agent name, goal, tags, session
+/// metadata, messages, span name, tool arguments and results, retrieval, DOM snapshot, the
+/// metadata of a screenshot (whose bytes are stored as an artifact), error, goal_check and event
+/// metadata. The llm_call is its 9th event (index 8).
+inline constexpr std::size_t kSecretSessionEvents = 14;
 inline void record_secret_session(const pt::SessionOptions& base) {
   pt::SessionOptions options = base;
   options.agent = "agent of alice.secret@example.com";
@@ -54,6 +58,9 @@ inline void record_secret_session(const pt::SessionOptions& base) {
   }
   session.retrieval("who is alice.secret@example.com", json::array({{{"text", "sk-live0123456789abcdefXYZ"}}}));
   session.llm_call("gpt-4o", {1200, 300, 850});
+  session.dom_snapshot("https://crm.example/?key=sk-live0123456789abcdefXYZ", "Signed in as alice.secret@example.com",
+                       {{"password", "hunter2-password-value"}});
+  session.screenshot(std::vector<std::uint8_t>{0x89, 'P', 'N', 'G'}, {{"page", "inbox of alice.secret@example.com"}});
   session.error("token ghp_abcdefghijklmnopqrstuvwxyz0123 expired", "LookupError");
   session.goal_check(true, {"mailed alice.secret@example.com"});
   session.end();
