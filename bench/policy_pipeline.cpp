@@ -40,9 +40,11 @@ using nlohmann::json;
 namespace {
 
 // 92 characters of prose: its agent_message line is 300 bytes.
-const std::string kProse = "Found three free slots on Tuesday; booked 10:00 with Ana in room B2 and sent the invite now.";
+const std::string kProse =
+    "Found three free slots on Tuesday; booked 10:00 with Ana in room B2 and sent the invite now.";
 // The same length, with an e-mail address and a provider key in it.
-const std::string kSecretProse = "Mailed ana.lopez@example.com the invite; booked with key sk-live0123456789abcdefXYZ at 10:00";
+const std::string kSecretProse =
+    "Mailed ana.lopez@example.com the invite; booked with key sk-live0123456789abcdefXYZ at 10:00";
 // Short enough for std::string's small buffer: moving it in and destroying it allocate nothing,
 // so a no-op call's cost is the SDK's alone.
 const std::string kShort = "booked B2";
@@ -232,7 +234,10 @@ void BM_Caller(benchmark::State& state, bool sampled, const std::string* content
 
 template <class... Args>
 void add(const std::string& name, void (*fn)(benchmark::State&, Args...), Args... args) {
-  benchmark::RegisterBenchmark(name.c_str(), fn, args...)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark(name.c_str(), fn, args...)
+      ->Iterations(1)
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
 }
 
 }  // namespace
