@@ -1,5 +1,11 @@
 #include "dev/dev_server.hpp"
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -26,6 +32,34 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
+
+// Why `host:port` cannot be bound, found by binding a probe socket the same way: the server's
+// own attempt does not say.
+std::string bind_failure(const std::string& host, int port) {
+  const std::string where = host + ":" + std::to_string(port);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || found == nullptr) {
+    return "cannot listen on " + where + ": unknown host";
+  }
+  int error = 0;
+  const int fd = ::socket(found->ai_family, found->ai_socktype, found->ai_protocol);
+  if (fd < 0) {
+    error = errno;
+  } else {
+    int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    if (::bind(fd, found->ai_addr, found->ai_addrlen) != 0) error = errno;
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  if (error == EADDRINUSE) {
+    return "port " + std::to_string(port) + " is in use (is another promptetheus dev running?)";
+  }
+  return "cannot listen on " + where + (error != 0 ? std::string(": ") + std::strerror(error) : std::string());
+}
 
 // The dev server has a single tenant: every principal works in this workspace and project.
 constexpr const char* kWorkspace = "ws_dev";
@@ -575,6 +609,13 @@ int DevServer::start(const DevServerOptions& options) {
         send_error(res, 500, "internal server error");
       });
 
+  // SO_REUSEADDR only: a restart may bind over connections in TIME_WAIT. cpp-httplib also sets
+  // SO_REUSEPORT by default, which lets a second server bind the same port and split the
+  // requests, and so the data, between two databases.
+  http->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   int port = impl.options.port;
   if (port == 0) {
     port = http->bind_to_any_port(impl.options.host);
@@ -583,8 +624,7 @@ int DevServer::start(const DevServerOptions& options) {
   }
   if (port <= 0) {
     impl.store.reset();
-    throw std::runtime_error("cannot listen on " + impl.options.host + ":" +
-                             std::to_string(impl.options.port) + " (address in use?)");
+    throw std::runtime_error(bind_failure(impl.options.host, impl.options.port));
   }
   impl.port = port;
   impl.http = std::move(http);

@@ -330,3 +330,31 @@ TEST_CASE("dev server: a hostile session id round-trips as exactly that id") {
   // The decoded id is never confused with a path: "..%2Fx%3Fy%23" is not "/api/x".
   CHECK_FALSE(server.events("x?y#").has_value());
 }
+
+TEST_CASE("dev server: a second server on a busy port fails at start instead of sharing it") {
+  DevServerFixture first;
+  promptetheus::devserver::DevServer second;
+  promptetheus::devserver::DevServerOptions options;
+  options.host = "127.0.0.1";
+  options.port = first.port();
+  options.data_dir = (first.data_dir() / "second").string();
+  std::string error;
+  try {
+    second.start(options);
+  } catch (const std::runtime_error& e) {
+    error = e.what();
+  }
+  CHECK(error == "port " + std::to_string(first.port()) + " is in use (is another promptetheus dev running?)");
+  second.stop();
+  // The first one still answers, with its own data.
+  CHECK(first.create_trace("sess-busy-port") == 201);
+  CHECK(first.trace("sess-busy-port"));
+}
+
+TEST_CASE("dev server: a stopped server's port can be bound again at once") {
+  DevServerFixture server;
+  server.create_trace("sess-restart");
+  server.stop();
+  server.restart();  // throws if the port could not be bound again
+  CHECK(server.trace("sess-restart"));
+}
