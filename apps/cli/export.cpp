@@ -1,4 +1,7 @@
 // `promptetheus export SESSION_ID [--dir D] [--out FILE]` (contract §6.11).
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include <cerrno>
@@ -41,7 +44,10 @@ void add_export_command(CLI::App& app, ExitCode& rc) {
       print_line(doc);
       return;
     }
-    std::FILE* f = std::fopen(opts->out.c_str(), "wb");
+    // Private (0600) like the spool it comes from; an existing file keeps its mode.
+    const int fd = ::open(opts->out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    std::FILE* f = fd >= 0 ? ::fdopen(fd, "wb") : nullptr;
+    if (fd >= 0 && f == nullptr) ::close(fd);
     const bool ok = f && std::fwrite(doc.data(), 1, doc.size(), f) == doc.size();
     const int err = errno;
     const bool closed = f && std::fclose(f) == 0;

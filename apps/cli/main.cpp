@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   add_doctor_command(app, rc);
   add_init_command(app, rc);
   add_redact_command(app, rc);
-  promptetheus::devserver::add_dev_command(app);
+  promptetheus::devserver::add_dev_command(app, rc.value);
 
   try {
     app.parse(argc, argv);

@@ -28,6 +28,11 @@ std::vector<std::string> resolve_api_keys(const std::vector<std::string>& flags)
   return keys;
 }
 
+// 127.0.0.0/8, ::1 and localhost: only this machine can connect.
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
 int run(DevCommandArgs& args) {
   args.options.credentials.api_keys = resolve_api_keys(args.api_keys);
 
@@ -40,6 +45,11 @@ int run(DevCommandArgs& args) {
   sigset_t previous;
   pthread_sigmask(SIG_BLOCK, &stop_signals, &previous);
 
+  if (!is_loopback(args.options.host)) {
+    std::cerr << "promptetheus dev: warning: listening on " << args.options.host
+              << ", beyond this machine: the dev API key and console token are public defaults, so "
+                 "anyone who can reach this address can read and write its data\n";
+  }
   DevServer server;
   try {
     server.start(args.options);
@@ -60,7 +70,7 @@ int run(DevCommandArgs& args) {
 
 }  // namespace
 
-void add_dev_command(CLI::App& app) {
+void add_dev_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<DevCommandArgs>();
   auto* dev = app.add_subcommand("dev", "Run the local ingestion server (HTTP API of the SDK)");
   dev->add_option("--host", args->options.host, "Address to bind")->capture_default_str();
@@ -74,10 +84,7 @@ void add_dev_command(CLI::App& app) {
   dev->add_option("--api-key", args->api_keys,
                   "Accepted API key; repeat for several (default: pt_dev_key, or "
                   "PROMPTETHEUS_DEV_API_KEY)");
-  dev->callback([args] {
-    const int rc = run(*args);
-    if (rc != 0) throw CLI::RuntimeError(rc);
-  });
+  dev->callback([args, &exit_code] { exit_code = run(*args); });
 }
 
 }  // namespace promptetheus::devserver

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/event_validation.hpp"
+#include "core/files.hpp"
 #include "core/json_writer.hpp"
 #include "dev/artifact_paths.hpp"
 #include "dev/dev_store.hpp"
@@ -520,17 +521,11 @@ struct DevServer::Impl {
   bool write_artifact_bytes(const std::string& storage_path, const std::string& bytes) {
     std::error_code ec;
     const fs::path target = fs::path(options.data_dir) / storage_path;
-    fs::create_directories(target.parent_path(), ec);
-    if (ec) return false;
+    if (!detail::make_private_dirs(target.parent_path().string())) return false;
     const fs::path temporary = target.string() + ".part";
-    {
-      std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-      if (!out.good()) {
-        fs::remove(temporary, ec);
-        return false;
-      }
-    }
+    fs::remove(temporary, ec);  // a leftover of an interrupted upload
+    // Written whole under a temporary name, 0600, then renamed into place.
+    if (!detail::write_new_file(temporary.string(), bytes)) return false;
     fs::rename(temporary, target, ec);
     return !ec;
   }
@@ -547,10 +542,9 @@ int DevServer::start(const DevServerOptions& options) {
   impl.options = options;
   if (impl.options.credentials.api_keys.empty()) impl.options.credentials.api_keys = {"pt_dev_key"};
 
-  std::error_code ec;
-  fs::create_directories(impl.options.data_dir, ec);
-  if (ec) {
-    throw std::runtime_error("cannot create data dir " + impl.options.data_dir + ": " + ec.message());
+  // Private (0700) like the SDK's spool directories: recorded prompts and artifacts live here.
+  if (!detail::make_private_dirs(impl.options.data_dir)) {
+    throw std::runtime_error("cannot create data dir " + impl.options.data_dir + ": " + std::strerror(errno));
   }
   const std::string db_path = impl.options.db_path.empty()
                                   ? (fs::path(impl.options.data_dir) / "promptetheus.db").string()

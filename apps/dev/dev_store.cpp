@@ -1,5 +1,8 @@
 #include "dev/dev_store.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <stdexcept>
 
 #include <sqlite3.h>
@@ -90,6 +93,10 @@ class DevStore::Statement {
 };
 
 DevStore::DevStore(const std::string& path) {
+  // Created private (0600) like the SDK's spool: it holds every recorded prompt and tool call.
+  // SQLite gives its journal and WAL files the database file's mode. An existing file keeps its.
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) ::close(fd);
   // NOMUTEX: every use of the connection already holds mutex_, so SQLite's own per-call locking
   // would only add cost.
   if (sqlite3_open_v2(path.c_str(), &db_,

@@ -2,6 +2,8 @@
 // event ingestion semantics, reads and routing.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <regex>
 
 #include "dev_server_fixture.hpp"
@@ -357,4 +359,23 @@ TEST_CASE("dev server: a stopped server's port can be bound again at once") {
   server.stop();
   server.restart();  // throws if the port could not be bound again
   CHECK(server.trace("sess-restart"));
+}
+
+TEST_CASE("dev server: its database and artifacts are private (0600 files, 0700 directories)") {
+  DevServerFixture server;
+  // A data dir the server creates itself.
+  promptetheus::devserver::DevServer fresh;
+  promptetheus::devserver::DevServerOptions options;
+  options.host = "127.0.0.1";
+  options.port = 0;
+  options.data_dir = (server.data_dir() / "fresh" / "data").string();
+  fresh.start(options);
+  fresh.stop();
+  struct stat st {};
+  REQUIRE(::stat(options.data_dir.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
+  REQUIRE(::stat((options.data_dir + "/promptetheus.db").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  REQUIRE(::stat((server.data_dir() / "promptetheus.db").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
 }

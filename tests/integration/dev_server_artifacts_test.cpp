@@ -2,6 +2,8 @@
 // sanitising, and the 413/415 rules.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -129,6 +131,12 @@ TEST_CASE("artifacts: raw bytes are stored under the data dir with a sanitised n
   const std::string path = artifact["storage_path"];
   CHECK(path == "artifacts/ws_dev/sid/artifact_1/step_one.png");
   CHECK(read_file(server.data_dir() / path) == std::string("\x89PN", 3));
+  // Private, like the SDK's own artifacts: 0600 in 0700 directories.
+  struct stat st {};
+  REQUIRE(::stat((server.data_dir() / path).c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  REQUIRE(::stat((server.data_dir() / path).parent_path().c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
 
   Reply with_id = upload(server, "sid", "webm", "video/webm",
                          {{"X-Promptetheus-Filename", "artifact.webm"},

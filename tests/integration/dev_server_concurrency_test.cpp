@@ -162,9 +162,10 @@ TEST_CASE("promptetheus dev: serves until SIGTERM, then exits cleanly") {
 
   std::atomic<bool> finished{false};
   std::string error;
+  int exit_code = -1;
   std::thread command([&] {
     CLI::App app("promptetheus");
-    promptetheus::devserver::add_dev_command(app);
+    promptetheus::devserver::add_dev_command(app, exit_code);
     try {
       app.parse(std::vector<std::string>{data_dir, "--data-dir", std::to_string(port), "--port",
                                          "dev"});  // CLI11 takes the arguments in reverse order
@@ -192,6 +193,7 @@ TEST_CASE("promptetheus dev: serves until SIGTERM, then exits cleanly") {
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   CHECK(finished);
   CHECK(error.empty());
+  CHECK(exit_code == 0);
   CHECK_FALSE(health());
   std::filesystem::remove_all(data_dir);
 }
