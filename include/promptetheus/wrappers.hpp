@@ -75,6 +75,70 @@ decltype(auto) run_as_tool(const SessionHandle& session, const std::string& name
   }
 }
 
+// The wrappers' callables. Each can be called when const (if the wrapped function can) and is
+// copyable when the wrapped function is, so that it can be kept in a const variable or copied
+// into another thread (std::async, std::thread).
+
+template <class F>
+struct Observed {
+  std::string name;
+  SessionOptions options;
+  F fn;
+
+  template <class... Args>
+  decltype(auto) operator()(Args&&... args) {
+    return run(*this, std::forward<Args>(args)...);
+  }
+  template <class... Args>
+  decltype(auto) operator()(Args&&... args) const {
+    return run(*this, std::forward<Args>(args)...);
+  }
+
+ private:
+  template <class Self, class... Args>
+  static decltype(auto) run(Self& self, Args&&... args) {
+    Session session(self.options);
+    try {
+      return run_as_tool(session, self.name, self.fn, std::forward<Args>(args)...);
+    } catch (...) {
+      session.fail(std::current_exception());
+      throw;
+    }
+  }
+};
+
+template <class F>
+struct AsTool {
+  std::string name;
+  F fn;
+
+  template <class... Args>
+  decltype(auto) operator()(Args&&... args) {
+    return run_as_tool(current(), name, fn, std::forward<Args>(args)...);
+  }
+  template <class... Args>
+  decltype(auto) operator()(Args&&... args) const {
+    return run_as_tool(current(), name, fn, std::forward<Args>(args)...);
+  }
+};
+
+template <class F>
+struct Traced {
+  std::string name;
+  F fn;
+
+  template <class... Args>
+  decltype(auto) operator()(Args&&... args) {
+    Span span(name);
+    return std::invoke(fn, std::forward<Args>(args)...);
+  }
+  template <class... Args>
+  decltype(auto) operator()(Args&&... args) const {
+    Span span(name);
+    return std::invoke(fn, std::forward<Args>(args)...);
+  }
+};
+
 PROMPTETHEUS_END_DETAIL_NAMESPACE
 
 PROMPTETHEUS_BEGIN_NAMESPACE
@@ -84,33 +148,19 @@ PROMPTETHEUS_BEGIN_NAMESPACE
 template <class F>
 auto observe(std::string name, SessionOptions options, F fn) {
   if (options.agent.empty()) options.agent = name;
-  return [name = std::move(name), options = std::move(options), fn = std::move(fn)](auto&&... args) mutable
-         -> decltype(auto) {
-    Session session(options);
-    try {
-      return detail::run_as_tool(session, name, fn, std::forward<decltype(args)>(args)...);
-    } catch (...) {
-      session.fail(std::current_exception());
-      throw;
-    }
-  };
+  return detail::Observed<F>{std::move(name), std::move(options), std::move(fn)};
 }
 
 /// A callable that records each call as a tool call of the current() session.
 template <class F>
 auto tool(std::string name, F fn) {
-  return [name = std::move(name), fn = std::move(fn)](auto&&... args) mutable -> decltype(auto) {
-    return detail::run_as_tool(current(), name, fn, std::forward<decltype(args)>(args)...);
-  };
+  return detail::AsTool<F>{std::move(name), std::move(fn)};
 }
 
 /// A callable that wraps each call in a Span of the current() session.
 template <class F>
 auto traced(std::string name, F fn) {
-  return [name = std::move(name), fn = std::move(fn)](auto&&... args) mutable -> decltype(auto) {
-    Span span(name);
-    return std::invoke(fn, std::forward<decltype(args)>(args)...);
-  };
+  return detail::Traced<F>{std::move(name), std::move(fn)};
 }
 
 PROMPTETHEUS_END_NAMESPACE

@@ -1,6 +1,7 @@
 // Spans and parent chains (contract §2.6), current() and Context across threads (§2.7), the
 // wrappers' event order (§2.8), and exceptions passing through Session, ToolCall and Span scopes.
 #include <algorithm>
+#include <future>
 #include <map>
 #include <regex>
 #include <stdexcept>
@@ -594,4 +595,34 @@ TEST_CASE("a ToolCall of a no-op session does nothing", "[sdk][exceptions]") {
   ToolCall tc(SessionHandle{}, "nothing");
   CHECK(tc.call_id().empty());
   tc.set_result(1);
+}
+
+TEST_CASE("the wrappers can be called when const and copied into other threads", "[sdk][wrappers]") {
+  Harness h;
+  const auto add = tool("add", [](int a, int b) { return a + b; });
+  const auto plan = traced("plan", [](int n) { return n + 1; });
+  SessionOptions options = h.options("const-observed");
+  const auto observed = observe("observed", options, [](int n) { return n * 10; });
+  int counter = 0;
+  auto counting = tool("count", [counter]() mutable { return ++counter; });  // callable when not const
+  {
+    Session s(h.options("const-wrappers"));
+    CHECK(add(1, 2) == 3);
+    CHECK(plan(1) == 2);
+    CHECK(counting() == 1);
+    CHECK(counting() == 2);
+    // A copy in another thread (std::async decay-copies it), carried into the session there.
+    const Context context = Context::capture();
+    auto sum = std::async(std::launch::async, [add, context] {
+      ContextScope scope(context);
+      return add(20, 22);
+    });
+    CHECK(sum.get() == 42);
+  }
+  CHECK(std::async(std::launch::async, observed, 4).get() == 40);
+  const auto events = h.events("const-wrappers");
+  std::size_t tool_calls = 0;
+  for (const auto& e : events) tool_calls += e.at("type") == "tool_call" ? 1 : 0;
+  CHECK(tool_calls == 4);  // add, count, count, and add in the other thread
+  CHECK(sdk_test::types_of(h.events("const-observed")).size() == 4);
 }
