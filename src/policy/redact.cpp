@@ -350,7 +350,10 @@ class Walker {
   }
 
   enum class KeyClass { allowed, sensitive, other };
-  KeyClass classify(std::string_view key) {
+  // Kept out of line, like replace_whole and the string scrubbing below: member() and scrub()
+  // recurse up to kMaxJsonDepth levels, and their locals inlined would multiply each level's
+  // frame (several fold under AddressSanitizer), on stacks that may be small.
+  [[gnu::noinline]] KeyClass classify(std::string_view key) {
     if (std::all_of(key.begin(), key.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
       lower_.assign(key.data(), key.size());  // str.lower() of ASCII is ASCII's
       for (char& c : lower_) {
@@ -458,7 +461,7 @@ class Walker {
 
   /// The value of a sensitive key: numbers, bools and null kept (token counts survive), a
   /// string replaced, any other value replaced by the placeholder of its Python repr().
-  json replace_whole(const json& value, int depth) {
+  [[gnu::noinline]] json replace_whole(const json& value, int depth) {
     using T = json::value_t;
     std::string out;
     switch (value.type()) {
@@ -494,7 +497,7 @@ class Walker {
     }
   }
 
-  std::string scrub_string(const std::string& text) {
+  [[gnu::noinline]] std::string scrub_string(const std::string& text) {
     std::string out;
     return scrub_string_into(text, out) ? out : text;
   }
@@ -502,7 +505,7 @@ class Walker {
   /// Every pattern in order, each replacing its matches in the previous one's result. Invalid
   /// UTF-8 is replaced first (PCRE2 must not read it unchecked), as the writer would write it.
   /// Returns true, with the new text in `result`, when anything changed.
-  bool scrub_string_into(const std::string& text, std::string& result) {
+  [[gnu::noinline]] bool scrub_string_into(const std::string& text, std::string& result) {
     std::string& current = result;
     current.clear();
     bool own = false;
