@@ -95,6 +95,7 @@ struct Observed {
   }
 
  private:
+  // One body for both call operators (`Self` is Observed or const Observed).
   template <class Self, class... Args>
   static decltype(auto) run(Self& self, Args&&... args) {
     Session session(self.options);
@@ -129,13 +130,19 @@ struct Traced {
 
   template <class... Args>
   decltype(auto) operator()(Args&&... args) {
-    Span span(name);
-    return std::invoke(fn, std::forward<Args>(args)...);
+    return run(*this, std::forward<Args>(args)...);
   }
   template <class... Args>
   decltype(auto) operator()(Args&&... args) const {
-    Span span(name);
-    return std::invoke(fn, std::forward<Args>(args)...);
+    return run(*this, std::forward<Args>(args)...);
+  }
+
+ private:
+  // One body for both call operators (`Self` is Traced or const Traced).
+  template <class Self, class... Args>
+  static decltype(auto) run(Self& self, Args&&... args) {
+    Span span(self.name);
+    return std::invoke(self.fn, std::forward<Args>(args)...);
   }
 };
 

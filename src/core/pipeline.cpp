@@ -436,16 +436,17 @@ void Pipeline::run() noexcept {
   }
   if (tail_) {
     // Sessions still held at shutdown are kept: sent (or spooled by the transport) like the rest.
+    std::vector<EncodedEvent> held;
     try {
-      std::vector<EncodedEvent> held;
       tail_->release_all(held);
       if (!held.empty()) {
         transport_->send(held, Deadline{Clock::time_point(std::chrono::nanoseconds(stop_deadline_ns_.load()))});
-        count_outcomes(held);
       }
     } catch (...) {
       log_error("cannot hand the events held for tail sampling to the transport");
     }
+    // Those the transport did not settle (it threw, or ran out of time) are counted as pending.
+    count_outcomes(held);
   }
   try {
     transport_->close(Deadline{Clock::time_point(std::chrono::nanoseconds(stop_deadline_ns_.load()))});

@@ -25,18 +25,6 @@ using promptetheus::testing::RecordedRequest;
 
 namespace {
 
-struct ScratchDir {
-  fs::path path;
-  ScratchDir() {
-    char pattern[] = "/tmp/promptetheus-redaction-e2e-XXXXXX";
-    path = ::mkdtemp(pattern) ? fs::path(pattern) : fs::temp_directory_path() / "promptetheus-redaction-e2e";
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
 pt::Options redacting_http(const std::string& url, const fs::path& dir) {
   pt::Options options;
   options.transport = pt::TransportMode::http;
@@ -72,7 +60,7 @@ TEST_CASE("redaction over HTTP: no planted secret in any request body, gzip or n
         }
         return std::nullopt;
       });
-      ScratchDir dir;
+      sdk_test::TempDir dir;
       pt::Options options = redacting_http(server.base_url(), dir.path);
       options.compress_min_bytes = compress_min_bytes;
       {
@@ -113,7 +101,7 @@ TEST_CASE("redaction over HTTP to the dev server: what it stores holds no plante
           "an older run wrote without redaction is redacted when replayed",
           "[e2e][http][redaction]") {
   DevServerFixture server;
-  ScratchDir dir;
+  sdk_test::TempDir dir;
   pt::Options options = redacting_http(server.base_url(), dir.path);
   {
     // An older run: no redaction, and a server it cannot reach, so everything stays spooled.
