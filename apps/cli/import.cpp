@@ -1,7 +1,8 @@
 // `promptetheus import FILE` (contract §6.15): uploads an exported session document over HTTP.
 // Unlike the reference (contract §11 item 15) it creates the trace first (from the
 // session_started event), reports delivered, dead-lettered and spooled events separately, and
-// exits 1 unless everything was delivered. Undelivered events stay in the spool for replay.
+// exits 1 unless everything was delivered. It sends the file's events only (never the spool's
+// recorded runs or outbox, unlike the reference); undelivered ones wait in the spool's outbox.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -100,6 +101,8 @@ void add_import_command(CLI::App& app, ExitCode& rc) {
     if (config.policy) {
       for (auto& event : batch) config.policy->redact_line(event);
     }
+    // The file only: the spool's recorded runs and outbox are not this command's to send.
+    config.replay_outbox = false;
     detail::HttpTransport transport(std::move(config));
     // Sent in chunks so that the progress bar moves as outcomes come in.
     constexpr std::size_t kChunk = 500;
@@ -127,12 +130,8 @@ void add_import_command(CLI::App& app, ExitCode& rc) {
     worker.join();
     bar.finish();
 
-    // Events spooled after a transient failure may have been delivered by close()'s replay.
-    const auto& replayed = transport.replay_totals();
-    // (close() may also replay an older backlog of the spool directory; cap at this import.)
-    const std::uint64_t delivered = std::min<std::uint64_t>(
-        total, outcomes.delivered + outcomes.duplicate + replayed.delivered + replayed.safe_dropped);
-    const std::uint64_t dead = outcomes.dead_lettered + replayed.dead_lettered;
+    const std::uint64_t delivered = outcomes.delivered + outcomes.duplicate;
+    const std::uint64_t dead = outcomes.dead_lettered;
     const std::uint64_t lost = outcomes.dropped + outcomes.pending;
     const std::uint64_t accounted = delivered + dead + lost;
     const std::uint64_t pending = total > accounted ? total - accounted : 0;

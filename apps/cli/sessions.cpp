@@ -24,7 +24,7 @@ void add_sessions_command(CLI::App& app, ExitCode& rc) {
     const std::string shown = display_path(opts->dir);
     std::vector<SpoolFile> files;
     std::string error;
-    const DirState state = list_jsonl(opts->dir, files, &error);
+    const DirState state = list_spool_pending(opts->dir, files, &error);
     if (state == DirState::unreadable) print_error("warning: could not list " + shown + ": " + error);
     if (opts->json) {
       nlohmann::ordered_json j;
@@ -36,6 +36,7 @@ void add_sessions_command(CLI::App& app, ExitCode& rc) {
         list.push_back({{"session_id", f.stem}, {"file", f.name}, {"events", s.events.size()},
                         {"bytes", f.bytes}, {"blank_lines", s.stats.blank},
                         {"malformed_lines", s.stats.malformed}, {"unreadable", s.stats.unreadable}});
+        if (f.in_outbox) list.back()["outbox"] = true;  // only then: the reference's keys otherwise
       }
       j["sessions"] = std::move(list);
       print_json(j);
@@ -53,7 +54,8 @@ void add_sessions_command(CLI::App& app, ExitCode& rc) {
     for (const auto& f : files) {
       const LineCounts counts = count_lines(f.path);
       if (counts.unreadable) print_error("warning: could not read " + f.path);
-      out += "  " + f.stem + ": " + std::to_string(counts.parsed) + " event(s)\n";
+      out += "  " + f.stem + ": " + std::to_string(counts.parsed) + " event(s)" +
+             (f.in_outbox ? " (outbox: not yet delivered)" : "") + "\n";
     }
     write_out(out);
   });

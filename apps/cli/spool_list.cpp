@@ -16,7 +16,7 @@ void add_spool_list_command(CLI::App& spool, ExitCode& rc) {
     rc.value = 0;
     const std::string shown = display_path(*dir);
     std::vector<SpoolFile> pending;
-    const DirState state = list_jsonl(*dir, pending);
+    const DirState state = list_spool_pending(*dir, pending);
     if (state == DirState::missing) {
       print_line("No spool directory at " + shown + " \u2014 nothing pending.");
       return;
@@ -41,7 +41,8 @@ void add_spool_list_command(CLI::App& spool, ExitCode& rc) {
     out += "  dead    : " + std::to_string(dead_events) + " event(s) across " + std::to_string(dead.size()) +
            " file(s), " + std::to_string(dead_bytes) + " bytes\n";
     for (std::size_t i = 0; i < pending.size(); ++i) {
-      out += "    " + pending[i].name + ": " + std::to_string(per_file[i]) + " pending\n";
+      const std::string folder = pending[i].in_outbox ? std::string(detail::kOutboxDirName) + "/" : "";
+      out += "    " + folder + pending[i].name + ": " + std::to_string(per_file[i]) + " pending\n";
     }
     write_out(out);
   });

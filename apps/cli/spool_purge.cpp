@@ -28,7 +28,7 @@ void add_spool_purge_command(CLI::App& spool, ExitCode& rc) {
     rc.value = 0;
     const std::string shown = display_path(opts->dir);
     std::vector<SpoolFile> files;
-    if (list_jsonl(opts->dir, files) == DirState::missing) {
+    if (list_spool_pending(opts->dir, files) == DirState::missing) {
       print_line("No spool directory at " + shown + " \u2014 nothing to purge.");
       return;
     }
@@ -38,7 +38,8 @@ void add_spool_purge_command(CLI::App& spool, ExitCode& rc) {
         if (std::remove(f.path.c_str()) == 0) {
           ++removed;
         } else {
-          print_line("  could not remove " + prefix + f.name + ": " + std::strerror(errno));
+          const std::string folder = f.in_outbox ? std::string(detail::kOutboxDirName) + "/" : prefix;
+          print_line("  could not remove " + folder + f.name + ": " + std::strerror(errno));
         }
       }
     };

@@ -13,16 +13,20 @@
 #include "progress.hpp"
 #include "promptetheus/options.hpp"
 #include "transport/http_transport.hpp"
+#include "transport/spool.hpp"
 
 namespace promptetheus::cli {
 
 namespace {
 
+// Events waiting in the spool: its recorded runs and its outbox.
 std::uint64_t pending_events(const std::string& dir) {
-  std::vector<analysis::SpoolFile> files;
-  analysis::list_jsonl(dir, files);
   std::uint64_t n = 0;
-  for (const auto& f : files) n += analysis::count_lines(f.path).non_blank;
+  for (const std::string& where : {dir, analysis::join_path(dir, detail::kOutboxDirName)}) {
+    std::vector<analysis::SpoolFile> files;
+    analysis::list_jsonl(where, files);
+    for (const auto& f : files) n += analysis::count_lines(f.path).non_blank;
+  }
   return n;
 }
 
@@ -60,6 +64,7 @@ void add_spool_replay_command(CLI::App& spool, ExitCode& rc) {
     // The spool replayed is the one named by --dir (default .promptetheus/spool), not the
     // configured spool_dir: the command's contract (§6.8) takes the directory as its option.
     config.spool_dir = *dir;
+    config.replay_recorded_runs = true;  // what this command is for; the outbox is sent too
     if (!sending_policy(o, config.policy)) {
       rc.value = 1;
       return;

@@ -226,6 +226,18 @@ DirState list_jsonl(const std::string& dir, std::vector<SpoolFile>& files, std::
   return DirState::ok;
 }
 
+DirState list_spool_pending(const std::string& dir, std::vector<SpoolFile>& files, std::string* error) {
+  const DirState state = list_jsonl(dir, files, error);
+  if (state != DirState::ok) return state;
+  std::vector<SpoolFile> outbox;
+  list_jsonl(join_path(dir, detail::kOutboxDirName), outbox);
+  for (auto& f : outbox) {
+    f.in_outbox = true;
+    files.push_back(std::move(f));
+  }
+  return state;
+}
+
 LineCounts count_lines(const std::string& path) {
   LineCounts c;
   std::string error;
@@ -295,8 +307,8 @@ void account_line(std::string_view line, EventCallback on_event, void* context, 
   }
 }
 
-/// The spool file a session id names, or "" when there is none.
-std::string session_file(const std::string& id, const std::string& dir) {
+/// The spool file in `dir` a session id names, or "" when there is none.
+std::string session_file_in(const std::string& id, const std::string& dir) {
   const std::string direct = join_path(dir, id + ".jsonl");
   if (path_exists(direct)) return direct;
   std::vector<SpoolFile> files;
@@ -312,6 +324,13 @@ std::string session_file(const std::string& id, const std::string& dir) {
     if (is_regular_file(shortened)) return shortened;
   }
   return {};
+}
+
+/// The spool file a session id names: a recorded run, or else one waiting in the outbox.
+std::string session_file(const std::string& id, const std::string& dir) {
+  std::string path = session_file_in(id, dir);
+  if (path.empty() && is_directory(dir)) path = session_file_in(id, join_path(dir, detail::kOutboxDirName));
+  return path;
 }
 
 }  // namespace

@@ -100,11 +100,16 @@ struct SpoolFile {
   std::string stem;  // name without ".jsonl"
   std::string path;
   std::uint64_t bytes = 0;
+  bool in_outbox = false;  // under `<spool>/outbox/`: HTTP delivery's retry backlog
 };
 
 enum class DirState { missing, not_a_directory, unreadable, ok };
 /// Lists the regular `*.jsonl` files directly in `dir`, sorted by name (code point order).
 DirState list_jsonl(const std::string& dir, std::vector<SpoolFile>& files, std::string* error = nullptr);
+/// The pending files of a spool directory: its recorded runs (directly in `dir`, as
+/// list_jsonl), then the retry backlog in `<dir>/outbox` (in_outbox set), each sorted by name.
+/// The state is that of `dir`.
+DirState list_spool_pending(const std::string& dir, std::vector<SpoolFile>& files, std::string* error = nullptr);
 
 bool is_directory(const std::string& path);
 bool is_regular_file(const std::string& path);

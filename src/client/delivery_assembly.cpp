@@ -79,7 +79,9 @@ DeliveryParts assemble_transport(const Options& options, const std::shared_ptr<c
                           "transport=http requires api_url or PROMPTETHEUS_API_URL; using the spool");
         } else {
           auto health = std::make_shared<TransportHealth>();
-          Spool spool(options.spool_dir, options.spool_max_bytes);
+          // Undelivered events wait in the outbox, which this transport replays by itself;
+          // sessions recorded earlier in spool mode stay where they are.
+          Spool spool(options.spool_dir, options.spool_max_bytes, PendingPlace::outbox);
           HttpTransportConfig config = http_config_from(options);
           config.policy = policy;
           return parts(std::make_unique<HttpTransport>(std::move(config), health, spool), "http", &spool, health,

@@ -50,7 +50,8 @@ HttpTransportConfig http_config_from(const Options& options) {
 }
 
 HttpTransport::HttpTransport(HttpTransportConfig config, std::shared_ptr<TransportHealth> health)
-    : HttpTransport(config, std::move(health), Spool(config.spool_dir, config.max_spool_bytes)) {}
+    : HttpTransport(config, std::move(health),
+                    Spool(config.spool_dir, config.max_spool_bytes, PendingPlace::outbox)) {}
 
 HttpTransport::HttpTransport(HttpTransportConfig config, std::shared_ptr<TransportHealth> health, Spool spool)
     : config_(std::move(config)),
@@ -61,6 +62,7 @@ HttpTransport::HttpTransport(HttpTransportConfig config, std::shared_ptr<Transpo
       breaker_(config_.circuit_failure_threshold, config_.circuit_reset, config_.clock),
       rng_(config_.rng_seed ? config_.rng_seed : std::random_device{}()),
       gzip_(std::make_unique<Gzip>(config_.gzip_level)) {
+  spool_pending_ = config_.replay_outbox || config_.replay_recorded_runs;
   config_.batch_size = std::max<std::size_t>(1, config_.batch_size);
   config_.max_batch_bytes = std::max<std::size_t>(1, config_.max_batch_bytes);
 }
@@ -426,26 +428,34 @@ ReplayReport HttpTransport::replay(const Deadline& deadline, std::size_t max_bat
     options.max_batches = max_batches;
     options.policy = config_.policy;
     OutcomeTally tally;
-    report = replay_spool(config_.spool_dir, options,
-                          [&](const std::string& sid, std::vector<EncodedEvent>& batch) {
-                            ReplayBatchResult result;
-                            for (const auto& e : batch) {
-                              if (e.trace_body) remember_trace(e);  // its session_started line
-                            }
-                            if (!may_attempt(deadline)) {
-                              result.stop = true;
-                              return result;
-                            }
-                            Batch ptrs;
-                            for (auto& e : batch) ptrs.push_back(&e);
-                            Delivery d = deliver(sid, ptrs, deadline);
-                            tally.add(batch);  // pending ones stay in the spool
-                            forget_ended_sessions(sid, ptrs);
-                            result.keep = std::move(d.unaccounted);
-                            // Anything not accounted means "try again later", not "go on now".
-                            result.stop = !result.keep.empty() && result.keep.size() == batch.size();
-                            return result;
-                          });
+    const auto sink = [&](const std::string& sid, std::vector<EncodedEvent>& batch) {
+      ReplayBatchResult result;
+      for (const auto& e : batch) {
+        if (e.trace_body) remember_trace(e);  // its session_started line
+      }
+      if (!may_attempt(deadline)) {
+        result.stop = true;
+        return result;
+      }
+      Batch ptrs;
+      for (auto& e : batch) ptrs.push_back(&e);
+      Delivery d = deliver(sid, ptrs, deadline);
+      tally.add(batch);  // pending ones stay in the spool
+      forget_ended_sessions(sid, ptrs);
+      result.keep = std::move(d.unaccounted);
+      // Anything not accounted means "try again later", not "go on now".
+      result.stop = !result.keep.empty() && result.keep.size() == batch.size();
+      return result;
+    };
+    // The transport's own backlog is where it spools (the outbox); recorded runs are the files
+    // directly in the spool directory.
+    std::vector<std::string> dirs;
+    if (config_.replay_outbox) dirs.push_back(spool_.pending_dir());
+    if (config_.replay_recorded_runs && spool_.dir() != spool_.pending_dir()) dirs.push_back(spool_.dir());
+    for (const std::string& dir : dirs) {
+      report += replay_spool(dir, options, sink);
+      if (report.stopped || report.out_of_budget) break;
+    }
     replay_totals_.delivered += tally.delivered;
     replay_totals_.dead_lettered += tally.dead_lettered;
     replay_totals_.safe_dropped += tally.duplicate;

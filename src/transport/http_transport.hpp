@@ -59,6 +59,12 @@ struct HttpTransportConfig {
   std::function<SteadyClock::time_point()> clock;  ///< empty = steady_clock::now (tests inject)
   /// Redacts lines replayed from the spool (see ReplayOptions::policy); null: sent as read.
   std::shared_ptr<const EventPolicy> policy;
+  /// What replay sends. The outbox (`<spool_dir>/outbox`, this transport's own retry backlog)
+  /// by default; the recorded runs directly in `<spool_dir>` (spool mode's sessions) only when
+  /// the user asks for them (`promptetheus spool replay`). `import` replays neither: it
+  /// delivers its file only.
+  bool replay_outbox = true;
+  bool replay_recorded_runs = false;
 };
 
 /// The HTTP transport's settings from Options: endpoint, key, spool, batching, timeout, gzip,

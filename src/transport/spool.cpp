@@ -68,9 +68,10 @@ std::string with_reject_reason(std::string_view json, std::string_view reason) {
   return out;
 }
 
-Spool::Spool(std::string dir, std::uint64_t max_bytes)
+Spool::Spool(std::string dir, std::uint64_t max_bytes, PendingPlace place)
     : dir_(std::move(dir)), max_bytes_(max_bytes), state_(std::make_shared<State>()) {
   while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
+  pending_dir_ = place == PendingPlace::outbox ? dir_ + "/" + kOutboxDirName : dir_;
 }
 
 int list_jsonl_files(const std::string& dir, std::vector<JsonlFile>& files, bool follow_links) {
@@ -93,7 +94,7 @@ int list_jsonl_files(const std::string& dir, std::vector<JsonlFile>& files, bool
 std::string Spool::dead_letter_dir() const { return dir_ + "/" + kDeadLetterDirName; }
 
 std::string Spool::pending_path(std::string_view session_id) const {
-  return dir_ + "/" + safe_session_name(session_id) + ".jsonl";
+  return pending_dir_ + "/" + safe_session_name(session_id) + ".jsonl";
 }
 
 namespace {
@@ -412,8 +413,10 @@ std::size_t Spool::prune_locked() noexcept {
   if (max_bytes_ == 0) return 0;
   State& st = *state_;
   try {
-    std::vector<JsonlFile> pending, dead;
+    std::vector<JsonlFile> pending, outbox, dead;
     list_jsonl_files(dir_, pending);
+    list_jsonl_files(dir_ + "/" + kOutboxDirName, outbox);
+    pending.insert(pending.end(), std::make_move_iterator(outbox.begin()), std::make_move_iterator(outbox.end()));
     list_jsonl_files(dead_letter_dir(), dead);
     std::uint64_t total = 0;
     std::uint64_t dead_bytes = 0;

@@ -19,6 +19,16 @@ PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 /// The folder of a spool directory that holds the dead letter: `<dir>/dead-letter`.
 inline constexpr char kDeadLetterDirName[] = "dead-letter";
+/// The folder of a spool directory that holds the retry backlog of HTTP delivery:
+/// `<dir>/outbox`. Files directly in `<dir>` are recorded runs (spool mode, or a custom
+/// transport's overflow): nothing sends or deletes them unless the user asks (`spool replay`).
+inline constexpr char kOutboxDirName[] = "outbox";
+
+/// Where a Spool appends pending events.
+enum class PendingPlace {
+  recorded_runs,  ///< `<dir>/<session>.jsonl`: the runs of spool mode, kept until replayed by hand
+  outbox,         ///< `<dir>/outbox/<session>.jsonl`: events HTTP delivery retries by itself
+};
 
 /// A regular file directly inside a directory whose name ends in ".jsonl".
 struct JsonlFile {
@@ -66,11 +76,14 @@ struct LockWait {
 /// pruning never deletes.
 class Spool {
  public:
-  explicit Spool(std::string dir, std::uint64_t max_bytes = 256ull << 20);
+  explicit Spool(std::string dir, std::uint64_t max_bytes = 256ull << 20,
+                 PendingPlace place = PendingPlace::recorded_runs);
 
   const std::string& dir() const noexcept { return dir_; }
   std::string dead_letter_dir() const;
-  /// `<dir>/<safe(session_id)>.jsonl`
+  /// `<dir>` or `<dir>/outbox`, as the Spool's PendingPlace says.
+  const std::string& pending_dir() const noexcept { return pending_dir_; }
+  /// `<pending_dir>/<safe(session_id)>.jsonl`
   std::string pending_path(std::string_view session_id) const;
 
   /// Appends one line per event to `<dir>/<safe(session_id)>.jsonl`, then prunes when the spool
@@ -97,7 +110,8 @@ class Spool {
   bool dead_letter(std::string_view session_id,
                    const std::vector<std::pair<const EncodedEvent*, std::string>>& rejected) noexcept;
 
-  /// Deletes top-level spool files, oldest (by mtime) first, while the spool exceeds max_bytes.
+  /// Deletes pending spool files (recorded runs and the outbox alike), oldest (by mtime) first,
+  /// while the spool exceeds max_bytes.
   /// Never deleted: the pending file of a live session (nor a replayer's claim of it), a file
   /// locked by a writer or a replayer, and dead-letter files (which count toward the size).
   /// Each deleted file's lines are counted, under its lock, into pruned_events(), and one
@@ -125,6 +139,7 @@ class Spool {
   struct State;
 
   std::string dir_;
+  std::string pending_dir_;
   std::uint64_t max_bytes_;
   std::shared_ptr<State> state_;
 };

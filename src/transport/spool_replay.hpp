@@ -61,6 +61,21 @@ struct ReplayReport {
   bool stopped = false;              ///< the sink reported a transient failure
   bool out_of_budget = false;        ///< the deadline or the batch limit ended the pass early
   bool io_error = false;             ///< a file could not be read or released
+
+  /// Adds another pass's report (counts add up, flags combine).
+  ReplayReport& operator+=(const ReplayReport& other) noexcept {
+    files_claimed += other.files_claimed;
+    files_completed += other.files_completed;
+    files_released += other.files_released;
+    files_busy += other.files_busy;
+    events_sent += other.events_sent;
+    events_kept += other.events_kept;
+    malformed_lines += other.malformed_lines;
+    stopped = stopped || other.stopped;
+    out_of_budget = out_of_budget || other.out_of_budget;
+    io_error = io_error || other.io_error;
+    return *this;
+  }
 };
 
 /// Replays every top-level `*.jsonl` of `dir` (sorted by name; the dead letter is never

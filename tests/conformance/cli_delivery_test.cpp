@@ -124,3 +124,37 @@ TEST_CASE("import uploads an exported session and reports what was not delivered
 
   CHECK(run_process(PROMPTETHEUS_CLI_PATH, {"import", "missing.json"}, work.path()).out == "No such file: missing.json\n");
 }
+
+TEST_CASE("import delivers its file only and leaves the spool's runs and outbox alone", "[cli][delivery]") {
+  TempDir work;
+  const auto exported = run_process(PROMPTETHEUS_CLI_PATH,
+                                    {"export", "browser", "--dir", kPublicDir + "/spool", "--out", "b.json"}, work.path());
+  REQUIRE(exported.exit_code == 0);
+  // A spool with recorded runs (the public sessions) and a retry backlog in its outbox.
+  REQUIRE(run_process("/bin/cp", {"-r", kPublicDir + "/spool", work.path() + "/spool"}, "").exit_code == 0);
+  run_process("/bin/chmod", {"-R", "u+w", work.path()}, "");
+  REQUIRE(run_process("/bin/mkdir", {work.path() + "/spool/outbox"}, "").exit_code == 0);
+  REQUIRE(run_process("/bin/mv", {work.path() + "/spool/errors.jsonl", work.path() + "/spool/outbox/"}, "").exit_code == 0);
+  const auto before = run_process("/bin/ls", {"-lR", "spool"}, work.path()).out;
+  REQUIRE(before.find("errors.jsonl") != std::string::npos);
+  DevServer server(work.path() + "/dev");
+  REQUIRE(server.ready());
+
+  const auto r = run_process(PROMPTETHEUS_CLI_PATH, {"import", "b.json"}, work.path(),
+                             {"PROMPTETHEUS_API_KEY=pt_dev_key", "PROMPTETHEUS_API_URL=" + server.url(),
+                              "PROMPTETHEUS_SPOOL_DIR=" + work.path() + "/spool"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "Imported 10 event(s) to " + server.url() + ".\n");
+  // Nothing else was sent: every file is still there, the same size.
+  CHECK(run_process("/bin/ls", {"-lR", "spool"}, work.path()).out == before);
+
+  // The CLI reads the outbox with the recorded runs, and says which is which.
+  const auto sessions = run_process(PROMPTETHEUS_CLI_PATH, {"sessions", "--dir", "spool"}, work.path()).out;
+  CHECK(sessions.find("  browser: 10 event(s)\n") != std::string::npos);
+  CHECK(sessions.find("  errors: ") != std::string::npos);
+  CHECK(sessions.find(" event(s) (outbox: not yet delivered)\n") != std::string::npos);
+  const auto list = run_process(PROMPTETHEUS_CLI_PATH, {"spool", "list", "--dir", "spool"}, work.path()).out;
+  CHECK(list.find("    outbox/errors.jsonl: ") != std::string::npos);
+  CHECK(run_process(PROMPTETHEUS_CLI_PATH, {"replay", "errors", "--dir", "spool"}, work.path()).exit_code == 0);
+}

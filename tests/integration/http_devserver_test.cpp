@@ -26,9 +26,11 @@ struct SpoolDir {
     std::error_code ec;
     fs::remove_all(path, ec);
   }
-  std::size_t pending_lines() const {
+  // Lines of the *.jsonl files directly in `dir`.
+  static std::size_t lines_in(const fs::path& dir) {
     std::size_t n = 0;
-    for (auto& e : fs::directory_iterator(path)) {
+    if (!fs::exists(dir)) return 0;
+    for (auto& e : fs::directory_iterator(dir)) {
       if (!e.is_regular_file() || e.path().extension() != ".jsonl") continue;
       std::ifstream in(e.path());
       std::string l;
@@ -36,6 +38,9 @@ struct SpoolDir {
     }
     return n;
   }
+  std::size_t recorded_lines() const { return lines_in(path); }
+  std::size_t outbox_lines() const { return lines_in(path / "outbox"); }
+  std::size_t pending_lines() const { return recorded_lines() + outbox_lines(); }
   bool dead_letter_empty() const { return !fs::exists(path / "dead-letter") || fs::is_empty(path / "dead-letter"); }
 };
 
@@ -132,6 +137,8 @@ TEST_CASE("http+dev: server stopped and restarted mid-run", "[http][devserver]")
   const auto first = tally(a), second = tally(b);
   CHECK(first.delivered == 30);
   CHECK(second.spooled == 30);
+  CHECK(spool.outbox_lines() == 30);  // the retry backlog, apart from recorded runs
+  CHECK(spool.recorded_lines() == 0);
   server.restart();
   drain(t, spool);
   require_stored_once_in_order(server, "sess_restart", 60);
@@ -146,7 +153,8 @@ TEST_CASE("http+dev: a spool replayed twice is stored once, hostile ids stay one
   SpoolDir spool;
   const std::string sid = "../x?y#";
   auto write = [&] {
-    std::ofstream out(spool.path / "x_y.jsonl");
+    fs::create_directories(spool.path / "outbox");
+    std::ofstream out(spool.path / "outbox" / "x_y.jsonl");
     for (auto& e : events(sid, 0, 75)) out << e.json << "\n";
   };
   HttpTransport t(config_for(server, spool));
@@ -155,6 +163,36 @@ TEST_CASE("http+dev: a spool replayed twice is stored once, hostile ids stay one
   write();
   CHECK(t.replay_now(Deadline::after(10s)).events_sent == 75);
   require_stored_once_in_order(server, sid, 75);
+  CHECK(spool.pending_lines() == 0);
+  CHECK(spool.dead_letter_empty());
+}
+
+TEST_CASE("http+dev: runs recorded in spool mode are neither sent nor deleted until replayed by hand",
+          "[http][devserver]") {
+  testing::DevServerFixture server;
+  SpoolDir spool;
+  {
+    std::ofstream out(spool.path / "recorded.jsonl");
+    for (auto& e : events("recorded", 0, 12)) out << e.json << "\n";
+  }
+  {
+    HttpTransport t(config_for(server, spool));
+    auto live = events("live", 0, 5);
+    t.send(live, Deadline::after(10s));
+    t.idle(Deadline::after(5s));
+    CHECK(t.replay_now(Deadline::after(5s)).events_sent == 0);
+    t.close(Deadline::after(5s));
+  }
+  require_stored_once_in_order(server, "live", 5);
+  CHECK_FALSE(server.trace("recorded"));
+  CHECK(spool.recorded_lines() == 12);
+
+  // `promptetheus spool replay` asks for them: then they are delivered and leave the spool.
+  auto by_hand = config_for(server, spool);
+  by_hand.replay_recorded_runs = true;
+  HttpTransport t(by_hand);
+  CHECK(t.replay_now(Deadline::after(10s)).events_sent == 12);
+  require_stored_once_in_order(server, "recorded", 12);
   CHECK(spool.pending_lines() == 0);
   CHECK(spool.dead_letter_empty());
 }

@@ -130,14 +130,17 @@ struct Harness {
     return counters.delivered_events + counters.spooled_events + counters.dead_lettered_events +
            counters.safe_dropped_events + counters.dropped_io_error;
   }
+  // Lines pending in the spool: its recorded runs and its outbox (where this transport spools).
   static std::size_t spool_lines(const fs::path& spool) {
     std::size_t n = 0;
-    if (!fs::exists(spool)) return 0;
-    for (auto& e : fs::directory_iterator(spool)) {
-      if (!e.is_regular_file() || e.path().extension() != ".jsonl") continue;
-      std::ifstream in(e.path());
-      std::string l;
-      while (std::getline(in, l)) n += !l.empty();
+    for (const fs::path& dir : {spool, spool / "outbox"}) {
+      if (!fs::exists(dir)) continue;
+      for (auto& e : fs::directory_iterator(dir)) {
+        if (!e.is_regular_file() || e.path().extension() != ".jsonl") continue;
+        std::ifstream in(e.path());
+        std::string l;
+        while (std::getline(in, l)) n += !l.empty();
+      }
     }
     return n;
   }
@@ -156,10 +159,12 @@ std::vector<nlohmann::json> dead_letters(const fs::path& spool) {
 }
 
 bool no_claims_left(const fs::path& spool) {
-  if (!fs::exists(spool)) return true;
-  for (auto& e : fs::directory_iterator(spool)) {
-    auto n = e.path().filename().string();
-    if (n.find(".replaying-") != std::string::npos || n.find(".tmp-") != std::string::npos) return false;
+  for (const fs::path& dir : {spool, spool / "outbox"}) {
+    if (!fs::exists(dir)) continue;
+    for (auto& e : fs::directory_iterator(dir)) {
+      auto n = e.path().filename().string();
+      if (n.find(".replaying-") != std::string::npos || n.find(".tmp-") != std::string::npos) return false;
+    }
   }
   return true;
 }
@@ -430,9 +435,9 @@ TEST_CASE("http: per-event rejects land in the dead letter with the server's rea
 TEST_CASE("http: replaying the same spool twice stores each event once", "[http][integration]") {
   FaultServer server;
   TempDir spool;
-  fs::create_directories(spool.path);
+  fs::create_directories(spool.path / "outbox");
   auto write_file = [&] {
-    std::ofstream out(spool.path / "twice.jsonl");
+    std::ofstream out(spool.path / "outbox" / "twice.jsonl");
     for (auto& e : session_events("twice", 0, 70)) out << e.json << "\n";
   };
   write_file();

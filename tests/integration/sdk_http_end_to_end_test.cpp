@@ -46,8 +46,8 @@ pt::Options http_options(const std::string& url, const std::filesystem::path& sp
   return options;
 }
 
-// Lines still pending in the spool (top-level *.jsonl, claimed or not).
-std::size_t spooled_lines(const std::filesystem::path& dir) {
+// Lines of the *.jsonl files directly in `dir` (claimed or not).
+std::size_t lines_in(const std::filesystem::path& dir) {
   std::size_t lines = 0;
   if (!std::filesystem::exists(dir)) return 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
@@ -58,6 +58,9 @@ std::size_t spooled_lines(const std::filesystem::path& dir) {
   }
   return lines;
 }
+
+// Lines still pending in the spool: its recorded runs and the outbox HTTP delivery retries.
+std::size_t spooled_lines(const std::filesystem::path& dir) { return lines_in(dir) + lines_in(dir / "outbox"); }
 
 // Records one session with a representative set of helpers: 9 events (session_started,
 // user_message, span_start, tool_call, tool_result, span_end, llm_call, goal_check, session_end).
@@ -147,6 +150,34 @@ TEST_CASE("sessions recorded with transport=auto and an API key are stored on th
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("switching from spool mode to HTTP keeps the sessions recorded in spool mode", "[e2e][http]") {
+  DevServerFixture server;
+  auto dir = fresh_dir("switch");
+  {
+    pt::Options spool_mode = http_options(server.base_url(), dir);
+    spool_mode.transport = pt::TransportMode::spool;
+    pt::Client client(spool_mode);
+    record_session(client, "recorded-offline");
+    REQUIRE(client.shutdown(std::chrono::seconds(10)));
+  }
+  REQUIRE(lines_in(dir / "spool") == 9);
+  {
+    pt::Client client(http_options(server.base_url(), dir));
+    REQUIRE(client.stats().transport == "http");
+    record_session(client, "e2e-online");
+    REQUIRE(client.flush(std::chrono::seconds(20)));
+    REQUIRE(client.shutdown(std::chrono::seconds(10)));
+  }
+  auto online = server.events("e2e-online");
+  REQUIRE(online);
+  CHECK(online->size() == 9);
+  // The recorded run is still on disk, whole, and was not sent behind the user's back.
+  CHECK(lines_in(dir / "spool") == 9);
+  CHECK(std::filesystem::exists(dir / "spool" / "recorded-offline.jsonl"));
+  CHECK_FALSE(server.trace("recorded-offline"));
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("with the server down at start, events wait in the spool and reach the server once it is up",
           "[e2e][http]") {
   DevServerFixture server;
@@ -161,7 +192,7 @@ TEST_CASE("with the server down at start, events wait in the spool and reach the
   REQUIRE(client.flush(std::chrono::seconds(20)));
   // Nothing was lost: every event is in the spool.
   CHECK(client.stats().spooled == 9);
-  CHECK(spooled_lines(dir / "spool") == 9);
+  CHECK(lines_in(dir / "spool" / "outbox") == 9);  // the retry backlog
 
   server.restart();
   // The worker replays the spool when its backoff expires; allow generously for it.
@@ -228,7 +259,7 @@ TEST_CASE("with a server that accepts and never answers, every event is on disk 
   std::vector<Clock::time_point> recorded(kEvents + 1);
   std::vector<Clock::time_point> on_disk(kEvents + 1);
   std::vector<bool> seen(kEvents + 1, false);
-  const auto file = dir / "spool" / "e2e-silent.jsonl";
+  const auto file = dir / "spool" / "outbox" / "e2e-silent.jsonl";
   auto watch = [&] {
     std::ifstream in(file);
     std::string line;
