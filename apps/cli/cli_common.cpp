@@ -38,11 +38,19 @@ void print_json(const nlohmann::ordered_json& j) {
   print_line(j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
 }
 
-void warn_about_read(const SessionReadNote& note) {
+void warn_about_read(const SessionReadNote& note, ReadWarning where) {
   if (note.unreadable) {
     print_error("warning: could not read " + note.source + ": " + note.error);
   } else if (note.malformed > 0) {
-    print_error("note: skipped " + std::to_string(note.malformed) + " malformed line(s) in " + note.source);
+    const std::string message = "warning: skipped " + std::to_string(note.malformed) +
+                                " malformed line(s) in " + note.source;
+    if (where == ReadWarning::in_result) {
+      // A skipped line may be the very event that explains the run (a failed goal check):
+      // the result itself says it is incomplete.
+      print_line(message + "; the result below does not include them.");
+    } else {
+      print_error(message);
+    }
   }
 }
 

@@ -61,12 +61,16 @@ std::string not_found_message(const std::string& target);
 namespace promptetheus::cli {
 /// Prints a --json document (2-space indent; invalid UTF-8 replaced, never thrown on).
 void print_json(const nlohmann::ordered_json& j);
-/// Warns on stderr about lines skipped while reading `source`.
+/// What reading `source` skipped.
 struct SessionReadNote {
   std::string source;
   std::uint64_t blank = 0, malformed = 0;
   bool unreadable = false;
   std::string error;
 };
-void warn_about_read(const SessionReadNote& note);
+/// Where a read warning goes: stderr only (machine-readable output, which reports the counts
+/// itself), or also into a text result on stdout, which is then incomplete and must say so.
+enum class ReadWarning { stderr_only, in_result };
+/// Warns about a file that could not be read, or lines of it that were skipped.
+void warn_about_read(const SessionReadNote& note, ReadWarning where = ReadWarning::stderr_only);
 }  // namespace promptetheus::cli

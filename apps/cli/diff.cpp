@@ -24,12 +24,12 @@ void add_diff_command(CLI::App& app, ExitCode& rc) {
   cmd->add_option("--dir", opts->dir, "Spool directory")->capture_default_str();
   cmd->add_flag("--json", opts->json, "Machine-readable output");
   cmd->callback([opts, &rc] {
-    const auto a = load_target_or_report(opts->a, opts->dir);
+    const auto a = load_target_or_report(opts->a, opts->dir, opts->json ? ReadWarning::stderr_only : ReadWarning::in_result);
     if (!a) {
       rc.value = 1;
       return;
     }
-    const auto b = load_target_or_report(opts->b, opts->dir);
+    const auto b = load_target_or_report(opts->b, opts->dir, opts->json ? ReadWarning::stderr_only : ReadWarning::in_result);
     if (!b) {
       rc.value = 1;
       return;

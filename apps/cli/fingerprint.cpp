@@ -24,7 +24,7 @@ void add_fingerprint_command(CLI::App& app, ExitCode& rc) {
   cmd->add_flag("--json", opts->json, "Machine-readable output");
   cmd->callback([opts, &rc] {
     if (opts->json) {
-      const auto session = load_target_or_report(opts->target, opts->dir);
+      const auto session = load_target_or_report(opts->target, opts->dir, ReadWarning::stderr_only);
       if (!session) {
         rc.value = 1;
         return;
@@ -46,7 +46,7 @@ void add_fingerprint_command(CLI::App& app, ExitCode& rc) {
       rc.value = 1;
       return;
     }
-    warn_about_read({source, stats.blank, stats.malformed, stats.unreadable, stats.error});
+    warn_about_read({source, stats.blank, stats.malformed, stats.unreadable, stats.error}, ReadWarning::in_result);
     rc.value = 0;
     const analysis::Fingerprint fp = builder.finish();
     if (!fp.is_failure) {

@@ -26,7 +26,7 @@ void add_replay_command(CLI::App& app, ExitCode& rc) {
   cmd->add_flag("--tree", opts->tree, "Show the span tree");
   cmd->add_flag("--json", opts->json, "Machine-readable output");
   cmd->callback([opts, &rc] {
-    const auto session = load_target_or_report(opts->target, opts->dir);
+    const auto session = load_target_or_report(opts->target, opts->dir, opts->json ? ReadWarning::stderr_only : ReadWarning::in_result);
     if (!session) {
       rc.value = 1;
       return;

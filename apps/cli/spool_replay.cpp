@@ -69,13 +69,17 @@ void add_spool_replay_command(CLI::App& spool, ExitCode& rc) {
       rc.value = 1;
       return;
     }
-    detail::HttpTransport transport(config);
+    // The progress bar reads the transport's atomic counters, advanced as each batch ends.
+    const auto health = std::make_shared<detail::TransportHealth>();
+    detail::HttpTransport transport(config, health);
 
     std::atomic<bool> done{false};
+    std::uint64_t malformed = 0;  // written by the worker, read after the join
     std::thread worker([&] {
       // Passes continue while they make progress; a transient failure ends the run.
       for (int pass = 0; pass < 1000; ++pass) {
         const auto report = transport.replay_now(Deadline::after(std::chrono::minutes(5)));
+        malformed += report.malformed_lines;
         if (report.stopped || report.events_sent == 0 || report.events_kept == 0) break;
       }
       transport.close(Deadline::after(std::chrono::seconds(10)));
@@ -83,10 +87,7 @@ void add_spool_replay_command(CLI::App& spool, ExitCode& rc) {
     });
     ProgressBar bar("Replaying", before);
     while (!done) {
-      if (bar.active()) {
-        const auto& totals = transport.replay_totals();
-        bar.update(totals.delivered + totals.dead_lettered + totals.safe_dropped);
-      }
+      if (bar.active()) bar.update(health->replay_handled_events.load(std::memory_order_relaxed));
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     worker.join();
@@ -101,7 +102,11 @@ void add_spool_replay_command(CLI::App& spool, ExitCode& rc) {
       print_line("Dead-lettered " + std::to_string(totals.dead_lettered) + " event(s) rejected by the server (see " +
                  analysis::join_path(shown, detail::kDeadLetterDirName) + ").");
     }
-    rc.value = after == 0 && totals.dead_lettered == 0 ? 0 : 1;
+    if (malformed > 0) {
+      print_line("Moved " + std::to_string(malformed) + " line(s) that are not events to " +
+                 analysis::join_path(shown, detail::kDeadLetterDirName) + " (see their _reject_reason).");
+    }
+    rc.value = after == 0 && totals.dead_lettered == 0 && malformed == 0 ? 0 : 1;
   });
 }
 

@@ -36,6 +36,9 @@ struct TransportHealth {
   std::atomic<std::uint64_t> delivered_batches{0};
   std::atomic<std::uint64_t> circuit_skipped_batches{0};
   std::atomic<std::uint64_t> replayed_events{0};  ///< spooled earlier, delivered by a replay
+  /// Events of replayed batches accounted for (delivered, dead-lettered or duplicate), counted
+  /// as each batch ends: what a progress display reads while a replay runs.
+  std::atomic<std::uint64_t> replay_handled_events{0};
   std::atomic<int> circuit_state{0};              ///< 0 = closed, 1 = open, 2 = half-open
 };
 

@@ -427,6 +427,7 @@ ReplayReport HttpTransport::replay(const Deadline& deadline, std::size_t max_bat
     options.deadline = deadline;
     options.max_batches = max_batches;
     options.policy = config_.policy;
+    options.dead_letter_dir = spool_.dead_letter_dir();  // the outbox's too
     OutcomeTally tally;
     const auto sink = [&](const std::string& sid, std::vector<EncodedEvent>& batch) {
       ReplayBatchResult result;
@@ -443,6 +444,8 @@ ReplayReport HttpTransport::replay(const Deadline& deadline, std::size_t max_bat
       tally.add(batch);  // pending ones stay in the spool
       forget_ended_sessions(sid, ptrs);
       result.keep = std::move(d.unaccounted);
+      health_->replay_handled_events.fetch_add(batch.size() - std::min(batch.size(), result.keep.size()),
+                                               std::memory_order_relaxed);
       // Anything not accounted means "try again later", not "go on now".
       result.stop = !result.keep.empty() && result.keep.size() == batch.size();
       return result;

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.hpp"
+#include "core/utf8.hpp"
 #include "transport/spool.hpp"
 #include "transport/spool_line.hpp"
 
@@ -26,6 +27,50 @@ namespace {
 bool redacted(const EventPolicy& policy, EncodedEvent& event) {
   policy.redact_line(event);
   return !event.json.empty();
+}
+
+bool is_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    std::uint32_t cp = 0;
+    const std::size_t length = decode_utf8(s, i, cp);
+    if (length == 0) return false;
+    i += length;
+  }
+  return true;
+}
+
+std::string base64(std::string_view bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    std::uint32_t group = static_cast<unsigned char>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) group |= static_cast<unsigned char>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) group |= static_cast<unsigned char>(bytes[i + 2]);
+    out += kAlphabet[(group >> 18) & 63];
+    out += kAlphabet[(group >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(group >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kAlphabet[group & 63] : '=';
+  }
+  return out;
+}
+
+// The dead-letter record of a spool line that is not an event: the line's bytes are kept
+// exactly, so nothing of what was recorded is lost.
+std::string malformed_line_record(std::string_view line, const std::string& file, std::size_t line_no) {
+  nlohmann::json record = {{"_reject_reason", "malformed spool line: not a JSON object"},
+                           {"_source_file", file},
+                           {"_source_line", line_no}};
+  if (is_utf8(line)) {
+    record["_raw"] = std::string(line);
+  } else {
+    record["_raw_base64"] = base64(line);
+  }
+  return record.dump() + "\n";
 }
 
 constexpr std::string_view kJsonl = ".jsonl";
@@ -316,6 +361,9 @@ ReplayReport replay_spool(const std::string& dir, const ReplayOptions& options,
       // Stream the file: one batch of one session at a time.
       LineReader reader(claim.fd.fd);
       KeptLines kept(dir, claim.stem);
+      const std::string dead_letter_path =
+          (options.dead_letter_dir.empty() ? dir + "/" + kDeadLetterDirName : options.dead_letter_dir) + "/" +
+          claim.stem + ".jsonl";
       std::size_t line_no = 0, malformed = 0;
       bool unchanged = true;
       auto keep = [&](const EncodedEvent& e) { kept.add(e.json); };
@@ -358,11 +406,23 @@ ReplayReport replay_spool(const std::string& dir, const ReplayOptions& options,
         if (!reader.next(line)) break;
         ++line_no;
         EncodedEvent ev;
-        if (!parse_spool_line(line, claim.stem, ev) || (options.policy && !redacted(*options.policy, ev))) {
-          if (line.find_first_not_of(" \t\r") != std::string_view::npos) {
-            ++malformed;
-            log_warn("spool replay: skipping malformed line " + std::to_string(line_no) + " of " + name);
+        if (!parse_spool_line(line, claim.stem, ev)) {
+          if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;  // blank
+          ++malformed;
+          if (Spool::append_file(dead_letter_path, malformed_line_record(line, name, line_no))) {
+            log_warn("spool replay: line " + std::to_string(line_no) + " of " + name +
+                     " is not an event; moved to " + dead_letter_path);
+          } else {
+            log_warn("spool replay: line " + std::to_string(line_no) + " of " + name +
+                     " is not an event and cannot be moved to the dead letter; it stays in the spool");
+            kept.add(line);
           }
+          continue;
+        }
+        if (options.policy && !redacted(*options.policy, ev)) {
+          // Not even the fail-closed skeleton could be made (out of memory): neither sent nor
+          // lost, the line waits for the next replay.
+          kept.add(line);
           continue;
         }
         if (!batch.empty() && (batch.size() >= batch_size || ev.session_id != batch_session)) {

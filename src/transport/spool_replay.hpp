@@ -48,6 +48,9 @@ struct ReplayOptions {
   /// been written without redaction; redaction is idempotent, so lines already redacted stay
   /// as they are).
   std::shared_ptr<const EventPolicy> policy;
+  /// Where a line that is not an event goes, with its reason (never deleted, never sent):
+  /// `<dead_letter_dir>/<file stem>.jsonl`. Empty: `<dir>/dead-letter`.
+  std::string dead_letter_dir;
 };
 
 struct ReplayReport {
@@ -57,7 +60,7 @@ struct ReplayReport {
   std::size_t files_busy = 0;        ///< locked by another replayer; skipped
   std::uint64_t events_sent = 0;     ///< events handed to the sink
   std::uint64_t events_kept = 0;     ///< events left in the spool (of a file left untouched: those read)
-  std::uint64_t malformed_lines = 0; ///< unreadable lines skipped (and logged)
+  std::uint64_t malformed_lines = 0; ///< lines that are not events, moved to the dead letter (and logged)
   bool stopped = false;              ///< the sink reported a transient failure
   bool out_of_budget = false;        ///< the deadline or the batch limit ended the pass early
   bool io_error = false;             ///< a file could not be read or released
@@ -81,7 +84,10 @@ struct ReplayReport {
 /// Replays every top-level `*.jsonl` of `dir` (sorted by name; the dead letter is never
 /// touched). Files are streamed: memory is bounded by one batch and the longest line, whatever
 /// the file's size; the lines kept go to a temporary file that replaces the claim. Lines are
-/// read in order; blank and malformed lines are skipped with a warning.
+/// read in order; blank lines are dropped; a line that is not an event is moved to the dead
+/// letter as a record with its reason, its source file and line number and its bytes (`_raw`,
+/// or `_raw_base64` when they are not UTF-8), with a warning; if that record cannot be written
+/// the line stays in the spool file.
 /// Consecutive events of the same session are handed to `sink` in batches of at most
 /// batch_size. Never throws.
 ReplayReport replay_spool(const std::string& dir, const ReplayOptions& options,

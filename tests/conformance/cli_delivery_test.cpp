@@ -158,3 +158,44 @@ TEST_CASE("import delivers its file only and leaves the spool's runs and outbox 
   CHECK(list.find("    outbox/errors.jsonl: ") != std::string::npos);
   CHECK(run_process(PROMPTETHEUS_CLI_PATH, {"replay", "errors", "--dir", "spool"}, work.path()).exit_code == 0);
 }
+
+TEST_CASE("a spool line that is not an event is moved to the dead letter, never deleted, and reported",
+          "[cli][delivery]") {
+  TempDir work;
+  const std::string goal_check =
+      R"({"idempotency_key":"g:0:1","payload":{"mismatches":["booked Wednesday"],"passed":false},"seq":1,)"
+      R"("session_id":"g","timestamp":"2026-11-21T20:53:34.809825Z","type":"goal_check"})";
+  const std::string session_end =
+      R"({"idempotency_key":"g:0:2","payload":{"status":"completed"},"seq":2,"session_id":"g",)"
+      R"("timestamp":"2026-11-21T20:53:35.809825Z","type":"session_end"})";
+  const std::string corrupt = goal_check.substr(0, goal_check.size() - 1);  // the last brace lost
+  REQUIRE(run_process("/bin/mkdir", {"-p", work.path() + "/spool"}, "").exit_code == 0);
+  {
+    std::FILE* f = std::fopen((work.path() + "/spool/g.jsonl").c_str(), "w");
+    REQUIRE(f);
+    std::fputs((corrupt + "\n" + session_end + "\n").c_str(), f);
+    std::fclose(f);
+  }
+
+  // Reading it: the result itself says a line is missing (it held the failed goal check).
+  const auto fp = run_process(PROMPTETHEUS_CLI_PATH, {"fingerprint", "g", "--dir", "spool"}, work.path());
+  CHECK(fp.out ==
+        "warning: skipped 1 malformed line(s) in spool/g.jsonl; the result below does not include them.\n"
+        "No failure detected in this session.\n");
+  const auto replay = run_process(PROMPTETHEUS_CLI_PATH, {"replay", "g", "--dir", "spool"}, work.path());
+  CHECK(replay.out.rfind("warning: skipped 1 malformed line(s) in spool/g.jsonl;", 0) == 0);
+
+  // Sending it: the line is moved to the dead letter with its reason, and the command fails.
+  DevServer server(work.path() + "/dev");
+  REQUIRE(server.ready());
+  const auto r = run_process(PROMPTETHEUS_CLI_PATH, {"spool", "replay", "--dir", "spool"}, work.path(),
+                             {"PROMPTETHEUS_API_KEY=pt_dev_key", "PROMPTETHEUS_API_URL=" + server.url()});
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out == "Replayed 1 event(s) to " + server.url() + "; 0 still pending.\n" +
+                     "Moved 1 line(s) that are not events to spool/dead-letter (see their _reject_reason).\n");
+  const auto dead = run_process("/bin/cat", {"spool/dead-letter/g.jsonl"}, work.path()).out;
+  CHECK(dead.find(R"("_reject_reason":"malformed spool line: not a JSON object")") != std::string::npos);
+  CHECK(dead.find(R"("_source_line":1)") != std::string::npos);
+  CHECK(dead.find("booked Wednesday") != std::string::npos);  // the line's bytes, kept
+}

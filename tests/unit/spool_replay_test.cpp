@@ -16,6 +16,8 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "transport/spool_replay.hpp"
 
 using namespace promptetheus;
@@ -98,20 +100,52 @@ TEST_CASE("replay: every event goes out once, in batches, and the file is delete
   CHECK(names_in(dir.path).empty());
 }
 
-TEST_CASE("replay: blank and malformed lines are skipped, session from the line or file name", "[spool][replay]") {
+TEST_CASE("replay: lines that are not events go to the dead letter with their reason and bytes", "[spool][replay]") {
   TempDir dir;
   {
     std::ofstream out(dir.path / "from_name.jsonl");
-    out << "\n" << R"({"seq":1,"type":"metric"})" << "\n{broken\n[1,2]\n" << line("real", 2) << "\n";
+    out << "\n" << R"({"seq":1,"type":"metric"})" << "\n{broken\n[1,2]\n\xff{\"bad\n" << line("real", 2) << "\n";
   }
   std::vector<std::string> sids;
   auto report = replay_spool(dir.path, {}, [&](const std::string& sid, std::vector<EncodedEvent>& batch) {
     for (std::size_t i = 0; i < batch.size(); ++i) sids.push_back(sid);
     return ReplayBatchResult{};
   });
-  CHECK(report.malformed_lines == 2);
+  CHECK(report.malformed_lines == 3);
   CHECK(sids == std::vector<std::string>{"from_name", "real"});
-  CHECK(names_in(dir.path).empty());
+  // The spool file is done with; what could not be sent is kept, never deleted.
+  CHECK(names_in(dir.path) == std::vector<std::string>{"dead-letter"});
+  const auto dead = read_lines(dir.path / "dead-letter" / "from_name.jsonl");
+  REQUIRE(dead.size() == 3);
+  const auto first = nlohmann::json::parse(dead[0]);
+  CHECK(first["_reject_reason"] == "malformed spool line: not a JSON object");
+  CHECK(first["_source_file"] == "from_name.jsonl");
+  CHECK(first["_source_line"] == 3);
+  CHECK(first["_raw"] == "{broken");
+  CHECK(nlohmann::json::parse(dead[1])["_raw"] == "[1,2]");
+  CHECK(nlohmann::json::parse(dead[1])["_source_line"] == 4);
+  const auto binary = nlohmann::json::parse(dead[2]);
+  CHECK_FALSE(binary.contains("_raw"));
+  CHECK(binary["_raw_base64"] == "/3siYmFk");  // the bytes ff 7b 22 62 61 64, exactly
+}
+
+TEST_CASE("replay: a line that cannot be moved to the dead letter stays in the spool", "[spool][replay]") {
+  TempDir dir;
+  {
+    std::ofstream out(dir.path / "s.jsonl");
+    out << line("s", 1) << "\n{broken\n" << line("s", 2) << "\n";
+    std::ofstream blocker(dir.path / "not-a-dir");
+  }
+  ReplayOptions opts;
+  opts.dead_letter_dir = (dir.path / "not-a-dir" / "dead").string();  // cannot be created
+  std::size_t sent = 0;
+  auto report = replay_spool(dir.path, opts, [&](const std::string&, std::vector<EncodedEvent>& batch) {
+    sent += batch.size();
+    return ReplayBatchResult{};
+  });
+  CHECK(sent == 2);
+  CHECK(report.malformed_lines == 1);
+  CHECK(read_lines(dir.path / "s.jsonl") == std::vector<std::string>{"{broken"});
 }
 
 TEST_CASE("replay: a transient failure releases the claim and keeps every unsent event", "[spool][replay]") {
