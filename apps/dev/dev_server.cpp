@@ -25,6 +25,7 @@
 #include "core/json_writer.hpp"
 #include "dev/artifact_paths.hpp"
 #include "dev/dev_store.hpp"
+#include "dev/session_record.hpp"
 #include "dev/http.hpp"
 
 namespace promptetheus::devserver {
@@ -405,9 +406,10 @@ struct DevServer::Impl {
       event["project_id"] = kProject;
       // The canonical writer is several times faster than dump() (whose string escaping led
       // the profile) and its output is equally valid JSON with the same keys and values.
-      StoredEvent stored{event["idempotency_key"].get<std::string>(), seq.get<std::int64_t>(), {}};
+      StoredEvent stored{event["idempotency_key"].get<std::string>(), seq.get<std::int64_t>(), {}, std::nullopt};
       stored.json.reserve(512);
       detail::write_json(stored.json, event);
+      if (changes_session_record(event)) stored.record_change = event;
       accepted.push_back(std::move(stored));
       accepted_index.push_back(i);
     }

@@ -7,6 +7,8 @@
 
 #include <sqlite3.h>
 
+#include "dev/session_record.hpp"
+
 namespace promptetheus::devserver {
 
 using nlohmann::json;
@@ -278,6 +280,19 @@ std::optional<std::vector<EventOutcome>> DevStore::add_events(
     const bool known_key =
         find.bind(1, trace_id).bind(2, event.idempotency_key).step() == SQLITE_ROW;
     outcomes.push_back(known_key ? EventOutcome::duplicate : EventOutcome::seq_conflict);
+  }
+  std::optional<json> trace;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (outcomes[i] != EventOutcome::stored || !events[i].record_change) continue;
+    if (!trace) {
+      Statement select(db_, "SELECT body FROM traces WHERE id = ?1");
+      if (select.bind(1, trace_id).step() != SQLITE_ROW) break;
+      trace = json::parse(select.text(0));
+    }
+    apply_to_session_record(*trace, *events[i].record_change);
+  }
+  if (trace) {
+    Statement(db_, "UPDATE traces SET body = ?2 WHERE id = ?1").bind(1, trace_id).bind(2, dump(*trace)).step();
   }
   tx.commit();
   return outcomes;

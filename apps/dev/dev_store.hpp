@@ -24,6 +24,8 @@ struct StoredEvent {
   std::string idempotency_key;
   std::int64_t seq = 0;
   std::string json;  // the whole event, compact
+  /// The event itself when it changes its session's record (dev/session_record.hpp).
+  std::optional<nlohmann::json> record_change;
 };
 
 enum class EventOutcome { stored, duplicate, seq_conflict };
@@ -45,7 +47,9 @@ class DevStore {
   /// All traces, most recently created first.
   std::vector<nlohmann::json> traces();
 
-  /// Stores a batch in one transaction. Returns nothing when the trace does not exist.
+  /// Stores a batch in one transaction, and applies the events stored now (not duplicates)
+  /// that carry a record_change to the trace row, in order. Returns nothing when the trace
+  /// does not exist.
   std::optional<std::vector<EventOutcome>> add_events(const std::string& trace_id,
                                                       const std::vector<StoredEvent>& events);
   /// The events of a trace as stored JSON texts, sorted by seq; nothing when the trace is unknown.

@@ -379,3 +379,71 @@ TEST_CASE("dev server: its database and artifacts are private (0600 files, 0700 
   REQUIRE(::stat((server.data_dir() / "promptetheus.db").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
 }
+
+TEST_CASE("dev server: session_end, tags_added and metadata_update keep the session record true") {
+  DevServerFixture server;
+  REQUIRE(server.create_trace("run") == 201);
+  const auto event = [](std::int64_t seq, const std::string& type, const json& payload, const std::string& at) {
+    json e = make_event("run", seq);
+    e["type"] = type;
+    e["payload"] = payload;
+    e["timestamp"] = at;
+    return e;
+  };
+  json batch = {{"events",
+                 {event(0, "state_change", {{"name", "session_started"}, {"before", nullptr}, {"after", {{"agent", "a"}}}},
+                        "2026-11-21T20:42:40.250000Z"),
+                  event(1, "state_change", {{"name", "tags_added"}, {"before", nullptr}, {"after", {{"tags", {"nightly", "eu"}}}}},
+                        "2026-11-21T20:42:41.000000Z"),
+                  event(2, "state_change",
+                        {{"name", "metadata_update"}, {"before", nullptr}, {"after", {{"build", 42}, {"region", "eu-west"}}}},
+                        "2026-11-21T20:42:41.500000Z")}}};
+  post_json(server, events_path("run"), batch, 200);
+  json trace = server.trace("run").value();
+  CHECK(trace["status"] == "running");
+  CHECK(trace["tags"] == json{"nightly", "eu"});
+  CHECK(trace["metadata"] == json{{"build", 42}, {"region", "eu-west"}});
+
+  // A later batch: more tags (no repeats), a metadata key overwritten, then the failed end.
+  batch = {{"events",
+            {event(3, "state_change", {{"name", "tags_added"}, {"before", nullptr}, {"after", {{"tags", {"eu", "retry"}}}}},
+                   "2026-11-21T20:42:42.000000Z"),
+             event(4, "state_change", {{"name", "metadata_update"}, {"before", nullptr}, {"after", {{"build", 43}}}},
+                   "2026-11-21T20:42:42.100000Z"),
+             event(5, "session_end", {{"status", "failed"}, {"error", "RuntimeError: wrong day"}},
+                   "2026-11-21T20:42:43.441629Z")}}};
+  post_json(server, events_path("run"), batch, 200);
+  // Sent again (a replay): duplicates change nothing.
+  post_json(server, events_path("run"), batch, 200);
+
+  trace = server.trace("run").value();
+  CHECK(trace["status"] == "failed");
+  CHECK(trace["error"] == "RuntimeError: wrong day");
+  CHECK(trace["ended_at"] == "2026-11-21T20:42:43.441629Z");
+  CHECK(trace["duration_ms"] == 3191);  // from session_started's own timestamp
+  CHECK(trace["tags"] == json{"nightly", "eu", "retry"});
+  CHECK(trace["metadata"] == json{{"build", 43}, {"region", "eu-west"}});
+
+  auto res = server.client().Get("/api/sessions", bearer(server.console_token()));
+  REQUIRE(res);
+  const json sessions = json::parse(res->body)["sessions"];
+  REQUIRE(sessions.size() == 1);
+  CHECK(sessions[0]["status"] == "failed");
+  CHECK(sessions[0]["error"] == "RuntimeError: wrong day");
+  CHECK(sessions[0]["tags"] == json{"nightly", "eu", "retry"});
+}
+
+TEST_CASE("dev server: a completed end without an error, and one without a start") {
+  DevServerFixture server;
+  REQUIRE(server.create_trace("ok") == 201);
+  json end = make_event("ok", 1);
+  end["type"] = "session_end";
+  end["payload"] = {{"status", "completed"}, {"error", nullptr}};
+  end["timestamp"] = "2099-01-01T00:00:00Z";  // after the trace's creation
+  post_json(server, events_path("ok"), json{{"events", {end}}}, 200);
+  const json trace = server.trace("ok").value();
+  CHECK(trace["status"] == "completed");
+  CHECK(trace["error"].is_null());
+  CHECK(trace["ended_at"] == end["timestamp"]);
+  CHECK(trace["duration_ms"].is_number_integer());  // from the trace's creation time
+}
