@@ -3,49 +3,33 @@
 #include <cctype>
 #include <cstdio>
 
-#include "core/event_validation.hpp"
+#include "analysis/unicode.hpp"
 
 namespace promptetheus::devserver {
-namespace {
-
-bool is_ascii_word_or_dot_dash(unsigned char c) {
-  return std::isalnum(c) || c == '_' || c == '.' || c == '-';
-}
-
-// Length in bytes of the valid UTF-8 sequence of a printable non-ASCII character at s[i], or 0.
-// Printability is judged by the same approximation as Python's repr (core/event_validation).
-std::size_t printable_utf8_length(std::string_view s, std::size_t i) {
-  const auto lead = static_cast<unsigned char>(s[i]);
-  const std::size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC2 ? 2 : 0;
-  if (length == 0 || i + length > s.size()) return 0;
-  const std::string one(s.substr(i, length));
-  // A printable character is reproduced verbatim between the quotes of its repr.
-  return promptetheus::detail::python_str_repr(one) == "'" + one + "'" ? length : 0;
-}
-
-}  // namespace
 
 std::string sanitize_artifact_filename(std::string_view filename) {
+  // The reference's steps, in its order: backslashes become '/', the name is stripped of
+  // (Unicode) whitespace, then its last path component is taken as pathlib does ("dir/" → "dir").
   std::string path(filename);
   for (char& c : path) {
     if (c == '\\') c = '/';
   }
-  const auto slash = path.rfind('/');
-  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::string_view stripped = analysis::py_strip(path);
+  while (!stripped.empty() && stripped.back() == '/') stripped.remove_suffix(1);
+  const auto slash = stripped.rfind('/');
+  const std::string_view base = slash == std::string_view::npos ? stripped : stripped.substr(slash + 1);
   if (base.empty() || base == "." || base == "..") return "artifact.bin";
 
+  // Every code point that is not alphanumeric (Python's str.isalnum) and not one of "._-"
+  // becomes one '_'.
   std::string out;
   for (std::size_t i = 0; i < base.size();) {
-    const auto c = static_cast<unsigned char>(base[i]);
-    if (c < 0x80) {
-      out += is_ascii_word_or_dot_dash(c) ? static_cast<char>(c) : '_';
-      ++i;
-    } else if (const std::size_t length = printable_utf8_length(base, i)) {
-      out.append(base, i, length);
-      i += length;
+    const std::size_t start = i;
+    const char32_t c = analysis::next_code_point(base, i);
+    if (analysis::py_isword(c) || c == U'.' || c == U'-') {
+      out.append(base, start, i - start);
     } else {
       out += '_';
-      ++i;
     }
   }
   constexpr std::size_t kMaxBytes = 200;

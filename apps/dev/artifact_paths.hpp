@@ -8,12 +8,12 @@
 
 namespace promptetheus::devserver {
 
-/// The reference server's rule (spec §5.1): backslashes become `/`, the basename is taken, "",
-/// "." and ".." become `artifact.bin`, and every character that is not a letter, digit, `_`,
-/// `.` or `-` becomes `_` (`../nested/step one.png` → `step_one.png`). Non-ASCII characters are
-/// kept when printable (approximating Python's Unicode-aware `\w`, which keeps letters and
-/// digits); control characters and invalid UTF-8 become `_`. The result is cut to 200 bytes so
-/// it always fits a file name.
+/// The reference server's rule (spec §5.1), step for step: backslashes become `/`, the name is
+/// stripped of whitespace, its last path component is taken (`"dir/"` → `dir`), "", "." and ".."
+/// become `artifact.bin`, and every code point that is not alphanumeric in Python's Unicode
+/// sense (`str.isalnum`) and not `_`, `.` or `-` becomes one `_` (`../nested/step one.png` →
+/// `step_one.png`, `"step—😀ü.png"` → `step__ü.png`); invalid UTF-8 bytes become `_` each. The
+/// result is cut to 200 bytes so it always fits a file name.
 std::string sanitize_artifact_filename(std::string_view filename);
 
 /// An id as one directory name: every byte outside [A-Za-z0-9_-] is written as %XX, so `..`,

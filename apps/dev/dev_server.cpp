@@ -263,7 +263,7 @@ struct DevServer::Impl {
 
     const std::string id = segments.size() > 2 ? segments[2] : std::string();
     switch (route) {
-      case Route::traces: return is_read ? list_traces(ex, "traces") : create_trace(ex);
+      case Route::traces: return is_read ? list_traces(ex, "traces") : create_trace(ex, who);
       case Route::sessions: return list_traces(ex, "sessions");
       case Route::trace: return get_trace(ex, id);
       case Route::events: return is_read ? get_events(ex, id) : post_events(ex, id);
@@ -274,7 +274,7 @@ struct DevServer::Impl {
 
   // --- traces -------------------------------------------------------------------------------
 
-  void create_trace(Exchange& ex) {
+  void create_trace(Exchange& ex, Principal who) {
     json body;
     if (auto error = read_json(ex, body)) return send_error(ex.res, *error);
 
@@ -292,9 +292,10 @@ struct DevServer::Impl {
     }
     if (trace["user_goal"].is_null()) trace["user_goal"] = "";
 
+    // Absent metadata and tags stay null, as the reference server stores them.
     auto metadata = body.find("metadata");
     if (metadata == body.end() || metadata->is_null()) {
-      trace["metadata"] = json::object();
+      trace["metadata"] = nullptr;
     } else if (metadata->is_object()) {
       trace["metadata"] = *metadata;
     } else {
@@ -302,7 +303,7 @@ struct DevServer::Impl {
     }
     auto tags = body.find("tags");
     if (tags == body.end() || tags->is_null()) {
-      trace["tags"] = json::array();
+      trace["tags"] = nullptr;
     } else if (tags->is_array()) {
       trace["tags"] = *tags;
     } else {
@@ -313,9 +314,10 @@ struct DevServer::Impl {
       if (!source->is_string()) return send_error(ex.res, 422, "source must be a string");
       trace["source"] = *source;
     }
-    // The project comes from the credential, never from the body (any project_id sent is ignored).
+    // The project comes from the credential, never from the body (any project_id sent is ignored):
+    // a project key's project, and none for the console token (as in the reference server).
     trace["workspace_id"] = kWorkspace;
-    trace["project_id"] = kProject;
+    trace["project_id"] = who == Principal::api_key ? json(kProject) : json(nullptr);
     trace["status"] = "running";
     trace["started_at"] = utc_now_seconds();
 
@@ -328,9 +330,18 @@ struct DevServer::Impl {
   }
 
   void list_traces(Exchange& ex, const char* key) {
+    std::vector<json> traces = store->traces();  // most recently created first
+    const bool sessions = std::string(key) == "sessions";
+    if (sessions) {
+      // The reference lists sessions by started_at, oldest first (ties in creation order).
+      std::reverse(traces.begin(), traces.end());
+      std::stable_sort(traces.begin(), traces.end(), [](const json& a, const json& b) {
+        return a.value("started_at", "") < b.value("started_at", "");
+      });
+    }
     json rows = json::array();
-    for (json& row : store->traces()) {
-      if (std::string(key) == "sessions") row["labels"] = json::array();
+    for (json& row : traces) {
+      if (sessions) row["labels"] = json::array();
       rows.push_back(std::move(row));
     }
     send_json(ex.res, 200, json{{key, std::move(rows)}});
@@ -376,7 +387,9 @@ struct DevServer::Impl {
     json events;
     auto list = body.find("events");
     const bool bare = list == body.end();
-    if (bare) {
+    if (bare && body.empty()) {
+      events = json::array();  // `{}` or no body: nothing to store (the reference's answer)
+    } else if (bare) {
       if (auto error = detail::validate_event(body)) return send_error(ex.res, 422, error->message);
       events = json::array({std::move(body)});
     } else if (list->is_array()) {
@@ -453,7 +466,10 @@ struct DevServer::Impl {
   void post_artifact(Exchange& ex, const std::string& id) {
     if (!store->trace(id)) return send_error(ex.res, 404, "trace not found");
     const std::string request_type = ex.req.get_header_value("Content-Type");
-    const bool metadata_only = media_type(request_type).find("json") != std::string::npos;
+    // JSON metadata as the reference server recognises it: no Content-Type, or application/json
+    // (with or without parameters). `text/json` and the like are artifact bytes of that type.
+    const std::string request_media_type = media_type(request_type);
+    const bool metadata_only = request_media_type.empty() || request_media_type == "application/json";
 
     json artifact{{"session_id", id}, {"workspace_id", kWorkspace}, {"project_id", kProject}};
     std::string bytes;

@@ -47,7 +47,10 @@ TEST_CASE("artifact filenames are sanitised like the reference server") {
   CHECK(sanitize_artifact_filename("..") == "artifact.bin");
   CHECK(sanitize_artifact_filename(".") == "artifact.bin");
   CHECK(sanitize_artifact_filename("") == "artifact.bin");
-  CHECK(sanitize_artifact_filename("dir/") == "artifact.bin");
+  CHECK(sanitize_artifact_filename("dir/") == "dir");  // the last path component, as pathlib takes it
+  CHECK(sanitize_artifact_filename("x/ padded.png ") == "_padded.png");  // stripped first
+  CHECK(sanitize_artifact_filename("step\u2014\U0001F600\u00fc.png") == "step__\u00fc.png");  // isalnum per code point
+  CHECK(sanitize_artifact_filename("\xff\xfe.png") == "__.png");
   CHECK(sanitize_artifact_filename("C:\\Users\\me\\shot 1.png") == "shot_1.png");
   CHECK(sanitize_artifact_filename("a$b%c&d.webm") == "a_b_c_d.webm");
   CHECK(sanitize_artifact_filename("caf\xc3\xa9_2-v.1.jpg") == "caf\xc3\xa9_2-v.1.jpg");
@@ -170,4 +173,23 @@ TEST_CASE("artifacts: raw bodies over the maximum are 413, unknown traces are 40
   Reply missing = upload(server, "nope", "x", "image/png");
   CHECK(missing.status == 404);
   CHECK(missing.body["detail"] == "trace not found");
+}
+
+TEST_CASE("artifacts: JSON metadata is recognised as the reference server does") {
+  DevServerFixture server;
+  REQUIRE(server.create_trace("sid") == 201);
+  const std::string metadata =
+      json{{"content_type", "image/png"}, {"size_bytes", 10}, {"filename", "m.png"}}.dump();
+  // application/json, with parameters too: metadata.
+  CHECK(upload(server, "sid", metadata, "application/json; charset=utf-8").status == 201);
+  // text/json is not JSON metadata: it is an artifact of that (unsupported) type.
+  const Reply text_json = upload(server, "sid", metadata, "text/json");
+  CHECK(text_json.status == 415);
+  CHECK(text_json.body == json{{"detail", "unsupported artifact content-type: 'text/json'"}});
+  // No Content-Type at all: metadata.
+  const std::string response = promptetheus::testing::raw_http(
+      server.port(), "POST /api/traces/sid/artifacts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer pt_dev_key\r\n"
+                     "Content-Length: " + std::to_string(metadata.size()) + "\r\nConnection: close\r\n\r\n" + metadata);
+  CHECK(response.rfind("HTTP/1.1 201", 0) == 0);
+  CHECK(response.find(R"("filename":"m.png")") != std::string::npos);
 }
