@@ -1,5 +1,7 @@
 #include "cli_common.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
 #include <vector>
 
@@ -33,6 +35,15 @@ std::string not_found_message(const std::string& target) {
 }  // namespace promptetheus::cli
 
 namespace promptetheus::cli {
+
+void add_spool_dir_option(CLI::App& cmd, std::string& dir) {
+  cmd.add_option("--dir", dir,
+                 "Spool directory (default: PROMPTETHEUS_SPOOL_DIR, spool_dir in ~/.promptetheus/config.toml, "
+                 "or .promptetheus/spool)");
+  cmd.parse_complete_callback([&dir] {
+    if (dir.empty()) dir = Options::from_env().spool_dir;
+  });
+}
 
 void print_json(const nlohmann::ordered_json& j) {
   print_line(j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));

@@ -18,8 +18,10 @@ namespace promptetheus::cli {
 /// when the policy cannot be prepared (nothing must then be sent).
 bool sending_policy(const Options& options, std::shared_ptr<const detail::EventPolicy>& out);
 
-/// The reference CLI's default spool directory, relative to the working directory.
-inline constexpr const char* kDefaultSpoolDir = ".promptetheus/spool";
+/// Registers `--dir` on a command that reads the spool. When it is not given, `dir` becomes
+/// the spool directory the SDK would use: PROMPTETHEUS_SPOOL_DIR, else `spool_dir` of
+/// ~/.promptetheus/config.toml, else `.promptetheus/spool` (the reference CLI's default).
+void add_spool_dir_option(CLI::App& cmd, std::string& dir);
 /// The version the reference CLI reports; output parity includes this string (contract §6.1),
 /// so `promptetheus version` prints it rather than the SDK version (promptetheus::version()).
 inline constexpr const char* kReferenceVersion = "2.0.1";

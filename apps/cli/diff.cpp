@@ -11,7 +11,7 @@ namespace promptetheus::cli {
 namespace {
 struct DiffOptions {
   std::string a, b;
-  std::string dir = kDefaultSpoolDir;
+  std::string dir;  // empty until parsed: then --dir or the configured spool directory
   bool json = false;
 };
 }  // namespace
@@ -21,7 +21,7 @@ void add_diff_command(CLI::App& app, ExitCode& rc) {
   auto* cmd = app.add_subcommand("diff", "Compare two sessions step by step");
   cmd->add_option("a", opts->a, "Baseline session id or file")->required();
   cmd->add_option("b", opts->b, "Candidate session id or file")->required();
-  cmd->add_option("--dir", opts->dir, "Spool directory")->capture_default_str();
+  add_spool_dir_option(*cmd, opts->dir);
   cmd->add_flag("--json", opts->json, "Machine-readable output");
   cmd->callback([opts, &rc] {
     const auto a = load_target_or_report(opts->a, opts->dir, opts->json ? ReadWarning::stderr_only : ReadWarning::in_result);

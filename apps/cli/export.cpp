@@ -17,7 +17,7 @@ namespace promptetheus::cli {
 namespace {
 struct ExportOptions {
   std::string session_id;
-  std::string dir = kDefaultSpoolDir;
+  std::string dir;  // empty until parsed: then --dir or the configured spool directory
   std::string out;
 };
 }  // namespace
@@ -26,7 +26,7 @@ void add_export_command(CLI::App& app, ExitCode& rc) {
   auto opts = std::make_shared<ExportOptions>();
   auto* cmd = app.add_subcommand("export", "Write a spooled session as one JSON document");
   cmd->add_option("session_id", opts->session_id, "Session id")->required();
-  cmd->add_option("--dir", opts->dir, "Spool directory")->capture_default_str();
+  add_spool_dir_option(*cmd, opts->dir);
   cmd->add_option("--out", opts->out, "Write to this file instead of stdout");
   cmd->callback([opts, &rc] {
     using namespace analysis;

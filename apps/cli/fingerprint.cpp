@@ -11,7 +11,7 @@ namespace promptetheus::cli {
 namespace {
 struct FingerprintOptions {
   std::string target;
-  std::string dir = kDefaultSpoolDir;
+  std::string dir;  // empty until parsed: then --dir or the configured spool directory
   bool json = false;
 };
 }  // namespace
@@ -20,7 +20,7 @@ void add_fingerprint_command(CLI::App& app, ExitCode& rc) {
   auto opts = std::make_shared<FingerprintOptions>();
   auto* cmd = app.add_subcommand("fingerprint", "Print the failure fingerprint of a session");
   cmd->add_option("target", opts->target, "Session id or file path")->required();
-  cmd->add_option("--dir", opts->dir, "Spool directory")->capture_default_str();
+  add_spool_dir_option(*cmd, opts->dir);
   cmd->add_flag("--json", opts->json, "Machine-readable output");
   cmd->callback([opts, &rc] {
     if (opts->json) {

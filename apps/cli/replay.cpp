@@ -12,7 +12,7 @@ namespace promptetheus::cli {
 namespace {
 struct ReplayOptions {
   std::string target;
-  std::string dir = kDefaultSpoolDir;
+  std::string dir;  // empty until parsed: then --dir or the configured spool directory
   bool tree = false;
   bool json = false;
 };
@@ -22,7 +22,7 @@ void add_replay_command(CLI::App& app, ExitCode& rc) {
   auto opts = std::make_shared<ReplayOptions>();
   auto* cmd = app.add_subcommand("replay", "Print a session's events as a timeline or run tree");
   cmd->add_option("target", opts->target, "Session id or file path")->required();
-  cmd->add_option("--dir", opts->dir, "Spool directory")->capture_default_str();
+  add_spool_dir_option(*cmd, opts->dir);
   cmd->add_flag("--tree", opts->tree, "Show the span tree");
   cmd->add_flag("--json", opts->json, "Machine-readable output");
   cmd->callback([opts, &rc] {

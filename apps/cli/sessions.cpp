@@ -8,7 +8,7 @@ namespace promptetheus::cli {
 
 namespace {
 struct SessionsOptions {
-  std::string dir = kDefaultSpoolDir;
+  std::string dir;  // empty until parsed: then --dir or the configured spool directory
   bool json = false;
 };
 }  // namespace
@@ -16,7 +16,7 @@ struct SessionsOptions {
 void add_sessions_command(CLI::App& app, ExitCode& rc) {
   auto opts = std::make_shared<SessionsOptions>();
   auto* cmd = app.add_subcommand("sessions", "List spooled sessions");
-  cmd->add_option("--dir", opts->dir, "Spool directory")->capture_default_str();
+  add_spool_dir_option(*cmd, opts->dir);
   cmd->add_flag("--json", opts->json, "Machine-readable output");
   cmd->callback([opts, &rc] {
     using namespace analysis;

@@ -8,9 +8,9 @@
 namespace promptetheus::cli {
 
 void add_spool_list_command(CLI::App& spool, ExitCode& rc) {
-  auto dir = std::make_shared<std::string>(kDefaultSpoolDir);
+  auto dir = std::make_shared<std::string>();
   auto* cmd = spool.add_subcommand("list", "Show pending and dead-lettered spool files");
-  cmd->add_option("--dir", *dir, "Spool directory")->capture_default_str();
+  add_spool_dir_option(*cmd, *dir);
   cmd->callback([dir, &rc] {
     using namespace analysis;
     rc.value = 0;

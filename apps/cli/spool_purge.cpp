@@ -13,7 +13,7 @@ namespace promptetheus::cli {
 
 namespace {
 struct PurgeOptions {
-  std::string dir = kDefaultSpoolDir;
+  std::string dir;  // empty until parsed: then --dir or the configured spool directory
   bool dead_letter = false;
 };
 }  // namespace
@@ -21,7 +21,7 @@ struct PurgeOptions {
 void add_spool_purge_command(CLI::App& spool, ExitCode& rc) {
   auto opts = std::make_shared<PurgeOptions>();
   auto* cmd = spool.add_subcommand("purge", "Delete pending spool files");
-  cmd->add_option("--dir", opts->dir, "Spool directory")->capture_default_str();
+  add_spool_dir_option(*cmd, opts->dir);
   cmd->add_flag("--dead-letter", opts->dead_letter, "Also delete dead-lettered events");
   cmd->callback([opts, &rc] {
     using namespace analysis;

@@ -33,9 +33,9 @@ std::uint64_t pending_events(const std::string& dir) {
 }  // namespace
 
 void add_spool_replay_command(CLI::App& spool, ExitCode& rc) {
-  auto dir = std::make_shared<std::string>(kDefaultSpoolDir);
+  auto dir = std::make_shared<std::string>();
   auto* cmd = spool.add_subcommand("replay", "Deliver spooled events to the API");
-  cmd->add_option("--dir", *dir, "Spool directory")->capture_default_str();
+  add_spool_dir_option(*cmd, *dir);
   cmd->callback([dir, &rc] {
     const Options o = Options::from_env();
     if (o.api_key.empty()) {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -271,6 +272,23 @@ Layer config_file_layer(Options& options) {
   // Keys live in a [promptetheus] table when there is one, else at the top level.
   auto table = tables.find("promptetheus");
   layer.values = table != tables.end() ? table->second : tables[""];
+  // A misspelt key would otherwise be ignored without a word (`spooldir = ...`).
+  static const std::set<std::string> kKnownKeys = {
+      "api_url",   "api_key",      "project_id",         "environment", "redact", "spool_dir",
+      "sample_rate", "http_timeout", "transport",        "event_sample_rates", "tail_sample", "debug"};
+  for (const auto& [key, value] : layer.values) {
+    if (kKnownKeys.count(key) == 0) warn(options, "unknown key '" + key + "' in " + path + "; ignored");
+  }
+  for (const auto& [name, keys] : tables) {
+    if (name.empty()) {
+      if (table != tables.end() && !keys.empty()) {
+        warn(options, "keys outside [promptetheus] in " + path + " are ignored (the table holds the settings)");
+      }
+      continue;
+    }
+    const bool known = name == "promptetheus" || name == "promptetheus.redact" || name == "promptetheus.redact.patterns";
+    if (!known) warn(options, "unknown table [" + name + "] in " + path + "; ignored");
+  }
   layer.redact = tables["promptetheus.redact"];
   layer.redact_patterns = tables["promptetheus.redact.patterns"];
   return layer;

@@ -123,6 +123,22 @@ TEST_CASE("a [promptetheus] table hides every top-level key", "[sdk][options]") 
   CHECK(o.project_id == "p_table");
   CHECK(o.api_url == "http://127.0.0.1:4318");
   CHECK(o.environment.empty());
+  // Neither is silent: the ignored keys and the unknown table are named.
+  CHECK(has_warning_containing(o, "keys outside [promptetheus]"));
+  CHECK(has_warning_containing(o, "unknown table [other]"));
+}
+
+TEST_CASE("unknown config.toml keys warn, known ones still apply", "[sdk][options]") {
+  IsolatedEnvironment env;
+  env.write_config(
+      "[promptetheus]\n"
+      "spooldir = \"/tmp/misspelt\"\n"
+      "api_url = \"http://toml:1\"\n");
+  Options o = Options::from_env();
+  CHECK(o.api_url == "http://toml:1");
+  CHECK(o.spool_dir == ".promptetheus/spool");
+  REQUIRE(o.warnings.size() == 1);
+  CHECK(has_warning_containing(o, "unknown key 'spooldir'"));
 }
 
 TEST_CASE("the environment wins over the file, and empty variables are ignored", "[sdk][options]") {

@@ -1,0 +1,52 @@
+// The CLI reads the same configuration as the SDK: the spool directory from
+// PROMPTETHEUS_SPOOL_DIR or ~/.promptetheus/config.toml for every command that reads the spool,
+// and a warning for keys of config.toml it does not know.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+
+#include "conformance/subprocess.hpp"
+
+namespace {
+
+using promptetheus::test::run_process;
+using promptetheus::test::TempDir;
+
+const std::string kPublicSpool = std::string(PROMPTETHEUS_SHARED_DIR) + "/conformance/public/spool";
+
+void write_file(const std::string& path, const std::string& text) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  REQUIRE(f);
+  std::fputs(text.c_str(), f);
+  std::fclose(f);
+}
+
+}  // namespace
+
+TEST_CASE("spool commands use the configured spool directory when --dir is not given", "[cli][config]") {
+  TempDir work;
+  REQUIRE(run_process("/bin/cp", {"-r", kPublicSpool, work.path() + "/elsewhere"}, "").exit_code == 0);
+  const std::string home = "HOME=" + work.path();
+
+  SECTION("from PROMPTETHEUS_SPOOL_DIR") {
+    const std::vector<std::string> env = {home, "PROMPTETHEUS_SPOOL_DIR=" + work.path() + "/elsewhere"};
+    CHECK(run_process(PROMPTETHEUS_CLI_PATH, {"sessions"}, work.path(), env).out.find("  errors: 9 event(s)\n") !=
+          std::string::npos);
+    CHECK(run_process(PROMPTETHEUS_CLI_PATH, {"spool", "list"}, work.path(), env)
+              .out.find("pending : 74 event(s) across 6 session file(s)") != std::string::npos);
+    CHECK(run_process(PROMPTETHEUS_CLI_PATH, {"replay", "errors"}, work.path(), env).exit_code == 0);
+    CHECK(run_process(PROMPTETHEUS_CLI_PATH, {"fingerprint", "errors"}, work.path(), env).exit_code == 0);
+    CHECK(run_process(PROMPTETHEUS_CLI_PATH, {"export", "errors"}, work.path(), env).exit_code == 0);
+    // --dir still wins.
+    CHECK(run_process(PROMPTETHEUS_CLI_PATH, {"sessions", "--dir", "nowhere"}, work.path(), env).out ==
+          "No spool directory at nowhere \u2014 no sessions.\n");
+  }
+  SECTION("from spool_dir in config.toml, with a warning for an unknown key") {
+    REQUIRE(run_process("/bin/mkdir", {"-p", work.path() + "/.promptetheus"}, "").exit_code == 0);
+    write_file(work.path() + "/.promptetheus/config.toml",
+               "[promptetheus]\nspool_dir = \"" + work.path() + "/elsewhere\"\ncolour = \"blue\"\n");
+    const auto r = run_process(PROMPTETHEUS_CLI_PATH, {"sessions"}, work.path(), {home});
+    CHECK(r.out.find("  errors: 9 event(s)\n") != std::string::npos);
+    CHECK(r.err.find("unknown key 'colour'") != std::string::npos);
+  }
+}
