@@ -22,8 +22,8 @@ bool sending_policy(const Options& options, std::shared_ptr<const detail::EventP
 /// the spool directory the SDK would use: PROMPTETHEUS_SPOOL_DIR, else `spool_dir` of
 /// ~/.promptetheus/config.toml, else `.promptetheus/spool` (the reference CLI's default).
 void add_spool_dir_option(CLI::App& cmd, std::string& dir);
-/// The version the reference CLI reports; output parity includes this string (contract §6.1),
-/// so `promptetheus version` prints it rather than the SDK version (promptetheus::version()).
+/// The reference CLI version whose output this CLI reproduces (contract §6.1): what
+/// `promptetheus version --reference` prints, next to the SDK's own version by default.
 inline constexpr const char* kReferenceVersion = "2.0.1";
 
 /// Writes to stdout in one call (large outputs stay fast) and flushes.
@@ -32,6 +32,11 @@ void write_out(std::string_view text);
 void print_line(std::string_view text);
 /// Writes a line to stderr.
 void print_error(std::string_view text);
+
+/// The exit code of a usage error (unknown command or option, missing argument): EX_USAGE of
+/// sysexits, distinct from every result code (`diff` exits 2 on a regression, as the reference
+/// CLI does, so a usage error cannot be 2 as it is with argparse).
+inline constexpr int kUsageErrorExit = 64;
 
 /// The exit code chosen by the subcommand that ran.
 struct ExitCode {

@@ -1,13 +1,40 @@
 // The `promptetheus` command-line tool. Default output is byte-identical to the reference CLI
-// (contract §6); usage errors exit 2, like argparse.
+// (contract §6); usage errors exit 64 (kUsageErrorExit), apart from every result code.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <exception>
+#include <string>
 #include <iostream>
 
 #include "cli_common.hpp"
 #include "dev/dev_command.hpp"
+
+namespace {
+
+// A usage error names the command it happened in, lists that command's subcommands when it has
+// any (an unknown or missing command), and points at the right --help.
+void report_usage_error(CLI::App& app, const CLI::ParseError& error) {
+  CLI::App* where = &app;
+  std::string path = "promptetheus";
+  for (;;) {
+    const auto entered = where->get_subcommands([](CLI::App* sub) { return sub->count() > 0; });
+    if (entered.empty()) break;
+    where = entered.back();
+    path += " " + where->get_name();
+  }
+  std::string message = "promptetheus: error: " + std::string(error.what()) + "\n";
+  const auto subcommands = where->get_subcommands([](CLI::App*) { return true; });
+  if (!subcommands.empty()) {
+    message += "Valid commands:";
+    for (const CLI::App* sub : subcommands) message += " " + sub->get_name();
+    message += "\n";
+  }
+  message += "Run '" + path + " --help' for usage.\n";
+  std::fputs(message.c_str(), stderr);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace promptetheus::cli;
@@ -40,9 +67,8 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) {
       return app.exit(e);
     }
-    std::cerr << "promptetheus: error: " << e.what() << "\n";
-    std::cerr << "Run 'promptetheus --help' for usage.\n";
-    return 2;
+    report_usage_error(app, e);
+    return kUsageErrorExit;
   } catch (const std::exception& e) {
     std::cerr << "promptetheus: " << e.what() << "\n";
     return 1;

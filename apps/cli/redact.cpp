@@ -192,7 +192,7 @@ void add_redact_command(CLI::App& app, ExitCode& rc) {
       const auto eq = spec.find('=');
       if (eq == std::string::npos) {
         print_error("promptetheus redact: error: --pattern takes NAME=REGEX, got '" + spec + "'");
-        rc.value = 2;
+        rc.value = kUsageErrorExit;
         return;
       }
       std::string name = spec.substr(0, eq);
@@ -200,7 +200,7 @@ void add_redact_command(CLI::App& app, ExitCode& rc) {
       const std::string error = detail::redact_pattern_error(regex);
       if (!error.empty()) {
         print_error("promptetheus redact: error: invalid --pattern " + name + ": " + error);
-        rc.value = 2;
+        rc.value = kUsageErrorExit;
         return;
       }
       options.extra_patterns.emplace_back(std::move(name), std::move(regex));

@@ -124,23 +124,23 @@ TEST_CASE("redact CLI: an export document is read as its events", "[conformance]
                                  "{\"payload\":{\"message\":\"ok\"},\"type\":\"error\"}"});
 }
 
-TEST_CASE("redact CLI: usage errors and invalid patterns exit 2", "[conformance][cli][policy]") {
+TEST_CASE("redact CLI: usage errors and invalid patterns exit 64", "[conformance][cli][policy]") {
   TempDir dir;
   REQUIRE_FALSE(dir.path().empty());
   const std::string path = dir.path() + "/spool.jsonl";
   write_file(path, "{\"payload\":{}}\n");
 
   auto result = run_process(PROMPTETHEUS_CLI_PATH, {"redact", "--pattern", "bad=(unclosed", path}, dir.path());
-  CHECK(result.exit_code == 2);
+  CHECK(result.exit_code == 64);
   CHECK(result.out.empty());
   CHECK(result.err.find("invalid --pattern bad") != std::string::npos);
 
   result = run_process(PROMPTETHEUS_CLI_PATH, {"redact", "--pattern", "no-equals-sign", path}, dir.path());
-  CHECK(result.exit_code == 2);
+  CHECK(result.exit_code == 64);
   CHECK(result.err.find("NAME=REGEX") != std::string::npos);
 
   result = run_process(PROMPTETHEUS_CLI_PATH, {"redact", "--bogus", path}, dir.path());
-  CHECK(result.exit_code == 2);
+  CHECK(result.exit_code == 64);
 
   result = run_process(PROMPTETHEUS_CLI_PATH, {"redact", dir.path() + "/missing.jsonl"}, dir.path());
   CHECK(result.exit_code == 1);
