@@ -1,7 +1,14 @@
-// `promptetheus doctor` (contract §6.6): resolved configuration, transport, spool directory and
-// backlog, and a connectivity check. The API key is never printed (only "set") and is read from
+// `promptetheus doctor` (contract §6.6): resolved configuration, transport, the spool's recorded
+// runs and outbox, and a check of what the transport needs: a writable spool in spool mode, the
+// API's /health otherwise. The API key is never printed (only "set") and is read from
 // the environment or config file only, never from the command line.
 #include <CLI/CLI.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "analysis/pyrepr.hpp"
 #include "analysis/session_store.hpp"
@@ -26,19 +33,47 @@ std::string resolved_transport(const Options& o) {
   }
 }
 
+// Why the spool directory cannot be written, or "" when it can: the directory itself, or (when
+// it does not exist yet, as before the first run) the nearest existing parent that the SDK
+// will create it in. Nothing is created.
+std::string spool_write_problem(const std::string& spool_dir) {
+  std::string path = spool_dir.empty() ? "." : spool_dir;
+  struct stat st {};
+  while (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) return std::strerror(errno);
+    const auto slash = path.find_last_of('/', path.size() > 1 ? path.size() - 2 : 0);
+    path = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  }
+  if (!S_ISDIR(st.st_mode)) return path + " is not a directory";
+  if (::access(path.c_str(), W_OK | X_OK) != 0) return std::strerror(errno);
+  return {};
+}
+
 }  // namespace
 
 void add_doctor_command(CLI::App& app, ExitCode& rc) {
-  auto* cmd = app.add_subcommand("doctor", "Check configuration, spool backlog and connectivity");
+  auto* cmd = app.add_subcommand("doctor", "Check configuration, the spool and connectivity");
   cmd->callback([&rc] {
     using namespace analysis;
+    // Its problems are logged once, as they are read (Options::from_env).
     const Options o = Options::from_env();
-    std::vector<SpoolFile> pending, dead;
-    list_jsonl(o.spool_dir, pending);
+    std::vector<SpoolFile> files, dead;
+    list_spool_pending(o.spool_dir, files);
     list_jsonl(join_path(o.spool_dir, detail::kDeadLetterDirName), dead);
-    std::uint64_t pending_events = 0, dead_events = 0;
-    for (const auto& f : pending) pending_events += count_lines(f.path).non_blank;
+    std::uint64_t recorded_events = 0, recorded_runs = 0, outbox_events = 0, outbox_files = 0, dead_events = 0;
+    for (const auto& f : files) {
+      const std::uint64_t lines = count_lines(f.path).non_blank;
+      if (f.in_outbox) {
+        outbox_events += lines;
+        ++outbox_files;
+      } else {
+        recorded_events += lines;
+        ++recorded_runs;
+      }
+    }
     for (const auto& f : dead) dead_events += count_lines(f.path).non_blank;
+    const bool spool_mode =
+        o.transport == TransportMode::spool || (o.transport == TransportMode::automatic && o.api_key.empty());
 
     std::string out = "Promptetheus configuration:\n";
     out += "  api_url      : " + or_not_set(o.api_url) + "\n";
@@ -50,11 +85,24 @@ void add_doctor_command(CLI::App& app, ExitCode& rc) {
     out += detail::describe_policy(o) + "\n";
     out += "  transport    : " + resolved_transport(o) + "\n";
     out += "  spool_dir    : " + display_path(o.spool_dir) + "\n";
-    out += "  spool backlog: " + std::to_string(pending_events) + " pending event(s) in " +
-           std::to_string(pending.size()) + " file(s); " + std::to_string(dead_events) + " dead-lettered\n";
-    for (const auto& w : o.warnings) print_error("warning: " + w);
+    // Recorded runs are the user's data, not a backlog; the outbox is what waits for delivery.
+    out += "  recorded runs: " + std::to_string(recorded_runs) + " session file(s), " +
+           std::to_string(recorded_events) + " event(s)\n";
+    out += "  outbox       : " + std::to_string(outbox_events) + " event(s) waiting for delivery in " +
+           std::to_string(outbox_files) + " file(s); " + std::to_string(dead_events) + " dead-lettered\n";
 
-    if (o.api_key.empty()) {
+    if (spool_mode) {
+      // Nothing is sent in spool mode: a healthy setup is one whose spool can be written.
+      const std::string problem = spool_write_problem(o.spool_dir);
+      out += "Connectivity   : not needed (spool mode records locally; set PROMPTETHEUS_API_KEY to deliver over HTTP)\n";
+      if (problem.empty()) {
+        out += "Spool          : OK (" + display_path(o.spool_dir) + " is writable)\n";
+        rc.value = 0;
+      } else {
+        out += "Spool          : NOT WRITABLE (" + problem + " (" + display_path(o.spool_dir) + "))\n";
+        rc.value = 1;
+      }
+    } else if (o.api_key.empty()) {
       out += "Connectivity   : no api_key configured (set PROMPTETHEUS_API_KEY).\n";
       rc.value = 1;
     } else if (o.api_url.empty()) {

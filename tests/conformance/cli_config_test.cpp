@@ -50,3 +50,32 @@ TEST_CASE("spool commands use the configured spool directory when --dir is not g
     CHECK(r.err.find("unknown key 'colour'") != std::string::npos);
   }
 }
+
+TEST_CASE("doctor in spool mode reports recorded runs, checks the spool and exits 0 when healthy", "[cli][config]") {
+  TempDir work;
+  REQUIRE(run_process("/bin/cp", {"-r", kPublicSpool, work.path() + "/spool"}, "").exit_code == 0);
+  REQUIRE(run_process("/bin/mkdir", {"-p", work.path() + "/spool/outbox", work.path() + "/.promptetheus"}, "").exit_code == 0);
+  REQUIRE(run_process("/bin/mv", {work.path() + "/spool/errors.jsonl", work.path() + "/spool/outbox/"}, "").exit_code == 0);
+  write_file(work.path() + "/.promptetheus/config.toml", "colour = \"blue\"\n");
+  const std::vector<std::string> env = {"HOME=" + work.path(), "PROMPTETHEUS_API_KEY=",
+                                        "PROMPTETHEUS_SPOOL_DIR=" + work.path() + "/spool"};
+  const auto r = run_process(PROMPTETHEUS_CLI_PATH, {"doctor"}, work.path(), env);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("  recorded runs: 5 session file(s), 65 event(s)\n") != std::string::npos);
+  CHECK(r.out.find("  outbox       : 9 event(s) waiting for delivery in 1 file(s); 0 dead-lettered\n") !=
+        std::string::npos);
+  CHECK(r.out.find("backlog") == std::string::npos);
+  CHECK(r.out.find("Spool          : OK (") != std::string::npos);
+  // Each warning once.
+  const auto first = r.err.find("unknown key 'colour'");
+  REQUIRE(first != std::string::npos);
+  CHECK(r.err.find("unknown key 'colour'", first + 1) == std::string::npos);
+
+  // A spool that cannot be created fails the check.
+  write_file(work.path() + "/a-file", "x");
+  const auto broken = run_process(PROMPTETHEUS_CLI_PATH, {"doctor"}, work.path(),
+                                  {"HOME=" + work.path(), "PROMPTETHEUS_API_KEY=",
+                                   "PROMPTETHEUS_SPOOL_DIR=" + work.path() + "/a-file/spool"});
+  CHECK(broken.exit_code == 1);
+  CHECK(broken.out.find("Spool          : NOT WRITABLE (") != std::string::npos);
+}
