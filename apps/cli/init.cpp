@@ -18,7 +18,22 @@ namespace promptetheus::cli {
 
 namespace {
 
-constexpr const char* kHostedApiUrl = "https://api-production-8a8a.up.railway.app";
+// Without --api-url (or PROMPTETHEUS_API_URL) init talks to the local dev server, whose console
+// token is public: nothing is sent to a hosted service unless the user names it.
+constexpr const char* kLocalApiUrl = "http://127.0.0.1:4318";
+constexpr const char* kLocalConsoleToken = "pt_console_token";
+
+// A server on this machine (`http://127.0.0.1:…`, `localhost`, `[::1]`): a dev server, whose
+// console token is the public dev token unless the user gives another.
+bool is_loopback_url(const std::string& url) {
+  for (const char* prefix : {"http://127.0.0.1", "http://localhost", "http://[::1]"}) {
+    const std::string p = prefix;
+    if (url.compare(0, p.size(), p) == 0 && (url.size() == p.size() || url[p.size()] == ':' || url[p.size()] == '/')) {
+      return true;
+    }
+  }
+  return false;
+}
 
 struct InitOptions {
   std::string api_url, console_token, agent_name, env_path;
@@ -116,10 +131,11 @@ void add_init_command(CLI::App& app, ExitCode& rc) {
   cmd->callback([opts, env_opt, &rc] {
     opts->write_env = env_opt->count() > 0;
     if (opts->write_env && opts->env_path.empty()) opts->env_path = ".env";
-    std::string api_url = opts->api_url.empty() ? env_or("PROMPTETHEUS_API_URL", kHostedApiUrl) : opts->api_url;
+    std::string api_url = opts->api_url.empty() ? env_or("PROMPTETHEUS_API_URL", kLocalApiUrl) : opts->api_url;
     while (!api_url.empty() && api_url.back() == '/') api_url.pop_back();
-    const std::string token =
-        opts->console_token.empty() ? env_or("PROMPTETHEUS_CONSOLE_TOKEN", "") : opts->console_token;
+    const bool local_default = is_loopback_url(api_url);
+    std::string token = opts->console_token.empty() ? env_or("PROMPTETHEUS_CONSOLE_TOKEN", "") : opts->console_token;
+    if (token.empty() && local_default) token = kLocalConsoleToken;  // `promptetheus dev`'s own
     if (token.empty()) {
       write_out(
           "Cannot bootstrap: no console token configured.\n"
@@ -135,11 +151,19 @@ void add_init_command(CLI::App& app, ExitCode& rc) {
     const HttpReply r = http_post_json(url, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                                        token, std::chrono::seconds(30));
     const auto response = nlohmann::json::parse(r.body, nullptr, false);
+    if (r.status == 0) {
+      // No answer at all: say so, and how to start the local server it was meant for.
+      print_line("Promptetheus bootstrap failed: " +
+                 (r.timed_out ? "timed out connecting to " + url : "could not reach " + url + ": " + r.reason) + ".");
+      if (local_default) {
+        print_line("Is the local server running? Start it with `promptetheus dev`, or pass --api-url for another server.");
+      }
+      rc.value = 1;
+      return;
+    }
     if (r.status < 200 || r.status >= 300) {
-      print_line("Promptetheus bootstrap failed (" + std::to_string(r.status) + ").");
-      if (r.status == 0) {
-        print_line(r.timed_out ? "Timed out connecting to " + url : "Could not reach " + url + ": " + r.reason);
-      } else if (response.is_object() && response.contains("detail") && !response["detail"].is_null()) {
+      print_line("Promptetheus bootstrap failed (HTTP " + std::to_string(r.status) + ").");
+      if (response.is_object() && response.contains("detail") && !response["detail"].is_null()) {
         const auto& d = response["detail"];
         print_line(d.is_string() ? d.get<std::string>() : d.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       }
@@ -165,7 +189,7 @@ void add_init_command(CLI::App& app, ExitCode& rc) {
     out += "  project  : " + display_name(response.value("project", empty), opts->project_name) + "\n\n";
     out += "Save this key; it is shown once:\n  " + api_key + "\n\n";
     out += "For your shell:\n  export PROMPTETHEUS_API_KEY=" + shell_quote(api_key) + "\n";
-    if (api_url != kHostedApiUrl) out += "  export PROMPTETHEUS_API_URL=" + shell_quote(api_url) + "\n";
+    out += "  export PROMPTETHEUS_API_URL=" + shell_quote(api_url) + "\n";
     write_out(out);
     rc.value = 0;
     std::string error;

@@ -159,11 +159,12 @@ std::string media_type(const std::string& content_type) {
   return lowercase(trim(content_type.substr(0, content_type.find(';'))));
 }
 
-enum class Route { health, traces, trace, events, artifacts, sessions, not_found };
+enum class Route { health, traces, trace, events, artifacts, sessions, bootstrap, not_found };
 
 Route match_route(const std::vector<std::string>& s) {
   const auto n = s.size();
   if (n == 1 && s[0] == "health") return Route::health;
+  if (n == 3 && s[0] == "api" && s[1] == "onboarding" && s[2] == "bootstrap") return Route::bootstrap;
   if (n >= 2 && s[0] == "api" && s[1] == "sessions" && n == 2) return Route::sessions;
   if (n < 2 || s[0] != "api" || s[1] != "traces") return Route::not_found;
   if (n == 2) return Route::traces;
@@ -244,7 +245,8 @@ struct DevServer::Impl {
       case Route::sessions: allowed = method_is("GET"); break;
       case Route::traces:
       case Route::events: allowed = method_is("GET") || method_is("POST"); break;
-      case Route::artifacts: allowed = method_is("POST"); break;
+      case Route::artifacts:
+      case Route::bootstrap: allowed = method_is("POST"); break;
       case Route::not_found: return send_error(ex.res, 404, "Not Found");
     }
     if (!allowed) return send_error(ex.res, 405, "Method Not Allowed");
@@ -257,8 +259,10 @@ struct DevServer::Impl {
       ex.res.set_header("WWW-Authenticate", "Bearer");
       return send_error(ex.res, 401, "missing or invalid credential");
     }
+    // Bootstrapping a project is a console feature too (it hands out the project key).
+    const bool console_only = is_read || route == Route::bootstrap;
     const bool permitted =
-        is_read ? who == Principal::console : (who == Principal::api_key || who == Principal::console);
+        console_only ? who == Principal::console : (who == Principal::api_key || who == Principal::console);
     if (!permitted) return send_error(ex.res, 403, "principal is not allowed for this endpoint");
 
     const std::string id = segments.size() > 2 ? segments[2] : std::string();
@@ -268,6 +272,7 @@ struct DevServer::Impl {
       case Route::trace: return get_trace(ex, id);
       case Route::events: return is_read ? get_events(ex, id) : post_events(ex, id);
       case Route::artifacts: return post_artifact(ex, id);
+      case Route::bootstrap: return bootstrap(ex);
       default: return send_error(ex.res, 404, "Not Found");
     }
   }
@@ -351,6 +356,28 @@ struct DevServer::Impl {
     auto trace = store->trace(id);
     if (!trace) return send_error(ex.res, 404, "trace not found");
     send_json(ex.res, 200, json{{"trace", std::move(*trace)}});
+  }
+
+  // --- onboarding ---------------------------------------------------------------------------
+
+  // POST /api/onboarding/bootstrap, what `promptetheus init` calls. The dev server has one
+  // workspace and one project: the names sent are echoed, and the key is the server's own
+  // (the first configured API key), so a local `init` leaves the SDK configured for this server.
+  void bootstrap(Exchange& ex) {
+    json body;
+    if (auto error = read_json(ex, body)) return send_error(ex.res, *error);
+    const auto name_of = [&](const char* key, const char* fallback) {
+      auto it = body.find(key);
+      return it != body.end() && it->is_string() && !it->get_ref<const std::string&>().empty()
+                 ? it->get<std::string>()
+                 : std::string(fallback);
+    };
+    const std::string& key = options.credentials.api_keys.front();
+    send_json(ex.res, 201,
+              json{{"workspace", {{"id", kWorkspace}, {"name", name_of("workspace_name", "Promptetheus Workspace")}}},
+                   {"project", {{"id", kProject}, {"name", name_of("project_name", "Default Project")}}},
+                   {"api_key", key},
+                   {"api_key_preview", key.substr(0, std::min<std::size_t>(key.size(), 6)) + "..."}});
   }
 
   // --- events -------------------------------------------------------------------------------

@@ -199,3 +199,29 @@ TEST_CASE("a spool line that is not an event is moved to the dead letter, never 
   CHECK(dead.find(R"("_source_line":1)") != std::string::npos);
   CHECK(dead.find("booked Wednesday") != std::string::npos);  // the line's bytes, kept
 }
+
+TEST_CASE("init works against the local dev server without a token, and says what it needs when none answers",
+          "[cli][delivery]") {
+  TempDir work;
+  DevServer server(work.path() + "/dev");
+  REQUIRE(server.ready());
+  const auto r = run_process(PROMPTETHEUS_CLI_PATH, {"init", "--api-url", server.url(), "--project-name", "Browser Agent"},
+                             work.path(), {"HOME=" + work.path(), "PROMPTETHEUS_CONSOLE_TOKEN="});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "Promptetheus project ready\n"
+                 "  API URL  : " + server.url() + "\n"
+                 "  workspace: Promptetheus Workspace\n"
+                 "  project  : Browser Agent\n\n"
+                 "Save this key; it is shown once:\n  pt_dev_key\n\n"
+                 "For your shell:\n  export PROMPTETHEUS_API_KEY='pt_dev_key'\n"
+                 "  export PROMPTETHEUS_API_URL='" + server.url() + "'\n");
+
+  // Nothing listening: the reason, and what to do, never "failed (0)".
+  const auto down = run_process(PROMPTETHEUS_CLI_PATH, {"init", "--api-url", "http://127.0.0.1:9"}, work.path(),
+                                {"HOME=" + work.path(), "PROMPTETHEUS_CONSOLE_TOKEN="});
+  CHECK(down.exit_code == 1);
+  CHECK(down.out.rfind("Promptetheus bootstrap failed: could not reach http://127.0.0.1:9/api/onboarding/bootstrap: ", 0) == 0);
+  CHECK(down.out.find("(0)") == std::string::npos);
+  CHECK(down.out.find("promptetheus dev") != std::string::npos);
+}

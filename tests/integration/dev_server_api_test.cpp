@@ -470,3 +470,22 @@ TEST_CASE("dev server: a completed end without an error, and one without a start
   CHECK(trace["ended_at"] == end["timestamp"]);
   CHECK(trace["duration_ms"].is_number_integer());  // from the trace's creation time
 }
+
+TEST_CASE("dev server: the onboarding bootstrap hands its project key to the console only") {
+  DevServerFixture server;
+  const std::string body = json{{"workspace_name", "Acme"}, {"project_name", "Browser Agent"}}.dump();
+  auto res = server.client().Post("/api/onboarding/bootstrap", bearer(server.console_token()), body, "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 201);
+  const json reply = json::parse(res->body);
+  CHECK(reply["api_key"] == server.api_key());
+  CHECK(reply["workspace"]["name"] == "Acme");
+  CHECK(reply["project"]["name"] == "Browser Agent");
+  CHECK(reply["project"]["id"] == "proj_dev");
+  res = server.client().Post("/api/onboarding/bootstrap", bearer(server.api_key()), body, "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 403);
+  res = server.client().Get("/api/onboarding/bootstrap", bearer(server.console_token()));
+  REQUIRE(res);
+  CHECK(res->status == 405);
+}
