@@ -57,6 +57,11 @@ struct Stats {
   std::uint64_t redaction_failed = 0;
   /// Events cut to the payload limits (Options::max_string_bytes, max_event_bytes).
   std::uint64_t truncated = 0;
+  /// Spans, tool calls and wrapped tools that ran on a thread with no current session, so
+  /// recorded nothing: process-wide (they belong to no client), the same in every client's
+  /// stats. The first is reported under PROMPTETHEUS_DEBUG. Usually a thread that was not
+  /// given the session (pass the session, or a Context: promptetheus/context.hpp).
+  std::uint64_t no_session = 0;
   std::uint64_t queue_depth = 0;           ///< waiting for the worker now
   std::string circuit_state = "closed";    ///< "closed", "open" or "half_open" (HTTP only)
   std::string transport;                   ///< the transport in use: "http", "spool", ...

@@ -156,10 +156,20 @@ class PROMPTETHEUS_API Session : public SessionHandle {
   void open(SessionOptions options) noexcept;
 
   int uncaught_at_entry_;
+  /// Set when head sampling left this session out: the thread context (opaque here) where it is
+  /// current as a no-op, so that what runs inside it is neither recorded into an enclosing
+  /// session nor counted as running outside any session.
+  void* sampled_out_on_ = nullptr;
 };
 
 /// The session made current on this thread by the innermost live Session (or a ContextScope);
 /// a no-op handle when there is none. A new thread has none. Never throws.
 PROMPTETHEUS_API SessionHandle current() noexcept;
+
+/// current(), for code about to record into it (what Span, ToolCall, tool() and traced() use):
+/// when the thread has no session at all (a session left out by sampling counts as one), the
+/// call is counted in Stats::no_session and the first such call is reported under
+/// PROMPTETHEUS_DEBUG. Thread-safe, never blocks or throws.
+PROMPTETHEUS_API SessionHandle current_for_recording() noexcept;
 
 PROMPTETHEUS_END_NAMESPACE

@@ -115,11 +115,11 @@ struct AsTool {
 
   template <class... Args>
   decltype(auto) operator()(Args&&... args) {
-    return run_as_tool(current(), name, fn, std::forward<Args>(args)...);
+    return run_as_tool(current_for_recording(), name, fn, std::forward<Args>(args)...);
   }
   template <class... Args>
   decltype(auto) operator()(Args&&... args) const {
-    return run_as_tool(current(), name, fn, std::forward<Args>(args)...);
+    return run_as_tool(current_for_recording(), name, fn, std::forward<Args>(args)...);
   }
 };
 

@@ -99,6 +99,21 @@ DeliveryParts assemble_transport(const Options& options, const std::shared_ptr<c
   }
 }
 
+// What PROMPTETHEUS_DEBUG=1 shows of the client's set-up: where events go, never the key.
+void log_decisions(const Options& options, const DeliveryParts& parts) noexcept {
+  try {
+    std::string line = "client: transport " + parts.name + " (configured " + to_string(options.transport) +
+                        ", api_key " + (options.api_key.empty() ? "not set" : "set") + ")";
+    if (parts.name == "http") line += ", api_url " + options.api_url;
+    line += ", spool_dir " + options.spool_dir;
+    if (parts.name == "http") line += " (undelivered events wait in " + options.spool_dir + "/" + kOutboxDirName + ")";
+    line += ", sample_rate " + std::to_string(options.sample_rate) + ", redact " +
+            (options.redact.empty() ? std::string("off") : options.redact);
+    log_debug(line);
+  } catch (...) {
+  }
+}
+
 }  // namespace
 
 DeliveryParts assemble_delivery(const Options& options) noexcept {
@@ -117,6 +132,7 @@ DeliveryParts assemble_delivery(const Options& options) noexcept {
   }
   DeliveryParts assembled = assemble_transport(options, policy);
   assembled.policy = std::move(policy);
+  log_decisions(options, assembled);
   for (const auto& problem : problems) log_warn(problem);
   if (!problems.empty() && assembled.status.ok()) {
     try {

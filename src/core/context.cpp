@@ -1,6 +1,9 @@
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
 
 #include "core/access.hpp"
+#include "core/log.hpp"
 #include "core/session_state.hpp"
 #include "core/thread_context.hpp"
 #include "promptetheus/context.hpp"
@@ -83,6 +86,27 @@ SessionHandle current() noexcept {
   if (!ctx || ctx->sessions.empty()) return SessionHandle{};
   return detail::SessionAccess::make(ctx->sessions.back());
 }
+
+namespace {
+std::atomic<std::uint64_t> no_session_count{0};
+std::atomic<bool> no_session_reported{false};
+}  // namespace
+
+SessionHandle current_for_recording() noexcept {
+  auto* ctx = detail::thread_context();
+  // A session left out by sampling is current too (a null entry): that is not "no session".
+  if (ctx && !ctx->sessions.empty()) return detail::SessionAccess::make(ctx->sessions.back());
+  no_session_count.fetch_add(1, std::memory_order_relaxed);
+  if (!no_session_reported.exchange(true, std::memory_order_relaxed)) {
+    detail::log_debug("a span, tool call or wrapped tool ran on a thread with no current session: it records "
+                      "nothing (pass the session, or a Context to the thread; counted in Stats::no_session)");
+  }
+  return SessionHandle{};
+}
+
+namespace detail {
+std::uint64_t no_session_calls() noexcept { return no_session_count.load(std::memory_order_relaxed); }
+}  // namespace detail
 
 }  // namespace v0
 }  // namespace promptetheus

@@ -15,6 +15,7 @@
 #include "core/log.hpp"
 #include "core/registry.hpp"
 #include "core/session_state.hpp"
+#include "core/thread_context.hpp"
 
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 namespace {
@@ -660,6 +661,7 @@ Stats Pipeline::stats() const noexcept {
       s.redaction_failed = counts.failed;
       s.truncated = counts.truncated;
     }
+    s.no_session = no_session_calls();
     std::uint64_t completed = completed_.load();
     s.queue_depth = s.enqueued > completed ? s.enqueued - completed : 0;
     static const char* const states[] = {"closed", "open", "half_open"};

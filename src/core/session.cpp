@@ -649,6 +649,12 @@ void Session::open(SessionOptions options) noexcept {
     if (!client_options.tail_sample && client_options.sample_rate < 1.0 &&
         !policy::head_sampled(id, client_options.sample_rate)) {
       pipeline->count_session_sampled_out();
+      // It still becomes current (as a no-op), so that what runs inside it is not recorded
+      // into an enclosing session.
+      if (auto* ctx = detail::thread_context()) {
+        ctx->sessions.push_back(nullptr);
+        sampled_out_on_ = ctx;
+      }
       return;
     }
     std::string project_id = options.project_id.empty() ? client_options.project_id : std::move(options.project_id);
@@ -691,6 +697,15 @@ void Session::open(SessionOptions options) noexcept {
 }
 
 Session::~Session() {
+  if (sampled_out_on_ != nullptr && sampled_out_on_ == detail::thread_context()) {
+    auto& sessions = static_cast<detail::ThreadContext*>(sampled_out_on_)->sessions;
+    for (auto it = sessions.rbegin(); it != sessions.rend(); ++it) {
+      if (*it == nullptr) {
+        sessions.erase(std::next(it).base());
+        break;
+      }
+    }
+  }
   if (!state_) return;
   try {
     if (std::uncaught_exceptions() > uncaught_at_entry_) {

@@ -12,7 +12,7 @@
 namespace promptetheus {
 inline namespace v0 {
 
-Span::Span(std::string name, nlohmann::json metadata) noexcept : session_(current()) {
+Span::Span(std::string name, nlohmann::json metadata) noexcept : session_(current_for_recording()) {
   open(std::move(name), std::move(metadata));
 }
 

@@ -3,6 +3,7 @@
 
 #include "promptetheus/export.hpp"
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -18,9 +19,14 @@ struct SpanFrame {
 };
 
 struct ThreadContext {
-  std::vector<std::shared_ptr<SessionState>> sessions;  // back() is current()
-  std::vector<SpanFrame> spans;                          // innermost last
+  /// back() is current(). A null entry is a Session that head sampling left out: inside it,
+  /// current() is a no-op, not the session around it.
+  std::vector<std::shared_ptr<SessionState>> sessions;
+  std::vector<SpanFrame> spans;  // innermost last
 };
+
+/// Calls of current_for_recording() that found no session, in this process (Stats::no_session).
+std::uint64_t no_session_calls() noexcept;
 
 /// This thread's context, or null while the thread is exiting (its thread_locals are gone).
 ThreadContext* thread_context() noexcept;

@@ -8,7 +8,7 @@ namespace promptetheus {
 inline namespace v0 {
 
 ToolCall::ToolCall(std::string tool_name, nlohmann::json arguments, nlohmann::json metadata) noexcept
-    : ToolCall(current(), std::move(tool_name), std::move(arguments), std::move(metadata)) {}
+    : ToolCall(current_for_recording(), std::move(tool_name), std::move(arguments), std::move(metadata)) {}
 
 ToolCall::ToolCall(const SessionHandle& session, std::string tool_name, nlohmann::json arguments,
                    nlohmann::json metadata) noexcept

@@ -105,8 +105,11 @@ void HttpTransport::note_success(const Outcome& outcome) {
 void HttpTransport::note_failure(const Outcome& outcome, bool counts_for_breaker) {
   if (!failing_logged_) {
     log_warn("delivery to " + config_.endpoint + " failed (" + outcome.reason +
-             "); events are spooled in " + config_.spool_dir + " and retried");
+             "); events are spooled in " + spool_.pending_dir() + " and retried");
     failing_logged_ = true;
+  } else {
+    // Every failure after the first, for PROMPTETHEUS_DEBUG (the warning above is said once).
+    log_debug("delivery to " + config_.endpoint + " failed again (" + outcome.reason + ")");
   }
   const auto delay = backoff_delay(attempt_, config_.backoff_base, config_.backoff_cap, rng_);
   next_attempt_at_ = now() + delay;

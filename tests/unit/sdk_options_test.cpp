@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
+
+#include "core/log_sink.hpp"
 
 #include "promptetheus/client.hpp"
 #include "promptetheus/options.hpp"
@@ -338,4 +341,42 @@ TEST_CASE("a malformed array in config.toml makes the file count as absent", "[s
   const Options o = Options::from_env();
   CHECK(o.redact_options.allow_keys.empty());
   CHECK(has_warning_containing(o, "an array holds strings only"));
+}
+
+TEST_CASE("debug diagnostics say where events go, never the API key", "[sdk][options]") {
+  IsolatedEnvironment env;
+  std::vector<std::string> lines;
+  std::mutex mutex;
+  const auto capture = [&](LogLevel, std::string_view message) {
+    std::lock_guard<std::mutex> lock(mutex);
+    lines.emplace_back(message);
+  };
+  sdk_test::TempDir dir;
+  {
+    Options o = sdk_test::spool_options(dir);
+    o.log_level = LogLevel::debug;
+    o.log_handler = capture;
+    Client client(o);
+  }
+  {
+    Options o = sdk_test::spool_options(dir);
+    o.transport = TransportMode::http;
+    o.api_key = "pt_secret_key_value";
+    o.api_url = "http://127.0.0.1:9";
+    o.log_level = LogLevel::debug;
+    o.log_handler = capture;
+    Client client(o);
+    (void)client.shutdown(std::chrono::milliseconds(100));
+  }
+  promptetheus::detail::set_log_handler(nullptr, promptetheus::detail::Level::warn);  // the default sink again
+  std::lock_guard<std::mutex> lock(mutex);
+  std::string all;
+  for (const auto& l : lines) all += l + "\n";
+  INFO(all);
+  CHECK(all.find("client: transport spool (configured spool, api_key not set), spool_dir " + (dir.path / "spool").string()) !=
+        std::string::npos);
+  CHECK(all.find("client: transport http (configured http, api_key set), api_url http://127.0.0.1:9") !=
+        std::string::npos);
+  CHECK(all.find("/outbox") != std::string::npos);
+  CHECK(all.find("pt_secret_key_value") == std::string::npos);
 }

@@ -626,3 +626,46 @@ TEST_CASE("the wrappers can be called when const and copied into other threads",
   CHECK(tool_calls == 4);  // add, count, count, and add in the other thread
   CHECK(sdk_test::types_of(h.events("const-observed")).size() == 4);
 }
+
+TEST_CASE("guards and wrappers on a thread with no session are counted in no_session, not under sampling",
+          "[sdk][context]") {
+  Harness h;
+  const auto before = h.client.stats().no_session;
+  const auto add = tool("add", [](int a, int b) { return a + b; });
+  const auto step = traced("step", [] { return 7; });
+  int sum = 0, seven = 0;
+  std::thread t([&] {
+    ToolCall call("lookup", {{"q", 1}});
+    Span span("outside");
+    sum = add(2, 3);
+    seven = step();
+  });
+  t.join();
+  CHECK(sum == 5);
+  CHECK(seven == 7);
+  // ToolCall, Span, the tool wrapper and the traced wrapper (its Span).
+  CHECK(h.client.stats().no_session - before == 4);
+
+  // Inside a session, and inside one that head sampling left out, nothing is counted.
+  Options sampled = sdk_test::spool_options(h.dir);
+  sampled.sample_rate = 0.0;
+  Client none(sampled);
+  {
+    Session recorded(h.options("with-session"));
+    ToolCall call("lookup", {{"q", 2}});
+    {
+      // Nested and left out: what runs inside it is its own (nothing), not the outer session's.
+      SessionOptions out = h.options("left-out");
+      out.client = &none;
+      Session left_out(out);
+      CHECK_FALSE(current().is_recording());
+      ToolCall inside_left_out("lookup", {{"q", 3}});
+      CHECK(add(1, 1) == 2);
+    }
+    CHECK(current().id() == "with-session");
+  }
+  CHECK(h.client.stats().no_session - before == 4);
+  CHECK(none.stats().sessions_sampled_out == 1);
+  const auto recorded = h.events("with-session");
+  CHECK(std::count_if(recorded.begin(), recorded.end(), [](const json& e) { return e["type"] == "tool_call"; }) == 1);
+}
