@@ -272,3 +272,25 @@ TEST_CASE("A replayer's abandoned claim of a live session is not pruned", "[spoo
   CHECK_FALSE(fs::exists(claim));
   CHECK(spool.pruned_events() == 30);
 }
+
+TEST_CASE("The outbox counts toward the cap with the recorded runs, oldest file first", "[spool]") {
+  CapturedLog log;
+  TempDir tmp;
+  // A recorded run (spool mode) from long ago, then an HTTP backlog that outgrows the cap.
+  Spool recorded(tmp.path.string(), 0);
+  REQUIRE(recorded.append("recorded", events("recorded", 0, 5), /*ends_session=*/true));
+  make_old(tmp.path / "recorded.jsonl");
+  Spool outbox(tmp.path.string(), kCap, PendingPlace::outbox);
+  CHECK(outbox.pending_path("x") == (tmp.path / "outbox" / "x.jsonl").string());
+  std::uint64_t appended = 0;
+  for (int s = 0; s < 20; ++s) {
+    const std::string sid = "backlog-" + std::to_string(s);
+    auto evs = events(sid, 0, 10);
+    REQUIRE(outbox.append(sid, evs, /*ends_session=*/true));
+    appended += evs.size();
+  }
+  CHECK(bytes_on_disk(tmp.path) <= kCap);
+  CHECK_FALSE(fs::exists(tmp.path / "recorded.jsonl"));  // the oldest file went first
+  // Every event is on disk or counted as pruned: the backlog's and the recorded run's five.
+  CHECK(lines_on_disk(tmp.path / "outbox") + outbox.pruned_events() == appended + 5);
+}
