@@ -63,14 +63,25 @@ class RawConnection {
     return out;
   }
 
-  /// One response: its head and a body of its Content-Length. Empty when the connection closes
-  /// or `timeout` passes first.
-  std::string read_response(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  /// Whatever arrives first (at least one byte), or "" when the connection closes or `timeout`
+  /// passes first.
+  std::string read_some(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::string out = std::move(pending_);
+    pending_.clear();
+    if (out.empty()) receive_some(out, timeout);
+    return out;
+  }
+
+  /// One response: its head and a body of its Content-Length (none for the response to a HEAD
+  /// request, `to_head` true). Empty when the connection closes or `timeout` passes first.
+  std::string read_response(std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                            bool to_head = false) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
       const auto head_end = pending_.find("\r\n\r\n");
       if (head_end != std::string::npos) {
-        const std::size_t total = head_end + 4 + content_length(pending_.substr(0, head_end));
+        const std::size_t body = to_head ? 0 : content_length(pending_.substr(0, head_end));
+        const std::size_t total = head_end + 4 + body;
         if (pending_.size() >= total) {
           std::string response = pending_.substr(0, total);
           pending_.erase(0, total);
@@ -102,6 +113,13 @@ class RawConnection {
   void close() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
+  }
+
+  /// Closes with a reset (RST) instead of the orderly FIN.
+  void reset() {
+    linger abort{1, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+    close();
   }
 
   int fd() const { return fd_; }
