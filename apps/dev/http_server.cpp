@@ -620,12 +620,17 @@ void HttpServer::accept_pending() {
     try {
       std::lock_guard<std::mutex> lock(connections_mutex_);
       if (open_connections_ < limits_.max_connections) {
-        auto connection = std::make_unique<Connection>();
-        connection->fd = fd;
-        Connection& c = *connection;
-        // The thread cannot mark itself finished before this block ends: it needs the lock.
-        c.thread = std::thread([this, &c] { serve(c); });
-        connections_.push_back(std::move(connection));
+        // Listed before its thread starts, so that no failure can drop a running thread.
+        connections_.push_back(std::make_unique<Connection>());
+        Connection& c = *connections_.back();
+        c.fd = fd;
+        try {
+          // The thread cannot mark itself finished before this block ends: it needs the lock.
+          c.thread = std::thread([this, &c] { serve(c); });
+        } catch (...) {
+          connections_.pop_back();
+          throw;
+        }
         ++open_connections_;
         started = true;
       }

@@ -190,6 +190,21 @@ TEST_CASE("dev server http: conflicting or unsupported body framing is refused")
   }
 }
 
+TEST_CASE("dev server http: a multipart body is 415 and the connection closes") {
+  DevServerFixture server;
+  REQUIRE(server.create_trace("m") == 201);
+  const std::string body = "--b\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nx\r\n--b--\r\n";
+  RawConnection c(server.port());
+  REQUIRE(c.send_all("POST /api/traces/m/artifacts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer pt_dev_key\r\n"
+                     "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n" + body));
+  const std::string response = c.read_response();
+  CHECK(status_line(response) == "HTTP/1.1 415 Unsupported Media Type");
+  CHECK(json::parse(body_of(response)) == json{{"detail", "multipart request bodies are not supported"}});
+  CHECK(has_header_line(response, "Connection: close"));
+  CHECK(c.closed_by_server(5s));
+}
+
 TEST_CASE("dev server http: a declared body far beyond the limit is 413 without being read") {
   DevServerFixture server([](auto& options) { options.limits.max_wire_bytes = 64 * 1024; });
   REQUIRE(server.create_trace("big") == 201);
