@@ -99,7 +99,6 @@ int main(int argc, char** argv) {
   DevServerOptions options;
   options.port = 0;
   options.data_dir = pattern;
-  options.threads = 8;
   DevServer server;
   const int port = server.start(options);
 

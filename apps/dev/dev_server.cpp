@@ -1,9 +1,5 @@
 #include "dev/dev_server.hpp"
 
-#include <netdb.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <algorithm>
@@ -17,7 +13,6 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
-#include <thread>
 #include <vector>
 
 #include "core/event_validation.hpp"
@@ -25,8 +20,8 @@
 #include "core/json_writer.hpp"
 #include "dev/artifact_paths.hpp"
 #include "dev/dev_store.hpp"
+#include "dev/http_server.hpp"
 #include "dev/session_record.hpp"
-#include "dev/http.hpp"
 
 namespace promptetheus::devserver {
 
@@ -35,42 +30,20 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Why `host:port` cannot be bound, found by binding a probe socket the same way: the server's
-// own attempt does not say.
-std::string bind_failure(const std::string& host, int port) {
-  const std::string where = host + ":" + std::to_string(port);
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* found = nullptr;
-  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || found == nullptr) {
-    return "cannot listen on " + where + ": unknown host";
-  }
-  int error = 0;
-  const int fd = ::socket(found->ai_family, found->ai_socktype, found->ai_protocol);
-  if (fd < 0) {
-    error = errno;
-  } else {
-    int yes = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    if (::bind(fd, found->ai_addr, found->ai_addrlen) != 0) error = errno;
-    ::close(fd);
-  }
-  ::freeaddrinfo(found);
-  if (error == EADDRINUSE) {
+// Why `host:port` cannot be listened on (`error_number` from HttpServer's ListenError), as
+// `promptetheus dev` reports it.
+std::string bind_failure(const std::string& host, int port, int error_number) {
+  if (error_number == EADDRINUSE) {
     return "port " + std::to_string(port) + " is in use (is another promptetheus dev running?)";
   }
-  return "cannot listen on " + where + (error != 0 ? std::string(": ") + std::strerror(error) : std::string());
+  const std::string where = host + ":" + std::to_string(port);
+  if (error_number == 0) return "cannot listen on " + where + ": unknown host";
+  return "cannot listen on " + where + ": " + std::strerror(error_number);
 }
 
 // The dev server has a single tenant: every principal works in this workspace and project.
 constexpr const char* kWorkspace = "ws_dev";
 constexpr const char* kProject = "proj_dev";
-
-// cpp-httplib matches routes with std::regex on the decoded path, which both loses the segment
-// boundaries of percent-encoded ids and costs stack per character. Every request is therefore
-// renamed to this one path before routing, and dispatched on the raw request target.
-constexpr const char* kDispatchPath = "/_promptetheus_dispatch";
 
 const std::vector<std::string> kArtifactContentTypes = {"video/webm", "image/png", "image/jpeg"};
 
@@ -79,17 +52,17 @@ std::string dump(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-void send_json(httplib::Response& res, int status, const json& body) {
+void send_json(Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(dump(body), "application/json");
 }
 
-void send_error(httplib::Response& res, int status, const std::string& detail) {
+void send_error(Response& res, int status, const std::string& detail) {
   send_json(res, status, json{{"detail", detail}});
   if (status == 413) res.set_header("Connection", "close");
 }
 
-void send_error(httplib::Response& res, const HttpError& error) {
+void send_error(Response& res, const HttpError& error) {
   send_error(res, error.status, error.detail);
 }
 
@@ -139,19 +112,6 @@ std::string utc_now_seconds() {
   return buffer;
 }
 
-std::string status_text(int status) {
-  switch (status) {
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 431: return "Request Header Fields Too Large";
-    default: return "HTTP error " + std::to_string(status);
-  }
-}
-
 bool is_non_bool_integer(const json& v) { return v.is_number_integer(); }
 
 // The media type of a Content-Type value, without parameters, lowercased.
@@ -180,9 +140,9 @@ Route match_route(const std::vector<std::string>& s) {
 struct DevServer::Impl {
   DevServerOptions options;
   std::unique_ptr<DevStore> store;
-  std::unique_ptr<httplib::Server> http;
-  std::thread listener;
-  int port = 0;
+  std::unique_ptr<HttpServer> http;
+  std::atomic<bool> running{false};
+  std::atomic<int> port{0};
   std::mutex lifecycle;
 
   // --- one request --------------------------------------------------------------------------
@@ -190,16 +150,14 @@ struct DevServer::Impl {
   // The body of a request, read at most once; every request body is drained before answering so
   // the response is never cut off by a reset of a connection with unread input.
   struct Exchange {
-    const httplib::Request& req;
-    httplib::Response& res;
-    const httplib::ContentReader* reader;
+    const Request& req;
+    Response& res;
     bool body_consumed = false;
   };
 
   std::optional<HttpError> read_raw(Exchange& ex, RawBody& body) {
     ex.body_consumed = true;
-    if (!ex.reader) return std::nullopt;  // GET and friends: bodies are ignored
-    return read_body(ex.req, *ex.reader, options.limits, body);
+    return read_body(ex.req, options.limits, body);
   }
 
   std::optional<HttpError> read_json(Exchange& ex, json& out) {
@@ -209,16 +167,20 @@ struct DevServer::Impl {
   }
 
   void drain(Exchange& ex) {
-    if (ex.body_consumed || !ex.reader) return;
+    if (ex.body_consumed) return;
     ex.body_consumed = true;
     BodyLimits drain_limits = options.limits;
     RawBody ignored;
-    read_body(ex.req, *ex.reader, drain_limits, ignored);
+    read_body(ex.req, drain_limits, ignored);
   }
 
-  void handle(const httplib::Request& req, httplib::Response& res,
-              const httplib::ContentReader* reader) {
-    Exchange ex{req, res, reader};
+  void handle(const Request& req, Response& res) {
+    if (lowercase(req.get_header_value("Content-Type")).rfind("multipart/", 0) == 0) {
+      send_error(res, 415, "multipart request bodies are not supported");
+      res.set_header("Connection", "close");
+      return;
+    }
+    Exchange ex{req, res};
     try {
       dispatch(ex);
     } catch (const std::exception& e) {
@@ -596,91 +558,22 @@ int DevServer::start(const DevServerOptions& options) {
                                   : impl.options.db_path;
   impl.store = std::make_unique<DevStore>(db_path);
 
-  auto http = std::make_unique<httplib::Server>();
-  const std::size_t threads = std::max<std::size_t>(1, impl.options.threads);
-  http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http->set_tcp_nodelay(true);  // otherwise Nagle + delayed ACK stall each response ~40 ms
-  http->set_read_timeout(5);
-  http->set_write_timeout(5);
-  http->set_keep_alive_timeout(5);
-  http->set_keep_alive_max_count(100000);
-  http->set_payload_max_length(impl.options.limits.max_wire_bytes);
-
-  http->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-    // The request object is ours to adjust before routing (cpp-httplib passes it as const only
-    // by convention): route everything to one dispatcher, and keep cpp-httplib from inflating a
-    // gzip body itself, which it would do into memory without any bound.
-    auto& mutable_req = const_cast<httplib::Request&>(req);
-    mutable_req.path = kDispatchPath;
-    if (mutable_req.has_header("Content-Encoding")) {
-      const std::string encoding = mutable_req.get_header_value("Content-Encoding");
-      mutable_req.headers.erase("Content-Encoding");
-      mutable_req.headers.emplace(kOriginalContentEncodingHeader, encoding);
-    }
-    if (lowercase(req.get_header_value("Content-Type")).rfind("multipart/", 0) == 0) {
-      send_error(res, 415, "multipart request bodies are not supported");
-      res.set_header("Connection", "close");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-
   Impl* self = impl_.get();
-  const auto plain = [self](const httplib::Request& req, httplib::Response& res) {
-    self->handle(req, res, nullptr);
-  };
-  const auto with_body = [self](const httplib::Request& req, httplib::Response& res,
-                                const httplib::ContentReader& reader) {
-    self->handle(req, res, &reader);
-  };
-  http->Get(kDispatchPath, plain);
-  http->Options(kDispatchPath, plain);
-  http->Post(kDispatchPath, httplib::Server::HandlerWithContentReader(with_body));
-  http->Put(kDispatchPath, httplib::Server::HandlerWithContentReader(with_body));
-  http->Patch(kDispatchPath, httplib::Server::HandlerWithContentReader(with_body));
-  http->Delete(kDispatchPath, httplib::Server::HandlerWithContentReader(with_body));
-  http->set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    // Errors cpp-httplib produces itself (bad request line, oversized headers): JSON like ours.
-    if (res.body.empty()) send_error(res, res.status, status_text(res.status));
-  });
-  http->set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-        send_error(res, 500, "internal server error");
-      });
-
-  // SO_REUSEADDR only: a restart may bind over connections in TIME_WAIT. cpp-httplib also sets
-  // SO_REUSEPORT by default, which lets a second server bind the same port and split the
-  // requests, and so the data, between two databases.
-  http->set_socket_options([](socket_t sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  int port = impl.options.port;
-  if (port == 0) {
-    port = http->bind_to_any_port(impl.options.host);
-  } else if (!http->bind_to_port(impl.options.host, port)) {
-    port = -1;
-  }
-  if (port <= 0) {
+  auto http = std::make_unique<HttpServer>(impl.options.connections,
+                                           [self](Request& req, Response& res) { self->handle(req, res); });
+  int port = 0;
+  try {
+    port = http->start(impl.options.host, impl.options.port);
+  } catch (const ListenError& e) {
     impl.store.reset();
-    throw std::runtime_error(bind_failure(impl.options.host, impl.options.port));
+    throw std::runtime_error(bind_failure(impl.options.host, impl.options.port, e.error_number()));
+  } catch (...) {
+    impl.store.reset();
+    throw;
   }
   impl.port = port;
   impl.http = std::move(http);
-  auto listening_ended = std::make_shared<std::atomic<bool>>(false);
-  impl.listener = std::thread([server = impl.http.get(), listening_ended] {
-    server->listen_after_bind();
-    listening_ended->store(true);
-  });
-  while (!impl.http->is_running() && !listening_ended->load()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  if (!impl.http->is_running()) {
-    impl.listener.join();
-    impl.http.reset();
-    impl.store.reset();
-    throw std::runtime_error("the dev server stopped right after starting");
-  }
+  impl.running = true;
   return port;
 }
 
@@ -688,16 +581,16 @@ void DevServer::stop() noexcept {
   if (!impl_) return;
   std::lock_guard<std::mutex> lock(impl_->lifecycle);
   if (!impl_->http) return;
-  impl_->http->stop();
-  if (impl_->listener.joinable()) impl_->listener.join();
-  impl_->http.reset();  // waits for the worker threads, so no request still uses the store
+  impl_->running = false;
+  impl_->http->stop();  // joins every connection thread, so no request still uses the store
+  impl_->http.reset();
   impl_->store.reset();
   impl_->port = 0;
 }
 
-bool DevServer::running() const noexcept { return impl_ && impl_->http && impl_->http->is_running(); }
+bool DevServer::running() const noexcept { return impl_ && impl_->running.load(); }
 
-int DevServer::port() const noexcept { return impl_ ? impl_->port : 0; }
+int DevServer::port() const noexcept { return impl_ ? impl_->port.load() : 0; }
 
 std::string DevServer::base_url() const {
   const std::string& host = impl_->options.host;

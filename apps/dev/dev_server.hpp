@@ -9,6 +9,7 @@
 #include <string>
 
 #include "dev/dev_auth.hpp"
+#include "dev/http_server.hpp"
 #include "dev/request_body.hpp"
 
 namespace promptetheus::devserver {
@@ -21,9 +22,12 @@ struct DevServerOptions {
   Credentials credentials;               // an empty key list falls back to pt_dev_key
   BodyLimits limits;
   std::size_t max_artifact_bytes = 50u << 20;  // 52428800, PROMPTETHEUS_MAX_ARTIFACT_BYTES
-  std::size_t threads = 16;              // concurrent connections being served
+  ConnectionLimits connections;          // connection cap, head limits, timeouts (http_server.hpp)
 };
 
+/// Thread-safety: start() and stop() may be called from any thread and are serialised;
+/// running() and port() may be called from any thread at any time; base_url() while running.
+/// Requests are served on their connections' threads (one per connection, see http_server.hpp).
 class DevServer {
  public:
   DevServer();
@@ -31,10 +35,15 @@ class DevServer {
   DevServer(const DevServer&) = delete;
   DevServer& operator=(const DevServer&) = delete;
 
-  /// Opens the database, binds and starts serving on a background thread. Returns the bound port.
-  /// Throws std::runtime_error (cannot create the data dir, open the database, or bind).
+  /// Opens the database, binds and starts serving on background threads; returns once it is
+  /// listening, with the bound port. Throws std::runtime_error (already running, cannot create
+  /// the data dir, open the database, or bind: a busy port says `port N is in use (is another
+  /// promptetheus dev running?)`); nothing is left running then.
   int start(const DevServerOptions& options);
-  /// Stops accepting, finishes in-flight requests, closes the database. Idempotent, noexcept.
+  /// Stops accepting, closes idle and slow connections at once, lets handlers already running
+  /// finish, then closes the database. Returns within milliseconds unless a handler is slow (a
+  /// large SQLite transaction). After it returns the port can be bound again and start() may
+  /// be called again. Idempotent, noexcept.
   void stop() noexcept;
 
   bool running() const noexcept;

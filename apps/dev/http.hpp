@@ -1,7 +1,9 @@
-// The one place that includes cpp-httplib. Debian ships it as a compiled library built with
-// OpenSSL, zlib and Brotli support, and those switches change the layout of its classes, so every
-// translation unit must see the same three macros the library was built with (pkg-config
-// cpp-httplib --cflags). Include this header instead of <httplib.h>.
+// The one place that includes cpp-httplib, whose client the tests and benchmarks use to talk to
+// the dev server (the server itself is our own, apps/dev/http_server.hpp). Debian ships
+// cpp-httplib as a compiled library built with OpenSSL, zlib and Brotli support, and those
+// switches change the layout of its classes, so every translation unit must see the same three
+// macros the library was built with (pkg-config cpp-httplib --cflags). Include this header
+// instead of <httplib.h>, and link PkgConfig::HTTPLIB.
 #pragma once
 
 #ifndef CPPHTTPLIB_OPENSSL_SUPPORT

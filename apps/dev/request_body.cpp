@@ -7,33 +7,10 @@
 
 namespace promptetheus::devserver {
 
-std::string lowercase(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-std::string trim(const std::string& s) {
-  const auto first = s.find_first_not_of(" \t");
-  if (first == std::string::npos) return {};
-  return s.substr(first, s.find_last_not_of(" \t") - first + 1);
-}
-
 namespace {
 
-
-bool declares_body(const httplib::Request& req) {
-  if (lowercase(req.get_header_value("Transfer-Encoding")).find("chunked") != std::string::npos) {
-    return true;
-  }
-  const std::string length = trim(req.get_header_value("Content-Length"));
-  return !length.empty() && length.find_first_not_of('0') != std::string::npos;
-}
-
-std::string content_encoding(const httplib::Request& req) {
-  return lowercase(trim(req.has_header(kOriginalContentEncodingHeader)
-                            ? req.get_header_value(kOriginalContentEncodingHeader)
-                            : req.get_header_value("Content-Encoding")));
+std::string content_encoding(const Request& req) {
+  return lowercase(trim(req.get_header_value("Content-Encoding")));
 }
 
 // One pass over the text, outside strings, counting nesting depth and values. nlohmann's parser
@@ -117,22 +94,23 @@ GunzipResult gunzip_bounded(const std::string& compressed, std::size_t max_outpu
   return result;
 }
 
-std::optional<HttpError> read_body(const httplib::Request& req, const httplib::ContentReader& reader,
-                                   const BodyLimits& limits, RawBody& out) {
+std::optional<HttpError> read_body(const Request& req, const BodyLimits& limits, RawBody& out) {
   out = RawBody{};
-  if (!declares_body(req)) return std::nullopt;
+  BodyReader& reader = *req.body;
+  if (!reader.declared()) return std::nullopt;
+  const HttpError too_large{413, "request body exceeds " + std::to_string(limits.max_wire_bytes) + " bytes"};
+  const std::optional<std::uint64_t> declared = reader.declared_length();
+  // Draining a body far beyond the limit would take as long as receiving it: refused unread.
+  if (declared && *declared > 2 * static_cast<std::uint64_t>(limits.max_wire_bytes)) return too_large;
   // One allocation for a declared length within the limit, instead of growing chunk by chunk.
-  if (req.has_header("Content-Length")) {
-    const auto declared = req.get_header_value<std::uint64_t>("Content-Length");
-    if (declared <= limits.max_wire_bytes) out.bytes.reserve(static_cast<std::size_t>(declared));
-  }
+  if (declared && *declared <= limits.max_wire_bytes) out.bytes.reserve(static_cast<std::size_t>(*declared));
 
   std::size_t received = 0;
-  bool too_large = false;
-  const bool completed = reader([&](const char* data, std::size_t length) {
+  bool over_limit = false;
+  const bool completed = reader.read([&](const char* data, std::size_t length) {
     received += length;
     if (received > limits.max_wire_bytes) {
-      too_large = true;
+      over_limit = true;
       out.bytes.clear();
       out.bytes.shrink_to_fit();
       // Keep draining a moderately oversized body so the 413 arrives on a clean connection;
@@ -142,17 +120,13 @@ std::optional<HttpError> read_body(const httplib::Request& req, const httplib::C
     out.bytes.append(data, length);
     return true;
   });
-  if (too_large || (!completed && received > limits.max_wire_bytes)) {
-    return HttpError{413, "request body exceeds " + std::to_string(limits.max_wire_bytes) + " bytes"};
-  }
+  if (over_limit) return too_large;
   if (!completed) {
-    // cpp-httplib refuses a declared Content-Length above its own cap without reading it.
-    if (req.has_header("Content-Length") &&
-        req.get_header_value<std::uint64_t>("Content-Length") > limits.max_wire_bytes) {
-      return HttpError{413,
-                       "request body exceeds " + std::to_string(limits.max_wire_bytes) + " bytes"};
+    switch (reader.failure()) {
+      case BodyReader::Failure::timed_out: return HttpError{408, "request body not received in time"};
+      case BodyReader::Failure::malformed: return HttpError{400, "malformed chunked request body"};
+      default: return HttpError{400, "could not read request body"};
     }
-    return HttpError{400, "could not read request body"};
   }
 
   const std::string encoding = content_encoding(req);

@@ -9,25 +9,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dev/http.hpp"
+#include "dev/http_request.hpp"
 
 namespace promptetheus::devserver {
-
-/// Header values: ASCII-lowercased, and trimmed of spaces and tabs.
-std::string lowercase(std::string s);
-std::string trim(const std::string& s);
 
 struct BodyLimits {
   std::size_t max_wire_bytes = 64u << 20;          // as sent, possibly compressed
   std::size_t max_decoded_bytes = 64u << 20;       // after gzip decompression
   std::size_t max_json_depth = 512;                // nested arrays/objects
   std::size_t max_json_values = 4u << 20;          // array elements + object members
-};
-
-/// An HTTP failure to report as {"detail": message}.
-struct HttpError {
-  int status;
-  std::string detail;
 };
 
 /// The decoded body bytes. `present` is false when the request declared no body (no
@@ -37,12 +27,13 @@ struct RawBody {
   std::string bytes;
 };
 
-/// Reads the whole body through `reader` and undoes a gzip Content-Encoding. The body is always
-/// drained (so the response reaches the client on a clean connection) but never kept past the
-/// limits: 413 beyond them, 400 `malformed gzip body`, 415 for an encoding other than gzip.
-/// Returns the error instead of the body on failure.
-std::optional<HttpError> read_body(const httplib::Request& req, const httplib::ContentReader& reader,
-                                   const BodyLimits& limits, RawBody& out);
+/// Reads the whole body through the request's body reader and undoes a gzip Content-Encoding.
+/// The body is never kept past the limits: 413 beyond them, 400 `malformed gzip body`, 415 for
+/// an encoding other than gzip. A body up to twice the wire limit is drained (so the 413 reaches
+/// the client on a clean connection); a longer declared one is refused unread, and the server
+/// then closes the connection. A body that does not arrive in time is 408, bad chunked framing
+/// 400. Returns the error instead of the body on failure.
+std::optional<HttpError> read_body(const Request& req, const BodyLimits& limits, RawBody& out);
 
 /// Parses a JSON request body: an absent body is `{}`; then 400 `malformed JSON body` (also for
 /// NaN/Infinity tokens and invalid UTF-8), 400 for too deep or too many values, and 400
@@ -53,9 +44,5 @@ std::optional<HttpError> parse_json_object(const RawBody& body, const BodyLimits
 /// gzip decompression with a cap on the output. Exposed for tests. Accepts concatenated members.
 enum class GunzipResult { ok, malformed, too_large };
 GunzipResult gunzip_bounded(const std::string& compressed, std::size_t max_output, std::string& out);
-
-/// The header that carries the request's Content-Encoding once the server has taken it away from
-/// cpp-httplib (which would otherwise inflate gzip bodies into memory without any bound).
-inline constexpr const char* kOriginalContentEncodingHeader = "X-Promptetheus-Content-Encoding";
 
 }  // namespace promptetheus::devserver

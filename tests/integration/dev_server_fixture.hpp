@@ -47,7 +47,6 @@ class DevServerFixture {
     options_.host = "127.0.0.1";
     options_.port = 0;
     options_.data_dir = data_dir_.string();
-    options_.threads = 8;
     if (tweak) tweak(options_);
     options_.port = server_.start(options_);
   }
