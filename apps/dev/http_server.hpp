@@ -15,9 +15,10 @@
 // nothing, is closed after idle_timeout; once a request's first byte has arrived, its whole
 // head must arrive within head_timeout (else 408); its body must arrive within body_timeout plus
 // one second per body_min_bytes_per_second received (else 408, from the handler's read); each
-// write of a response must progress within write_timeout. Refused requests (4xx with
-// `Connection: close`) are followed by a bounded discard of what the client still sends
-// ("lingering close"), so that the error reaches it rather than a connection reset.
+// write of a response must progress within write_timeout. A request answered before it was read
+// to its end (a refused head, a body too large or not read) is followed by a bounded discard of
+// what the client still sends ("lingering close"), so that the answer reaches the client rather
+// than a connection reset.
 //
 // Thread-safety: start() and stop() must not race each other (DevServer serialises them);
 // running() and port() may be called from any thread. The handler runs on the connection's

@@ -1,7 +1,6 @@
 #include "dev/request_body.hpp"
 
-#include <algorithm>
-#include <cctype>
+#include <cstdint>
 
 #include <zlib.h>
 
@@ -96,8 +95,8 @@ GunzipResult gunzip_bounded(const std::string& compressed, std::size_t max_outpu
 
 std::optional<HttpError> read_body(const Request& req, const BodyLimits& limits, RawBody& out) {
   out = RawBody{};
+  if (req.body == nullptr || !req.body->declared()) return std::nullopt;
   BodyReader& reader = *req.body;
-  if (!reader.declared()) return std::nullopt;
   const HttpError too_large{413, "request body exceeds " + std::to_string(limits.max_wire_bytes) + " bytes"};
   const std::optional<std::uint64_t> declared = reader.declared_length();
   // Draining a body far beyond the limit would take as long as receiving it: refused unread.
