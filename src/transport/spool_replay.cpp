@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.hpp"
-#include "core/utf8.hpp"
+#include "policy/regex.hpp"
 #include "transport/spool.hpp"
 #include "transport/spool_line.hpp"
 
@@ -27,20 +27,6 @@ namespace {
 bool redacted(const EventPolicy& policy, EncodedEvent& event) {
   policy.redact_line(event);
   return !event.json.empty();
-}
-
-bool is_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
-      ++i;
-      continue;
-    }
-    std::uint32_t cp = 0;
-    const std::size_t length = decode_utf8(s, i, cp);
-    if (length == 0) return false;
-    i += length;
-  }
-  return true;
 }
 
 std::string base64(std::string_view bytes) {
@@ -65,7 +51,7 @@ std::string malformed_line_record(std::string_view line, const std::string& file
   nlohmann::json record = {{"_reject_reason", "malformed spool line: not a JSON object"},
                            {"_source_file", file},
                            {"_source_line", line_no}};
-  if (is_utf8(line)) {
+  if (is_valid_utf8(line)) {
     record["_raw"] = std::string(line);
   } else {
     record["_raw_base64"] = base64(line);
