@@ -22,6 +22,7 @@
 #include "dev/dev_store.hpp"
 #include "dev/http_server.hpp"
 #include "dev/session_record.hpp"
+#include "dev/wide_integers.hpp"
 
 namespace promptetheus::devserver {
 
@@ -160,10 +161,11 @@ struct DevServer::Impl {
     return read_body(ex.req, options.limits, body);
   }
 
-  std::optional<HttpError> read_json(Exchange& ex, json& out) {
+  std::optional<HttpError> read_json(Exchange& ex, json& out,
+                                     std::vector<WideInteger>* wide = nullptr) {
     RawBody body;
     if (auto error = read_raw(ex, body)) return error;
-    return parse_json_object(body, options.limits, out);
+    return parse_json_object(body, options.limits, out, wide);
   }
 
   void drain(Exchange& ex) {
@@ -370,12 +372,20 @@ struct DevServer::Impl {
   void post_events(Exchange& ex, const std::string& id) {
     if (!store->has_trace(id)) return send_error(ex.res, 404, "trace not found");
     json body;
-    if (auto error = read_json(ex, body)) return send_error(ex.res, *error);
+    std::vector<WideInteger> wide;  // integer literals beyond 64 bits, kept digit for digit
+    if (auto error = read_json(ex, body, &wide)) return send_error(ex.res, *error);
 
     // {"events": [...]}, {"events": <one value>} or one bare event.
     json events;
     auto list = body.find("events");
     const bool bare = list == body.end();
+    const bool listed = !bare && list->is_array();
+    auto wide_in_event = [&](std::size_t i) {
+      if (wide.empty()) return std::vector<WideInteger>{};
+      if (bare) return wide;
+      return wide_integers_under(wide, listed ? std::vector<std::string>{"events", std::to_string(i)}
+                                              : std::vector<std::string>{"events"});
+    };
     if (bare && body.empty()) {
       events = json::array();  // `{}` or no body: nothing to store (the reference's answer)
     } else if (bare) {
@@ -397,10 +407,13 @@ struct DevServer::Impl {
         rejected.push_back(rejection(i, event, error->message));
         continue;
       }
+      const std::vector<WideInteger> event_wide = wide_in_event(i);
       const json& seq = event["seq"];
       if (seq.is_number_unsigned() &&
           seq.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-        rejected.push_back(rejection(i, event, "seq " + seq.dump() + " is too large to store"));
+        const std::string* literal = wide_literal_at(event_wide, {"seq"});
+        rejected.push_back(rejection(
+            i, event, "seq " + (literal ? *literal : seq.dump()) + " is too large to store"));
         continue;
       }
       event["session_id"] = id;
@@ -410,8 +423,11 @@ struct DevServer::Impl {
       // the profile) and its output is equally valid JSON with the same keys and values.
       StoredEvent stored{event["idempotency_key"].get<std::string>(), seq.get<std::int64_t>(), {}, std::nullopt};
       stored.json.reserve(512);
-      detail::write_json(stored.json, event);
-      if (changes_session_record(event)) stored.record_change = event;
+      write_json_with_wide_integers(stored.json, event, event_wide);
+      if (changes_session_record(event)) {
+        stored.record_change = event;
+        replace_wide_integers_with_doubles(*stored.record_change, event_wide);
+      }
       accepted.push_back(std::move(stored));
       accepted_index.push_back(i);
     }

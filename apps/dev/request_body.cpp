@@ -146,14 +146,20 @@ std::optional<HttpError> read_body(const Request& req, const BodyLimits& limits,
 }
 
 std::optional<HttpError> parse_json_object(const RawBody& body, const BodyLimits& limits,
-                                           nlohmann::json& out) {
+                                           nlohmann::json& out, std::vector<WideInteger>* wide) {
   if (!body.present) {
     out = nlohmann::json::object();
     return std::nullopt;
   }
   if (auto error = check_json_shape(body.bytes, limits)) return error;
-  out = nlohmann::json::parse(body.bytes, nullptr, /*allow_exceptions=*/false);
-  if (out.is_discarded()) return HttpError{400, "malformed JSON body"};
+  if (wide != nullptr) {
+    if (!parse_keeping_wide_integers(body.bytes, out, *wide)) {
+      return HttpError{400, "malformed JSON body"};
+    }
+  } else {
+    out = nlohmann::json::parse(body.bytes, nullptr, /*allow_exceptions=*/false);
+    if (out.is_discarded()) return HttpError{400, "malformed JSON body"};
+  }
   if (!out.is_object()) return HttpError{400, "request body must be a JSON object"};
   return std::nullopt;
 }

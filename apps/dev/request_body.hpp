@@ -6,10 +6,12 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "dev/http_request.hpp"
+#include "dev/wide_integers.hpp"
 
 namespace promptetheus::devserver {
 
@@ -38,8 +40,11 @@ std::optional<HttpError> read_body(const Request& req, const BodyLimits& limits,
 /// Parses a JSON request body: an absent body is `{}`; then 400 `malformed JSON body` (also for
 /// NaN/Infinity tokens and invalid UTF-8), 400 for too deep or too many values, and 400
 /// `request body must be a JSON object`.
+/// With `wide`, integer literals beyond 64 bits are kept as parse_keeping_wide_integers keeps
+/// them (dev/wide_integers.hpp); without it they become doubles, as nlohmann reads them.
 std::optional<HttpError> parse_json_object(const RawBody& body, const BodyLimits& limits,
-                                           nlohmann::json& out);
+                                           nlohmann::json& out,
+                                           std::vector<WideInteger>* wide = nullptr);
 
 /// gzip decompression with a cap on the output. Exposed for tests. Accepts concatenated members.
 enum class GunzipResult { ok, malformed, too_large };

@@ -489,3 +489,54 @@ TEST_CASE("dev server: the onboarding bootstrap hands its project key to the con
   REQUIRE(res);
   CHECK(res->status == 405);
 }
+
+// Python parses any integer literal exactly, so the reference validator takes 2^64 and beyond as
+// integers; nlohmann would read them as inexact doubles. The dev server keeps them exact: a
+// token count of any size is accepted and read back digit for digit, and a seq the store cannot
+// hold (above 2^63 - 1) is rejected as too large, whatever its size.
+TEST_CASE("dev server: integers beyond 64 bits in seq and token counts are integers, kept exact") {
+  DevServerFixture server;
+  REQUIRE(server.create_trace("wide") == 201);
+  const std::string envelope =
+      R"("type":"user_message","session_id":"wide","timestamp":"2026-01-02T03:04:05.000006Z",)"
+      R"("payload":{"content":"x"},)";
+  const std::string llm =
+      R"({"type":"llm_call","session_id":"wide","timestamp":"2026-01-02T03:04:05.000006Z",)"
+      R"("seq":4,"idempotency_key":"k4","payload":{"model":"m",)"
+      R"("input_tokens":123456789012345678901234567890,"output_tokens":18446744073709551616,)"
+      R"("latency_ms":-98765432109876543210,"metadata":{"big":[340282366920938463463374607431768211456]}}})";
+  const std::string body =
+      R"({"events":[)"
+      R"({)" + envelope + R"("seq":9223372036854775808,"idempotency_key":"k0"},)"
+      R"({)" + envelope + R"("seq":18446744073709551616,"idempotency_key":"k1"},)"
+      R"({)" + envelope + R"("seq":-18446744073709551617,"idempotency_key":"k2"},)"
+      R"({)" + envelope + R"("seq":1e30,"idempotency_key":"k3"},)" +
+      llm + "]}";
+  auto res = server.client().Post(events_path("wide"), bearer(server.api_key()), body,
+                                  "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  const json expected_rejections = json::array(
+      {{{"index", 0}, {"idempotency_key", "k0"}, {"reason", "seq 9223372036854775808 is too large to store"}},
+       {{"index", 1}, {"idempotency_key", "k1"}, {"reason", "seq 18446744073709551616 is too large to store"}},
+       {{"index", 2}, {"idempotency_key", "k2"}, {"reason", "event.seq must be >= 0"}},
+       {{"index", 3}, {"idempotency_key", "k3"}, {"reason", "event.seq must be an integer"}}});
+  CHECK(json::parse(res->body) == json{{"accepted", 1}, {"rejected", expected_rejections}});
+
+  // Read back as text: the stored llm_call holds the literals digit for digit.
+  auto read = server.client().Get(events_path("wide"), bearer(server.console_token()));
+  REQUIRE(read);
+  REQUIRE(read->status == 200);
+  for (const char* literal :
+       {R"("input_tokens":123456789012345678901234567890)", R"("output_tokens":18446744073709551616)",
+        R"("latency_ms":-98765432109876543210)", R"("big":[340282366920938463463374607431768211456])"}) {
+    INFO(literal);
+    CHECK(read->body.find(literal) != std::string::npos);
+  }
+  // The same event posted again is a duplicate of what is stored.
+  auto again = server.client().Post(events_path("wide"), bearer(server.api_key()), llm,
+                                    "application/json");
+  REQUIRE(again);
+  CHECK(json::parse(again->body) == json{{"accepted", 1}, {"rejected", json::array()}});
+}

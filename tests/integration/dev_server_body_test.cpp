@@ -175,3 +175,54 @@ TEST_CASE("gunzip_bounded: ok, malformed, too large") {
   CHECK(gunzip_bounded("", 100, out) == GunzipResult::malformed);
   CHECK(gunzip_bounded("\x1f\x8b garbage", 100, out) == GunzipResult::malformed);
 }
+
+TEST_CASE("wide integers: located by path, forgotten when replaced, written back as sent") {
+  using promptetheus::devserver::parse_keeping_wide_integers;
+  using promptetheus::devserver::replace_wide_integers_with_doubles;
+  using promptetheus::devserver::wide_integers_under;
+  using promptetheus::devserver::WideInteger;
+  using promptetheus::devserver::write_json_with_wide_integers;
+  const std::string text =
+      R"({"a":[1,{"b":18446744073709551616},-18446744073709551617],"dup":99999999999999999999,)"
+      R"("dup":5,"f":1.5e3,"g":18446744073709551615,"k/~":[[36893488147419103232]]})";
+  json doc;
+  std::vector<WideInteger> wide;
+  REQUIRE(parse_keeping_wide_integers(text, doc, wide));
+  // The replaced "dup" is forgotten; 1.5e3 is a float literal; 2^64 - 1 fits in 64 bits.
+  REQUIRE(wide.size() == 3);
+  CHECK(wide[0].path == std::vector<std::string>{"a", "1", "b"});
+  CHECK(wide[0].literal == "18446744073709551616");
+  CHECK(wide[1].path == std::vector<std::string>{"a", "2"});
+  CHECK(wide[1].literal == "-18446744073709551617");
+  CHECK(wide[2].path == std::vector<std::string>{"k/~", "0", "0"});
+  // Stand-ins are integers of the literal's sign.
+  CHECK(doc["a"][1]["b"].is_number_unsigned());
+  CHECK(doc["a"][2].get<std::int64_t>() == std::numeric_limits<std::int64_t>::min());
+  CHECK(doc["dup"] == 5);
+  CHECK(doc["g"].get<std::uint64_t>() == std::numeric_limits<std::uint64_t>::max());
+
+  std::string out;
+  write_json_with_wide_integers(out, doc, wide);
+  CHECK(out ==
+        R"({"a":[1,{"b":18446744073709551616},-18446744073709551617],"dup":5,"f":1500.0,)"
+        R"("g":18446744073709551615,"k/~":[[36893488147419103232]]})");
+
+  // Relative to a prefix; a place given another value is written as that value.
+  const std::vector<WideInteger> in_a = wide_integers_under(wide, {"a"});
+  REQUIRE(in_a.size() == 2);
+  CHECK(in_a[0].path == std::vector<std::string>{"1", "b"});
+  json a = doc["a"];
+  a[2] = "replaced";
+  out.clear();
+  write_json_with_wide_integers(out, a, in_a);
+  CHECK(out == R"([1,{"b":18446744073709551616},"replaced"])");
+
+  replace_wide_integers_with_doubles(doc, wide);
+  CHECK(doc["a"][1]["b"] == 18446744073709551616.0);
+  CHECK(doc["k/~"][0][0] == 36893488147419103232.0);
+
+  // Malformed JSON is refused with nothing kept.
+  CHECK_FALSE(parse_keeping_wide_integers(R"({"a":18446744073709551616,)", doc, wide));
+  CHECK(wide.empty());
+  CHECK(doc.is_null());
+}
