@@ -587,14 +587,18 @@ void HttpServer::accept_loop() {
       continue;
     }
     if (fds[1].revents != 0) break;
-    if (fds[2].revents != 0) {
-      std::uint64_t count = 0;
-      if (::read(finished_fd_, &count, sizeof count) < 0) {
-        // Nothing to read: another wake already took the count.
+    try {
+      if (fds[2].revents != 0) {
+        std::uint64_t count = 0;
+        if (::read(finished_fd_, &count, sizeof count) < 0) {
+          // Nothing to read: another wake already took the count.
+        }
+        join_finished_connections();
       }
-      join_finished_connections();
+      if (fds[0].revents != 0) accept_pending();
+    } catch (...) {
+      // Out of memory, say: the acceptor goes on (an exception leaving a thread ends the process).
     }
-    if (fds[0].revents != 0) accept_pending();
   }
 }
 
@@ -649,13 +653,17 @@ void HttpServer::refuse(int fd, const char* detail) {
   char discard[16 * 1024];
   for (int reads = 0; reads < 16 && ::recv(fd, discard, sizeof discard, MSG_DONTWAIT) > 0; ++reads) {
   }
-  const std::string body = json_detail(detail);
-  Response response;
-  response.status = 503;
-  response.set_header("Content-Type", "application/json");
-  const std::string message = response_head(response, body.size(), false, 1) + body;
-  if (::send(fd, message.data(), message.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-    // The client is gone already; nothing to tell it.
+  try {
+    const std::string body = json_detail(detail);
+    Response response;
+    response.status = 503;
+    response.set_header("Content-Type", "application/json");
+    const std::string message = response_head(response, body.size(), false, 1) + body;
+    if (::send(fd, message.data(), message.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+      // The client is gone already; nothing to tell it.
+    }
+  } catch (...) {
+    // No memory for the answer: the connection is closed without one.
   }
   ::shutdown(fd, SHUT_WR);
   ::close(fd);
