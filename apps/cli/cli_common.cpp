@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <map>
 #include <vector>
 
 #include "analysis/pyrepr.hpp"
@@ -43,6 +44,14 @@ void add_spool_dir_option(CLI::App& cmd, std::string& dir) {
   cmd.parse_complete_callback([&dir] {
     if (dir.empty()) dir = Options::from_env().spool_dir;
   });
+}
+
+void add_format_option(CLI::App& cmd, OutputFormat& format) {
+  const std::map<std::string, OutputFormat> names{{"readable", OutputFormat::readable},
+                                                  {"reference", OutputFormat::reference}};
+  cmd.add_option("--format", format,
+                 "Text output: readable (default), or reference for the reference CLI's exact output")
+      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case));
 }
 
 void print_json(const nlohmann::ordered_json& j) {

@@ -22,6 +22,13 @@ bool sending_policy(const Options& options, std::shared_ptr<const detail::EventP
 /// the spool directory the SDK would use: PROMPTETHEUS_SPOOL_DIR, else `spool_dir` of
 /// ~/.promptetheus/config.toml, else `.promptetheus/spool` (the reference CLI's default).
 void add_spool_dir_option(CLI::App& cmd, std::string& dir);
+/// The text output of a command that explains more than the reference CLI does: `readable` (the
+/// default) or `reference`, the reference CLI's bytes (contract §6), which the conformance
+/// tests compare.
+enum class OutputFormat { readable, reference };
+/// Registers `--format readable|reference` on such a command.
+void add_format_option(CLI::App& cmd, OutputFormat& format);
+
 /// The reference CLI version whose output this CLI reproduces (contract §6.1): what
 /// `promptetheus version --reference` prints, next to the SDK's own version by default.
 inline constexpr const char* kReferenceVersion = "2.0.1";

@@ -1,8 +1,11 @@
-// `promptetheus replay TARGET [--dir D] [--tree] [--json]` (contract §6.12, §7.3).
+// `promptetheus replay TARGET [--dir D] [--tree] [--json] [--format readable|reference]`.
+// The default output explains the run (analysis/timeline.hpp); `--format reference` prints the
+// reference CLI's lines byte for byte (contract §6.12, §7.3).
 #include <CLI/CLI.hpp>
 
 #include "analysis/replay.hpp"
 #include "analysis/reports.hpp"
+#include "analysis/timeline.hpp"
 #include "analysis/trace_tree.hpp"
 #include "cli_common.hpp"
 #include "session_loading.hpp"
@@ -15,6 +18,7 @@ struct ReplayOptions {
   std::string dir;  // empty until parsed: then --dir or the configured spool directory
   bool tree = false;
   bool json = false;
+  OutputFormat format = OutputFormat::readable;
 };
 }  // namespace
 
@@ -25,6 +29,7 @@ void add_replay_command(CLI::App& app, ExitCode& rc) {
   add_spool_dir_option(*cmd, opts->dir);
   cmd->add_flag("--tree", opts->tree, "Show the span tree");
   cmd->add_flag("--json", opts->json, "Machine-readable output");
+  add_format_option(*cmd, opts->format);
   cmd->callback([opts, &rc] {
     const auto session = load_target_or_report(opts->target, opts->dir, opts->json ? ReadWarning::stderr_only : ReadWarning::in_result);
     if (!session) {
@@ -32,6 +37,19 @@ void add_replay_command(CLI::App& app, ExitCode& rc) {
       return;
     }
     rc.value = 0;
+    if (opts->format == OutputFormat::readable) {
+      const analysis::Timeline timeline = analysis::build_timeline(session->events);
+      if (opts->json) {
+        nlohmann::ordered_json doc = analysis::read_stats_json(*session);
+        doc["timeline"] = analysis::timeline_json(timeline);
+        if (opts->tree) doc["tree"] = analysis::replay_tree_json(*session)["roots"];
+        print_json(doc);
+      } else {
+        write_out(opts->tree ? analysis::render_timeline_tree(session->events, timeline)
+                             : analysis::render_timeline(timeline));
+      }
+      return;
+    }
     if (opts->json) {
       print_json(opts->tree ? analysis::replay_tree_json(*session) : analysis::replay_flat_json(*session));
       return;

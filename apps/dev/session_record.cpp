@@ -1,10 +1,10 @@
 #include "dev/session_record.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <ctime>
 #include <optional>
 #include <string>
+
+#include "core/ids.hpp"
 
 namespace promptetheus::devserver {
 
@@ -28,35 +28,11 @@ const json* payload_after(const json& event) {
   return after != payload->end() && after->is_object() ? &*after : nullptr;
 }
 
-// Microseconds since the epoch of `YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z`.
-std::optional<long long> parse_utc_micros(const std::string& text) {
-  std::tm tm{};
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                  &tm.tm_min, &tm.tm_sec, &consumed) != 6 || consumed != 19) {
-    return std::nullopt;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  long long micros = 0;
-  std::size_t i = 19;
-  if (i < text.size() && text[i] == '.') {
-    int digits = 0;
-    for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-      if (digits < 6) micros = micros * 10 + (text[i] - '0'), ++digits;
-    }
-    if (digits == 0) return std::nullopt;
-    for (; digits < 6; ++digits) micros *= 10;
-  }
-  if (i + 1 != text.size() || text[i] != 'Z') return std::nullopt;
-  return static_cast<long long>(::timegm(&tm)) * 1000000 + micros;
-}
-
 }  // namespace
 
 std::optional<long long> milliseconds_between(const std::string& from, const std::string& to) {
-  const auto a = parse_utc_micros(from);
-  const auto b = parse_utc_micros(to);
+  const auto a = detail::parse_timestamp(from);
+  const auto b = detail::parse_timestamp(to);
   if (!a || !b) return std::nullopt;
   return (*b - *a) / 1000;
 }

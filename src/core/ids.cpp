@@ -171,6 +171,46 @@ void format_timestamp(char* out, std::int64_t unix_us) noexcept {
   out[26] = 'Z';
 }
 
+std::optional<std::int64_t> parse_timestamp(std::string_view text) noexcept {
+  // Digits at [at, at + n) as a number, or -1.
+  const auto digits = [&](std::size_t at, std::size_t n) -> int {
+    if (at + n > text.size()) return -1;
+    int value = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') return -1;
+      value = value * 10 + (text[i] - '0');
+    }
+    return value;
+  };
+  const int year = digits(0, 4), month = digits(5, 2), day = digits(8, 2);
+  const int hour = digits(11, 2), minute = digits(14, 2), second = digits(17, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 ||
+      minute < 0 || minute > 59 || second < 0 || second > 60 || text[4] != '-' || text[7] != '-' ||
+      text[10] != 'T' || text[13] != ':' || text[16] != ':') {
+    return std::nullopt;
+  }
+  std::size_t i = 19;
+  std::int64_t micros = 0;
+  if (i < text.size() && text[i] == '.') {
+    int count = 0;
+    for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, ++count) {
+      if (count < 6) micros = micros * 10 + (text[i] - '0');
+    }
+    if (count == 0) return std::nullopt;
+    for (; count < 6; ++count) micros *= 10;
+  }
+  const std::string_view zone = text.substr(i);
+  if (zone != "Z" && zone != "+00:00") return std::nullopt;
+  struct tm tm {};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  return static_cast<std::int64_t>(::timegm(&tm)) * 1000000 + micros;
+}
+
 void append_timestamp(std::string& out, std::int64_t unix_us) {
   char buf[kTimestampLength];
   format_timestamp(buf, unix_us);

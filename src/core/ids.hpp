@@ -4,7 +4,9 @@
 #include "promptetheus/export.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/event.hpp"
 
@@ -29,6 +31,10 @@ inline constexpr std::size_t kTimestampLength = 27;
 void append_timestamp(std::string& out, std::int64_t unix_us);
 /// The same into `out[0..27)` (no terminator).
 void format_timestamp(char* out, std::int64_t unix_us) noexcept;
+/// Unix time in microseconds of a UTC timestamp `YYYY-MM-DDTHH:MM:SS[.f…]` ending in `Z` or
+/// `+00:00` (the SDK's own form, and Python's isoformat of an aware UTC time); fraction digits
+/// past the sixth are ignored. Nothing for any other text.
+std::optional<std::int64_t> parse_timestamp(std::string_view text) noexcept;
 
 /// Bumped in the child after fork(); pipelines and generators compare it to notice a fork.
 /// Counts only once register_fork_handler() has run (every Pipeline::create calls it).

@@ -1,0 +1,539 @@
+#include "analysis/timeline.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <unordered_map>
+
+#include "analysis/pyrepr.hpp"
+#include "analysis/python_number.hpp"
+#include "analysis/replay.hpp"
+#include "analysis/trace_tree.hpp"
+#include "analysis/unicode.hpp"
+#include "core/ids.hpp"
+
+namespace promptetheus::analysis {
+
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+// One line of text: control characters escaped, cut to kTimelineTextLimit code points.
+std::string one_line(std::string_view text) {
+  const std::string_view kept = code_point_prefix(text, kTimelineTextLimit);
+  std::string out;
+  out.reserve(kept.size() + 8);
+  for (const char c : kept) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (byte < 0x20 || byte == 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
+      out += escaped;
+    } else {
+      out.push_back(c);
+    }
+  }
+  if (kept.size() < text.size()) out += "…";
+  return out;
+}
+
+// A value as a person reads it: a string as its text, anything else as compact JSON.
+std::string value_text(const JsonView& v) {
+  if (!v.present()) return "?";
+  if (v.is_string()) return one_line(v.as_string());
+  const nlohmann::json parsed = nlohmann::json::parse(v.raw(), nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return one_line(pystr(v));  // NaN or Infinity: Python's spelling
+  return one_line(parsed.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+std::optional<std::string> string_member(const JsonView& object, std::string_view key) {
+  const JsonView v = object.get(key);
+  if (!v.is_string()) return std::nullopt;
+  return v.as_string();
+}
+
+std::string type_of(const Event& e) {
+  if (!e.type.present()) return "?";
+  std::string_view body;
+  if (e.type.plain_string(body)) return std::string(body);
+  return pystr(e.type);
+}
+
+std::string seq_of(const Event& e) {
+  if (!e.seq.present()) return "?";
+  std::string_view body;
+  if (e.seq.plain_string(body)) return std::string(body);
+  return pystr(e.seq);
+}
+
+std::string state_change_name(const Event& e) {
+  return type_of(e) == "state_change" ? string_member(e.payload, "name").value_or("") : "";
+}
+
+std::string format_ms(double ms) {
+  char buf[48];
+  if (ms < 1000) {
+    std::snprintf(buf, sizeof buf, "%.1f ms", ms);
+  } else if (ms < 60000) {
+    std::snprintf(buf, sizeof buf, "%.2f s", ms / 1000);
+  } else {
+    const long long seconds = std::llround(ms / 1000);
+    std::snprintf(buf, sizeof buf, "%lldm %02llds", seconds / 60, seconds % 60);
+  }
+  return buf;
+}
+
+// 1234567 → "1,234,567".
+std::string grouped(std::int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return n < 0 ? "-" + out : out;
+}
+
+std::string format_usd(double usd) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, usd != 0 && usd < 0.01 ? "$%.6f" : "$%.4f", usd);
+  return buf;
+}
+
+std::string plural(std::size_t n, const char* one, const char* many) {
+  return grouped(static_cast<std::int64_t>(n)) + " " + (n == 1 ? one : many);
+}
+
+// A JSON value of the tree form, for the policy functions: NaN and Infinity (which Python's
+// json reads and nlohmann does not) as doubles.
+nlohmann::json to_json(const JsonView& v) {
+  if (!v.present()) return nullptr;
+  nlohmann::json j = nlohmann::json::parse(v.raw(), nullptr, false);
+  if (!j.is_discarded()) return j;
+  return v.is_number() ? nlohmann::json(v.as_double()) : nlohmann::json(pystr(v));
+}
+
+// The members of an llm_call that its cost is computed from.
+nlohmann::json llm_call_for_cost(const Event& e) {
+  nlohmann::json payload = nlohmann::json::object();
+  for (const char* key : {"model", "input_tokens", "output_tokens"}) {
+    const JsonView v = e.payload_get(key);
+    if (v.present()) payload[key] = to_json(v);
+  }
+  return nlohmann::json{{"type", "llm_call"}, {"payload", std::move(payload)}};
+}
+
+// What the timeline says of each event, and whether it is a failure.
+class EntryWriter {
+ public:
+  explicit EntryWriter(const std::map<std::string, policy::Price>* prices) : prices_(prices) {}
+
+  void describe(const Event& e, TimelineEntry& entry, SessionOverview& overview) {
+    const JsonView& p = e.payload;
+    std::string& t = entry.text;
+    const std::string& type = entry.type;
+    if (!p.is_object()) {
+      t = p.present() ? value_text(p) : "";
+    } else if (type == "user_message" || type == "agent_message") {
+      t = value_text(p.get("content"));
+    } else if (type == "tool_call") {
+      ++overview.tool_calls;
+      const std::string name = string_member(p, "tool_name").value_or("?");
+      if (auto call = string_member(p, "call_id")) tool_names_[*call] = name;
+      t = one_line(name);
+      const JsonView args = p.get("arguments");
+      if (args.present() && !args.is_null()) t += " " + value_text(args);
+    } else if (type == "tool_result") {
+      const auto call = string_member(p, "call_id");
+      const auto known = call ? tool_names_.find(*call) : tool_names_.end();
+      t = known != tool_names_.end() ? one_line(known->second)
+                                     : "call " + (call ? one_line(*call) : std::string("?"));
+      const JsonView error = p.get("error");
+      if (error.present() && !error.is_null()) {
+        entry.failure = true;
+        ++overview.failed_tool_calls;
+        t += " FAILED: " + value_text(error);
+      } else {
+        t += " -> " + value_text(p.get("result"));
+      }
+    } else if (type == "llm_call") {
+      describe_llm_call(p, t);
+    } else if (type == "retrieval") {
+      t = "\"" + value_text(p.get("query")) + "\"";
+      const JsonView docs = p.get("documents");
+      if (docs.is_array()) {
+        std::size_t count = 0;
+        std::string ids;
+        docs.for_each_element([&](const JsonView& d) {
+          if (count++ >= 5) return;
+          std::string item = d.is_object() && d.get("id").present() ? value_text(d.get("id")) : "";
+          const JsonView score = d.is_object() ? d.get("score") : JsonView();
+          if (score.is_number()) item += (item.empty() ? "" : " ") + ("(" + pystr(score) + ")");
+          if (!item.empty()) ids += (ids.empty() ? "" : ", ") + item;
+        });
+        t += " -> " + plural(count, "document", "documents");
+        if (!ids.empty()) t += ": " + ids + (count > 5 ? ", …" : "");
+      }
+    } else if (type == "browser_action") {
+      t = value_text(p.get("action"));
+      const JsonView target = p.get("target");
+      if (target.present() && !target.is_null()) t += " " + value_text(target);
+      const JsonView url = p.get("url");
+      if (url.is_string()) t += " at " + value_text(url);
+    } else if (type == "dom_snapshot") {
+      t = value_text(p.get("url"));
+      const JsonView text = p.get("visible_text");
+      if (text.is_string()) t += ", " + plural(to_u32(text.as_string()).size(), "character", "characters") + " of text";
+      const JsonView warnings = p.get("warnings");
+      if (warnings.is_array() && !warnings.empty_container()) t += ", warnings: " + value_text(warnings);
+    } else if (type == "screenshot" || type == "replay_artifact") {
+      const JsonView kind = p.get("artifact_type");
+      t = kind.is_string() ? value_text(kind) + " " : "";
+      t += value_text(p.get("storage_path"));
+      const JsonView size = p.get("size_bytes");
+      if (size.is_number()) t += " (" + pystr(size) + " bytes)";
+    } else if (type == "goal_check") {
+      const JsonView passed = p.get("passed");
+      if (passed.is_true()) {
+        t = "passed";
+      } else {
+        entry.failure = true;
+        ++overview.failed_goal_checks;
+        t = "FAILED";
+        const JsonView mismatches = p.get("mismatches");
+        if (mismatches.is_array() && !mismatches.empty_container()) {
+          std::string list;
+          mismatches.for_each_element([&](const JsonView& m) {
+            list += (list.empty() ? "" : "; ") + value_text(m);
+          });
+          t += ": " + list;
+        }
+      }
+    } else if (type == "state_change") {
+      describe_state_change(p, t);
+    } else if (type == "session_end") {
+      const auto status = string_member(p, "status");
+      t = status ? one_line(*status) : value_text(p.get("status"));
+      const JsonView error = p.get("error");
+      if (status != std::optional<std::string>("completed")) entry.failure = true;
+      if (error.present() && !error.is_null()) t += ": " + value_text(error);
+    } else if (type == "error") {
+      entry.failure = true;
+      ++overview.errors;
+      const auto kind = string_member(p, "error_type");
+      t = (kind ? one_line(*kind) + ": " : std::string()) + value_text(p.get("message"));
+      if (p.get("handled").is_true()) t += " (handled)";
+    } else if (type == "score" || type == "metric") {
+      t = value_text(p.get("name")) + "=" + (p.get("value").present() ? pystr(p.get("value")) : "?");
+      const JsonView unit = p.get("unit");
+      if (unit.is_string()) t += " " + value_text(unit);
+      const JsonView comment = p.get("comment");
+      if (comment.is_string()) t += " (" + value_text(comment) + ")";
+    } else {
+      t = value_text(p);
+    }
+  }
+
+ private:
+  void describe_llm_call(const JsonView& p, std::string& t) {
+    t = value_text(p.get("model"));
+    const JsonView in = p.get("input_tokens"), out = p.get("output_tokens");
+    auto tokens = [](const JsonView& v) { return v.is_number() ? pystr(v) : std::string("?"); };
+    if (in.present() || out.present()) t += " " + tokens(in) + " in / " + tokens(out) + " out tokens";
+    const JsonView latency = p.get("latency_ms");
+    if (latency.is_number()) t += ", " + pystr(latency) + " ms";
+    const auto model = string_member(p, "model");
+    if (model && policy::resolve_price(*model, prices_)) {
+      t += ", " + format_usd(policy::estimate_cost(*model, to_json(in), to_json(out), prices_));
+    }
+  }
+
+  void describe_state_change(const JsonView& p, std::string& t) {
+    const auto name = string_member(p, "name");
+    const JsonView after = p.get("after");
+    if (name == std::optional<std::string>("span_start") ||
+        name == std::optional<std::string>("span_end")) {
+      t = *name + " " + value_text(p.get("span_name"));
+      const JsonView duration = p.get("duration_ms");
+      if (auto ms = py_float(duration); ms && duration.is_number()) t += " (" + format_ms(*ms) + ")";
+    } else if (name == std::optional<std::string>("session_started") && after.is_object()) {
+      t = "session_started agent=" + value_text(after.get("agent")) + " goal=\"" +
+          value_text(after.get("user_goal")) + "\"";
+    } else if (name == std::optional<std::string>("tags_added") && after.is_object()) {
+      t = "tags_added " + value_text(after.get("tags"));
+    } else {
+      t = name ? one_line(*name) : value_text(p.get("name"));
+      const JsonView before = p.get("before");
+      if (before.present() && !before.is_null()) t += " " + value_text(before) + " ->";
+      if (after.present() && !after.is_null()) t += " " + value_text(after);
+    }
+  }
+
+  const std::map<std::string, policy::Price>* prices_;
+  std::unordered_map<std::string, std::string> tool_names_;  // call_id → tool name
+};
+
+std::optional<std::int64_t> timestamp_us(const Event& e) {
+  if (!e.is_object()) return std::nullopt;
+  const JsonView ts = e.value.get("timestamp");
+  if (!ts.is_string()) return std::nullopt;
+  return detail::parse_timestamp(ts.as_string());
+}
+
+}  // namespace
+
+Timeline build_timeline(const std::vector<Event>& events,
+                        const std::map<std::string, policy::Price>* prices) {
+  Timeline timeline;
+  SessionOverview& overview = timeline.overview;
+  std::vector<std::pair<long double, const Event*>> order;
+  order.reserve(events.size());
+  for (const Event& e : events) {
+    if (e.is_object()) order.emplace_back(flat_seq_key(e.seq), &e);
+  }
+  for (auto& o : order) {
+    if (o.first != o.first) o.first = 0;  // NaN keys sort as 0, as replay sorts them
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+
+  // The session starts at its earliest timestamp (seq 0 normally, but clocks and files vary).
+  std::optional<std::int64_t> first_us, last_us;
+  for (const auto& [key, e] : order) {
+    if (auto us = timestamp_us(*e)) {
+      if (!first_us || *us < *first_us) {
+        first_us = us;
+        overview.started_at = e->value.get("timestamp").as_string();
+      }
+      if (!last_us || *us >= *last_us) {
+        last_us = us;
+        overview.ended_at = e->value.get("timestamp").as_string();
+      }
+    }
+  }
+  if (first_us && last_us) overview.duration_ms = static_cast<double>(*last_us - *first_us) / 1000.0;
+
+  std::vector<nlohmann::json> llm_calls;
+  EntryWriter writer(prices);
+  int depth = 0;
+  timeline.entries.reserve(order.size());
+  for (const auto& [key, e] : order) {
+    TimelineEntry entry;
+    entry.event = e;
+    entry.seq = seq_of(*e);
+    entry.type = type_of(*e);
+    if (auto us = timestamp_us(*e); us && first_us) {
+      entry.offset_ms = static_cast<double>(*us - *first_us) / 1000.0;
+    }
+    const bool start = e->is_span_start();
+    if (e->is_span_end() && depth > 0) --depth;
+    entry.depth = depth;
+    if (start) {
+      ++depth;
+      ++overview.spans;
+    }
+    writer.describe(*e, entry, overview);
+    if (entry.failure) ++overview.failures;
+
+    if (!overview.session_id) {
+      const JsonView sid = e->value.get("session_id");
+      if (sid.is_string()) overview.session_id = sid.as_string();
+    }
+    if (state_change_name(*e) == "session_started") {
+      const JsonView after = e->payload_get("after");
+      if (auto agent = string_member(after, "agent")) overview.agent = agent;
+      if (auto goal = string_member(after, "user_goal")) overview.goal = goal;
+    }
+    if (entry.type == "session_end" && e->payload.is_object()) {
+      overview.status = string_member(e->payload, "status");
+      overview.end_error = string_member(e->payload, "error");
+    }
+    if (entry.type == "llm_call") llm_calls.push_back(llm_call_for_cost(*e));
+    timeline.entries.push_back(std::move(entry));
+  }
+  overview.events = timeline.entries.size();
+  overview.cost = policy::session_cost(llm_calls, prices);
+  return timeline;
+}
+
+std::string summary_line(const SessionOverview& o) {
+  std::string s = o.status ? *o.status : std::string("no session_end");
+  if (o.duration_ms) s += " · " + format_ms(*o.duration_ms);
+  s += " · " + plural(o.events, "event", "events");
+  s += " · " + plural(static_cast<std::size_t>(o.cost.llm_calls), "LLM call", "LLM calls");
+  if (o.cost.llm_calls > 0) {
+    s += " · " + grouped(o.cost.input_tokens + o.cost.output_tokens) + " tokens (" +
+         grouped(o.cost.input_tokens) + " in, " + grouped(o.cost.output_tokens) + " out)";
+    s += " · " + (o.cost.priced_calls > 0 ? format_usd(o.cost.total_usd) : std::string("cost unknown"));
+    if (o.cost.priced_calls > 0 && o.cost.priced_calls < o.cost.llm_calls) s += " (some calls unpriced)";
+  }
+  s += " · " + plural(o.failures, "failure", "failures");
+  return s;
+}
+
+namespace {
+
+void append_header(std::string& out, const SessionOverview& o) {
+  out += "Session " + (o.session_id ? one_line(*o.session_id) : std::string("?"));
+  if (o.agent) out += " · agent " + one_line(*o.agent);
+  out += "\n";
+  if (o.goal) out += "Goal: " + one_line(*o.goal) + "\n";
+  if (o.started_at) out += "Started " + one_line(*o.started_at) + "\n";
+  if (o.status) {
+    out += "Status: " + one_line(*o.status);
+    if (o.end_error) out += ": " + one_line(*o.end_error);
+    out += "\n";
+  }
+  out += "\n";
+}
+
+void append_entry(std::string& out, const TimelineEntry& entry, int depth) {
+  out += entry.failure ? "! " : "  ";
+  char offset[32];
+  if (entry.offset_ms) {
+    std::snprintf(offset, sizeof offset, "%+9.3fs", *entry.offset_ms / 1000.0);
+  } else {
+    std::snprintf(offset, sizeof offset, "%10s", "?");
+  }
+  out += offset;
+  out += "  ";
+  out.append(static_cast<std::size_t>(depth) * 2, ' ');
+  out += "[" + one_line(entry.seq) + "] " + one_line(entry.type);
+  if (!entry.text.empty()) out += " " + entry.text;
+  out.push_back('\n');
+}
+
+}  // namespace
+
+std::string render_timeline(const Timeline& timeline) {
+  if (timeline.entries.empty()) return "(no events)\n";
+  std::string out;
+  out.reserve(timeline.entries.size() * 96 + 256);
+  append_header(out, timeline.overview);
+  for (const TimelineEntry& entry : timeline.entries) append_entry(out, entry, entry.depth);
+  out += "\n" + summary_line(timeline.overview) + "\n";
+  return out;
+}
+
+std::string render_timeline_tree(const std::vector<Event>& events, const Timeline& timeline) {
+  if (timeline.entries.empty()) return "(no events)\n";
+  std::unordered_map<const Event*, const TimelineEntry*> entry_of;
+  for (const TimelineEntry& entry : timeline.entries) entry_of[entry.event] = &entry;
+  const TraceForest forest = build_trace_forest(events);
+
+  std::string out;
+  append_header(out, timeline.overview);
+  // Pre-order with an explicit stack (nesting depth comes from input data). Within a span, its
+  // events (its markers are its header line) and its child spans are merged by seq; at the top,
+  // the events outside any span and the top-level spans are merged the same way.
+  static const std::vector<const Event*> kNoEvents;
+  std::vector<std::size_t> top_spans;
+  const std::vector<const Event*>* top_events = &kNoEvents;
+  for (std::size_t root : forest.roots) {
+    if (forest.nodes[root].is_root) {
+      top_events = &forest.nodes[root].events;
+    } else {
+      top_spans.push_back(root);
+    }
+  }
+  struct Frame {
+    const std::vector<const Event*>* events;
+    const std::vector<std::size_t>* children;
+    int depth;  // of the content
+    bool skip_markers;
+    std::size_t next_event = 0, next_child = 0;
+  };
+  std::vector<Frame> stack;
+  stack.push_back(Frame{top_events, &top_spans, 0, false});
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    const bool events_left = f.next_event < f.events->size();
+    const bool children_left = f.next_child < f.children->size();
+    if (!events_left && !children_left) {
+      stack.pop_back();
+      continue;
+    }
+    const bool child_first =
+        children_left &&
+        (!events_left || forest.nodes[(*f.children)[f.next_child]].first_seq <
+                             static_cast<std::int64_t>(flat_seq_key((*f.events)[f.next_event]->seq)));
+    if (child_first) {
+      const SpanNode& child = forest.nodes[(*f.children)[f.next_child++]];
+      const int depth = f.depth;
+      out.append(14 + static_cast<std::size_t>(depth) * 2, ' ');
+      out += "span " + one_line(child.name.value_or("?"));
+      if (child.duration_ms && std::isfinite(*child.duration_ms)) {
+        out += " (" + format_ms(*child.duration_ms) + ")";
+      }
+      out.push_back('\n');
+      stack.push_back(Frame{&child.events, &child.children, depth + 1, true});  // `f` is stale now
+      continue;
+    }
+    const Event* e = (*f.events)[f.next_event++];
+    if (f.skip_markers && e->is_span_marker()) continue;
+    auto found = entry_of.find(e);
+    if (found != entry_of.end()) append_entry(out, *found->second, f.depth);
+  }
+  out += "\n" + summary_line(timeline.overview) + "\n";
+  return out;
+}
+
+ojson overview_json(const SessionOverview& o) {
+  const auto optional_string = [](const std::optional<std::string>& s) {
+    return s ? ojson(*s) : ojson(nullptr);
+  };
+  ojson j;
+  j["session_id"] = optional_string(o.session_id);
+  j["agent"] = optional_string(o.agent);
+  j["goal"] = optional_string(o.goal);
+  j["status"] = optional_string(o.status);
+  j["end_error"] = optional_string(o.end_error);
+  j["started_at"] = optional_string(o.started_at);
+  j["ended_at"] = optional_string(o.ended_at);
+  j["duration_ms"] = o.duration_ms ? ojson(*o.duration_ms) : ojson(nullptr);
+  j["events"] = o.events;
+  j["spans"] = o.spans;
+  j["tool_calls"] = o.tool_calls;
+  j["failed_tool_calls"] = o.failed_tool_calls;
+  j["errors"] = o.errors;
+  j["failed_goal_checks"] = o.failed_goal_checks;
+  j["failures"] = o.failures;
+  j["llm_calls"] = o.cost.llm_calls;
+  j["input_tokens"] = o.cost.input_tokens;
+  j["output_tokens"] = o.cost.output_tokens;
+  j["priced_llm_calls"] = o.cost.priced_calls;
+  j["cost_usd"] = o.cost.total_usd;
+  j["unpriced_models"] = o.cost.unknown_models;
+  j["summary"] = summary_line(o);
+  return j;
+}
+
+ojson timeline_json(const Timeline& timeline) {
+  ojson entries = ojson::array();
+  for (const TimelineEntry& entry : timeline.entries) {
+    ojson j;
+    j["seq"] = entry.seq;
+    j["type"] = entry.type;
+    j["offset_ms"] = entry.offset_ms ? ojson(*entry.offset_ms) : ojson(nullptr);
+    j["depth"] = entry.depth;
+    j["text"] = entry.text;
+    j["failure"] = entry.failure;
+    const JsonView span = entry.event->span_id;
+    j["span_id"] = span.is_string() ? ojson(span.as_string()) : ojson(nullptr);
+    ojson event = ojson::parse(entry.event->value.raw(), nullptr, false);
+    j["event"] = event.is_discarded() ? ojson(pystr(entry.event->value)) : std::move(event);
+    entries.push_back(std::move(j));
+  }
+  ojson j;
+  j["overview"] = overview_json(timeline.overview);
+  j["entries"] = std::move(entries);
+  return j;
+}
+
+}  // namespace promptetheus::analysis

@@ -1,0 +1,76 @@
+// A session read for a person debugging it: every event in time order as one readable line
+// (span names, the tool's name on its result with the result or the error, LLM tokens and cost,
+// goal-check mismatches, the end error), times relative to the session's start, and the
+// session's totals. The default `replay` prints it; `replay --format reference` keeps the
+// reference CLI's lines (replay.hpp). Nothing here throws on odd values, only std::bad_alloc.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "analysis/session_store.hpp"
+#include "promptetheus/policy.hpp"
+
+namespace promptetheus::analysis {
+
+/// Long strings in a timeline line are cut to this many code points, with "…" after them.
+inline constexpr std::size_t kTimelineTextLimit = 160;
+
+struct TimelineEntry {
+  const Event* event = nullptr;
+  std::string seq;                  // as replay prints it ("?" when missing)
+  std::string type;                 // "?" when missing
+  std::optional<double> offset_ms;  // since the session's first timestamp
+  int depth = 0;                    // spans open at this event (span markers, as in replay)
+  std::string text;                 // what happened, one line
+  bool failure = false;             // a failed tool call or goal check, an error, a failed end
+};
+
+struct SessionOverview {
+  std::optional<std::string> session_id, agent, goal, status, end_error;
+  std::optional<std::string> started_at, ended_at;  // timestamps of the first and last events
+  std::optional<double> duration_ms;                // first to last timestamp
+  std::size_t events = 0;  // object events
+  std::size_t spans = 0;
+  std::size_t tool_calls = 0;
+  std::size_t failed_tool_calls = 0;
+  std::size_t errors = 0;  // `error` events
+  std::size_t failed_goal_checks = 0;
+  std::size_t failures = 0;  // entries marked as failures
+  policy::SessionCost cost;
+};
+
+struct Timeline {
+  SessionOverview overview;
+  std::vector<TimelineEntry> entries;  // object events, stable-sorted by seq as replay sorts them
+};
+
+/// Builds the timeline. `prices` replaces the default price table when given.
+Timeline build_timeline(const std::vector<Event>& events,
+                        const std::map<std::string, policy::Price>* prices = nullptr);
+
+/// The readable replay: a header (session, agent, goal, status, start), one line per event
+/// ("+<seconds>s  [<seq>] <indent><type> <text>", failures marked with "!"), and a closing
+/// summary line. "(no events)\n" when there is none.
+std::string render_timeline(const Timeline& timeline);
+
+/// The readable run tree: spans nested by parent as in the reference tree (contract §7.3), but
+/// within each span its events and its child spans interleaved in seq order, as they happened.
+std::string render_timeline_tree(const std::vector<Event>& events, const Timeline& timeline);
+
+/// The summary line: "<status> · <duration> · <n> events · <k> LLM call(s) · <tokens> tokens ·
+/// $<cost> · <f> failure(s)".
+std::string summary_line(const SessionOverview& overview);
+
+/// {"overview": {...}, "entries": [{"seq", "type", "offset_ms", "depth", "text", "failure",
+/// "span_id", "event"}]}: the timeline as data, each entry with its event as stored.
+nlohmann::ordered_json timeline_json(const Timeline& timeline);
+nlohmann::ordered_json overview_json(const SessionOverview& overview);
+
+}  // namespace promptetheus::analysis
