@@ -87,6 +87,23 @@ TEST_CASE("timestamps always have six fraction digits and a Z", "[sdk][ids]") {
   CHECK(std::regex_match(timestamp(now_unix_us()), format));
 }
 
+TEST_CASE("parse_timestamp reads back what the SDK writes, and Python's +00:00 form", "[sdk][ids]") {
+  for (std::int64_t us : {std::int64_t{0}, std::int64_t{1764547200123456}, std::int64_t{951782400000001}}) {
+    std::string text;
+    append_timestamp(text, us);
+    CHECK(parse_timestamp(text) == us);
+  }
+  CHECK(parse_timestamp("2026-01-02T03:04:05Z") == std::int64_t{1767323045} * 1000000);
+  CHECK(parse_timestamp("2026-01-02T03:04:05.5+00:00") == std::int64_t{1767323045} * 1000000 + 500000);
+  CHECK(parse_timestamp("2026-01-02T03:04:05.123456789Z") == std::int64_t{1767323045} * 1000000 + 123456);
+  for (const char* bad : {"", "2026-01-02", "2026-01-02T03:04:05", "2026-01-02T03:04:05.Z",
+                          "2026-01-02 03:04:05Z", "2026-13-02T03:04:05Z", "2026-01-02T03:04:05+01:00",
+                          "2026-01-02T03:04:05Zjunk", "２026-01-02T03:04:05Z"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_timestamp(bad).has_value());
+  }
+}
+
 TEST_CASE("spool file names are made safe as the reference does", "[sdk][spool]") {
   CHECK(safe_session_name("sess/a") == "sess_a");
   CHECK(safe_session_name("01M7ZXHNVH2DNQWAR7C5Q4VEFW") == "01M7ZXHNVH2DNQWAR7C5Q4VEFW");
