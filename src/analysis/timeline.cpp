@@ -286,6 +286,38 @@ std::optional<std::int64_t> timestamp_us(const Event& e) {
   return detail::parse_timestamp(ts.as_string());
 }
 
+// Keeps the waterfall's spans up to date with one more entry.
+void record_span(const Event& e, const TimelineEntry& entry, std::vector<SpanTiming>& spans,
+                 std::unordered_map<std::string, std::size_t>& index) {
+  if (!e.span_id.is_string()) return;
+  const std::string id = e.span_id.as_string();
+  auto found = index.find(id);
+  if (found == index.end()) {
+    SpanTiming span;
+    span.span_id = id;
+    if (e.parent_id.is_string()) {
+      span.parent_id = e.parent_id.as_string();
+      auto parent = index.find(*span.parent_id);
+      if (parent != index.end()) span.depth = spans[parent->second].depth + 1;
+    }
+    found = index.emplace(id, spans.size()).first;
+    spans.push_back(std::move(span));
+  }
+  SpanTiming& span = spans[found->second];
+  if (e.is_span_start()) {
+    span.start_ms = entry.offset_ms;
+    span.name = string_member(e.payload, "span_name");
+  } else if (e.is_span_end()) {
+    span.end_ms = entry.offset_ms;
+    if (!span.name) span.name = string_member(e.payload, "span_name");
+    const JsonView duration = e.payload_get("duration_ms");
+    if (duration.is_number()) span.duration_ms = duration.as_double();
+  } else if (!span.start_ms) {
+    span.start_ms = entry.offset_ms;  // an event of a span whose start marker is missing
+  }
+  if (entry.failure) span.failed = true;
+}
+
 }  // namespace
 
 Timeline build_timeline(const std::vector<Event>& events,
@@ -320,6 +352,7 @@ Timeline build_timeline(const std::vector<Event>& events,
   if (first_us && last_us) overview.duration_ms = static_cast<double>(*last_us - *first_us) / 1000.0;
 
   std::vector<nlohmann::json> llm_calls;
+  std::unordered_map<std::string, std::size_t> span_index;  // span_id → timeline.spans
   EntryWriter writer(prices);
   int depth = 0;
   timeline.entries.reserve(order.size());
@@ -340,6 +373,7 @@ Timeline build_timeline(const std::vector<Event>& events,
     }
     writer.describe(*e, entry, overview);
     if (entry.failure) ++overview.failures;
+    record_span(*e, entry, timeline.spans, span_index);
 
     if (!overview.session_id) {
       const JsonView sid = e->value.get("session_id");
@@ -530,9 +564,26 @@ ojson timeline_json(const Timeline& timeline) {
     j["event"] = event.is_discarded() ? ojson(pystr(entry.event->value)) : std::move(event);
     entries.push_back(std::move(j));
   }
+  ojson spans = ojson::array();
+  const auto optional_number = [](const std::optional<double>& v) {
+    return v && std::isfinite(*v) ? ojson(*v) : ojson(nullptr);
+  };
+  for (const SpanTiming& span : timeline.spans) {
+    ojson j;
+    j["span_id"] = span.span_id;
+    j["parent_id"] = span.parent_id ? ojson(*span.parent_id) : ojson(nullptr);
+    j["name"] = span.name ? ojson(*span.name) : ojson(nullptr);
+    j["start_ms"] = optional_number(span.start_ms);
+    j["end_ms"] = optional_number(span.end_ms);
+    j["duration_ms"] = optional_number(span.duration_ms);
+    j["depth"] = span.depth;
+    j["failed"] = span.failed;
+    spans.push_back(std::move(j));
+  }
   ojson j;
   j["overview"] = overview_json(timeline.overview);
   j["entries"] = std::move(entries);
+  j["spans"] = std::move(spans);
   return j;
 }
 

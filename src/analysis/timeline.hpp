@@ -46,9 +46,21 @@ struct SessionOverview {
   policy::SessionCost cost;
 };
 
+/// A span on the session's time axis, for a waterfall.
+struct SpanTiming {
+  std::string span_id;
+  std::optional<std::string> parent_id;
+  std::optional<std::string> name;
+  std::optional<double> start_ms, end_ms;  // offsets of its start and end markers
+  std::optional<double> duration_ms;       // as its end marker says
+  int depth = 0;                           // below its parent span, when that started first
+  bool failed = false;                     // one of its own events is a failure
+};
+
 struct Timeline {
   SessionOverview overview;
   std::vector<TimelineEntry> entries;  // object events, stable-sorted by seq as replay sorts them
+  std::vector<SpanTiming> spans;       // in the order they started
 };
 
 /// Builds the timeline. `prices` replaces the default price table when given.
@@ -69,7 +81,8 @@ std::string render_timeline_tree(const std::vector<Event>& events, const Timelin
 std::string summary_line(const SessionOverview& overview);
 
 /// {"overview": {...}, "entries": [{"seq", "type", "offset_ms", "depth", "text", "failure",
-/// "span_id", "event"}]}: the timeline as data, each entry with its event as stored.
+/// "span_id", "event"}], "spans": [{"span_id", "parent_id", "name", "start_ms", "end_ms",
+/// "duration_ms", "depth", "failed"}]}: the timeline as data, each entry with its event as stored.
 nlohmann::ordered_json timeline_json(const Timeline& timeline);
 nlohmann::ordered_json overview_json(const SessionOverview& overview);
 

@@ -89,6 +89,15 @@ TEST_CASE("readable replay: names, results, errors, relative times and totals", 
   CHECK(j["entries"][5]["span_id"] == "sp1");
   CHECK(j["entries"][5]["event"]["payload"]["error"] == "TimeoutError: upstream timed out");
   CHECK(j["entries"][5]["offset_ms"] == Approx(4002.0));
+
+  // The waterfall's span: on the time axis, marked failed by its failed tool result.
+  REQUIRE(j["spans"].size() == 1);
+  CHECK(j["spans"][0]["name"] == "search");
+  CHECK(j["spans"][0]["start_ms"] == Approx(1000.0));
+  CHECK(j["spans"][0]["end_ms"] == Approx(4003.0));
+  CHECK(j["spans"][0]["duration_ms"] == Approx(3002.5));
+  CHECK(j["spans"][0]["failed"] == true);
+  CHECK(j["spans"][0]["depth"] == 0);
 }
 
 TEST_CASE("readable run tree keeps time order within and around spans", "[analysis][timeline]") {
@@ -104,6 +113,11 @@ TEST_CASE("readable run tree keeps time order within and around spans", "[analys
           end(10, 10, "c", "act", "1") + ev(11, 11, "session_end", R"({"error":null,"status":"completed"})"),
       "t");
   const Timeline t = build_timeline(s.events);
+  REQUIRE(t.spans.size() == 3);
+  CHECK(t.spans[1].name == "lookup");
+  CHECK(t.spans[1].parent_id == "a");
+  CHECK(t.spans[1].depth == 1);
+  CHECK_FALSE(t.spans[1].failed);
   const std::string tree = render_timeline_tree(s.events, t);
   CHECK(tree ==
         "Session sess-1\n"
