@@ -1,6 +1,9 @@
-// `promptetheus diff A B [--dir D] [--json]` (contract §6.13, §7.2). rc 2 on a regression.
+// `promptetheus diff A B [--dir D] [--json] [--format readable|reference]`. rc 2 on a regression.
+// The default compares what a person checks (analysis/compare.hpp); `--format reference` prints
+// the reference CLI's step diff byte for byte, with its exit code (contract §6.13, §7.2).
 #include <CLI/CLI.hpp>
 
+#include "analysis/compare.hpp"
 #include "analysis/diff.hpp"
 #include "analysis/reports.hpp"
 #include "cli_common.hpp"
@@ -13,6 +16,7 @@ struct DiffOptions {
   std::string a, b;
   std::string dir;  // empty until parsed: then --dir or the configured spool directory
   bool json = false;
+  OutputFormat format = OutputFormat::readable;
 };
 }  // namespace
 
@@ -23,6 +27,7 @@ void add_diff_command(CLI::App& app, ExitCode& rc) {
   cmd->add_option("b", opts->b, "Candidate session id or file")->required();
   add_spool_dir_option(*cmd, opts->dir);
   cmd->add_flag("--json", opts->json, "Machine-readable output");
+  add_format_option(*cmd, opts->format);
   cmd->callback([opts, &rc] {
     const auto a = load_target_or_report(opts->a, opts->dir, opts->json ? ReadWarning::stderr_only : ReadWarning::in_result);
     if (!a) {
@@ -32,6 +37,18 @@ void add_diff_command(CLI::App& app, ExitCode& rc) {
     const auto b = load_target_or_report(opts->b, opts->dir, opts->json ? ReadWarning::stderr_only : ReadWarning::in_result);
     if (!b) {
       rc.value = 1;
+      return;
+    }
+    if (opts->format == OutputFormat::readable) {
+      const analysis::SessionComparison c = analysis::compare_sessions(a->events, b->events);
+      rc.value = c.regressed() ? 2 : 0;
+      if (opts->json) {
+        nlohmann::ordered_json doc = analysis::comparison_json(c);
+        doc["sources"] = {a->source, b->source};
+        print_json(doc);
+      } else {
+        write_out(analysis::render_comparison(c));
+      }
       return;
     }
     const analysis::SessionDiff d = analysis::diff_sessions(a->events, b->events);

@@ -7,6 +7,7 @@
 
 #include "analysis/pyrepr.hpp"
 #include "analysis/python_number.hpp"
+#include "analysis/readable_text.hpp"
 #include "analysis/replay.hpp"
 #include "analysis/trace_tree.hpp"
 #include "analysis/unicode.hpp"
@@ -17,31 +18,6 @@ namespace promptetheus::analysis {
 namespace {
 
 using ojson = nlohmann::ordered_json;
-
-// One line of text: control characters escaped, cut to kTimelineTextLimit code points.
-std::string one_line(std::string_view text) {
-  const std::string_view kept = code_point_prefix(text, kTimelineTextLimit);
-  std::string out;
-  out.reserve(kept.size() + 8);
-  for (const char c : kept) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (byte < 0x20 || byte == 0x7f) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
-      out += escaped;
-    } else {
-      out.push_back(c);
-    }
-  }
-  if (kept.size() < text.size()) out += "…";
-  return out;
-}
 
 // A value as a person reads it: a string as its text, anything else as compact JSON.
 std::string value_text(const JsonView& v) {
@@ -74,40 +50,6 @@ std::string seq_of(const Event& e) {
 
 std::string state_change_name(const Event& e) {
   return type_of(e) == "state_change" ? string_member(e.payload, "name").value_or("") : "";
-}
-
-std::string format_ms(double ms) {
-  char buf[48];
-  if (ms < 1000) {
-    std::snprintf(buf, sizeof buf, "%.1f ms", ms);
-  } else if (ms < 60000) {
-    std::snprintf(buf, sizeof buf, "%.2f s", ms / 1000);
-  } else {
-    const long long seconds = std::llround(ms / 1000);
-    std::snprintf(buf, sizeof buf, "%lldm %02llds", seconds / 60, seconds % 60);
-  }
-  return buf;
-}
-
-// 1234567 → "1,234,567".
-std::string grouped(std::int64_t n) {
-  std::string digits = std::to_string(n < 0 ? -n : n);
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
-    out.push_back(digits[i]);
-  }
-  return n < 0 ? "-" + out : out;
-}
-
-std::string format_usd(double usd) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, usd != 0 && usd < 0.01 ? "$%.6f" : "$%.4f", usd);
-  return buf;
-}
-
-std::string plural(std::size_t n, const char* one, const char* many) {
-  return grouped(static_cast<std::int64_t>(n)) + " " + (n == 1 ? one : many);
 }
 
 // A JSON value of the tree form, for the policy functions: NaN and Infinity (which Python's
@@ -261,7 +203,7 @@ class EntryWriter {
         name == std::optional<std::string>("span_end")) {
       t = *name + " " + value_text(p.get("span_name"));
       const JsonView duration = p.get("duration_ms");
-      if (auto ms = py_float(duration); ms && duration.is_number()) t += " (" + format_ms(*ms) + ")";
+      if (auto ms = py_float(duration); ms && duration.is_number()) t += " (" + format_duration_ms(*ms) + ")";
     } else if (name == std::optional<std::string>("session_started") && after.is_object()) {
       t = "session_started agent=" + value_text(after.get("agent")) + " goal=\"" +
           value_text(after.get("user_goal")) + "\"";
@@ -398,12 +340,12 @@ Timeline build_timeline(const std::vector<Event>& events,
 
 std::string summary_line(const SessionOverview& o) {
   std::string s = o.status ? *o.status : std::string("no session_end");
-  if (o.duration_ms) s += " · " + format_ms(*o.duration_ms);
+  if (o.duration_ms) s += " · " + format_duration_ms(*o.duration_ms);
   s += " · " + plural(o.events, "event", "events");
   s += " · " + plural(static_cast<std::size_t>(o.cost.llm_calls), "LLM call", "LLM calls");
   if (o.cost.llm_calls > 0) {
-    s += " · " + grouped(o.cost.input_tokens + o.cost.output_tokens) + " tokens (" +
-         grouped(o.cost.input_tokens) + " in, " + grouped(o.cost.output_tokens) + " out)";
+    s += " · " + format_count(o.cost.input_tokens + o.cost.output_tokens) + " tokens (" +
+         format_count(o.cost.input_tokens) + " in, " + format_count(o.cost.output_tokens) + " out)";
     s += " · " + (o.cost.priced_calls > 0 ? format_usd(o.cost.total_usd) : std::string("cost unknown"));
     if (o.cost.priced_calls > 0 && o.cost.priced_calls < o.cost.llm_calls) s += " (some calls unpriced)";
   }
@@ -503,7 +445,7 @@ std::string render_timeline_tree(const std::vector<Event>& events, const Timelin
       out.append(14 + static_cast<std::size_t>(depth) * 2, ' ');
       out += "span " + one_line(child.name.value_or("?"));
       if (child.duration_ms && std::isfinite(*child.duration_ms)) {
-        out += " (" + format_ms(*child.duration_ms) + ")";
+        out += " (" + format_duration_ms(*child.duration_ms) + ")";
       }
       out.push_back('\n');
       stack.push_back(Frame{&child.events, &child.children, depth + 1, true});  // `f` is stale now

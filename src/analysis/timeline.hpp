@@ -19,16 +19,13 @@
 
 namespace promptetheus::analysis {
 
-/// Long strings in a timeline line are cut to this many code points, with "…" after them.
-inline constexpr std::size_t kTimelineTextLimit = 160;
-
 struct TimelineEntry {
   const Event* event = nullptr;
   std::string seq;                  // as replay prints it ("?" when missing)
   std::string type;                 // "?" when missing
   std::optional<double> offset_ms;  // since the session's first timestamp
   int depth = 0;                    // spans open at this event (span markers, as in replay)
-  std::string text;                 // what happened, one line
+  std::string text;                 // what happened, one line (readable_text.hpp's one_line)
   bool failure = false;             // a failed tool call or goal check, an error, a failed end
 };
 

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "analysis/readable_text.hpp"
 #include "analysis/timeline.hpp"
 
 using namespace promptetheus::analysis;
@@ -149,8 +150,8 @@ TEST_CASE("readable replay: odd values never throw, long text is cut, deep nesti
   const Timeline t = build_timeline(odd.events);
   const std::string text = render_timeline(t);
   CHECK(text.find("tool_result call ? FAILED: {\"code\":1}") != std::string::npos);
-  CHECK(text.find(std::string(kTimelineTextLimit, 'x') + "…\n") != std::string::npos);
-  CHECK(text.find(std::string(kTimelineTextLimit + 1, 'x')) == std::string::npos);
+  CHECK(text.find(std::string(kReadableTextLimit, 'x') + "…\n") != std::string::npos);
+  CHECK(text.find(std::string(kReadableTextLimit + 1, 'x')) == std::string::npos);
   CHECK(text.find("metric m=inf") != std::string::npos);
   CHECK(text.find("cost unknown") != std::string::npos);
   CHECK_FALSE(t.overview.duration_ms.has_value());
