@@ -61,6 +61,7 @@ void add_import_command(CLI::App& app, ExitCode& rc);
 void add_replay_command(CLI::App& app, ExitCode& rc);
 void add_diff_command(CLI::App& app, ExitCode& rc);
 void add_fingerprint_command(CLI::App& app, ExitCode& rc);
+void add_failures_command(CLI::App& app, ExitCode& rc);
 void add_doctor_command(CLI::App& app, ExitCode& rc);
 void add_init_command(CLI::App& app, ExitCode& rc);
 void add_redact_command(CLI::App& app, ExitCode& rc);

@@ -8,14 +8,14 @@ namespace promptetheus::cli {
 namespace {
 
 // One blocking call on a client of its own: the connection and the whole call each have
-// `timeout`, no low-speed abort, and response bodies are read up to 1 MiB.
-detail::CurlClient make_client(std::chrono::milliseconds timeout) {
+// `timeout`, no low-speed abort, and response bodies are read up to `max_body_bytes`.
+detail::CurlClient make_client(std::chrono::milliseconds timeout, std::size_t max_body_bytes = 1u << 20) {
   detail::CurlOptions options;
   options.connect_timeout = timeout;
   options.total_timeout = timeout;
   options.low_speed_bytes = 0;
   options.user_agent = "promptetheus-cli/" PROMPTETHEUS_VERSION_STRING;
-  options.max_response_bytes = 1u << 20;
+  options.max_response_bytes = max_body_bytes;
   return detail::CurlClient(std::move(options));
 }
 
@@ -25,6 +25,7 @@ HttpReply reply_of(detail::HttpResult&& result) {
     reply.status = result.status;
     reply.reason = std::move(result.status_text);
     reply.body = std::move(result.body);
+    reply.body_truncated = result.body_truncated;
   } else {
     reply.timed_out = detail::curl_code_is_timeout(result.curl_code);
     reply.reason = detail::curl_code_text(result.curl_code);
@@ -34,9 +35,10 @@ HttpReply reply_of(detail::HttpResult&& result) {
 
 }  // namespace
 
-HttpReply http_get(const std::string& url, std::chrono::milliseconds timeout) {
-  detail::CurlClient client = make_client(timeout);
-  return reply_of(client.get(url));
+HttpReply http_get(const std::string& url, std::chrono::milliseconds timeout,
+                   const std::string& bearer_token, std::size_t max_body_bytes) {
+  detail::CurlClient client = make_client(timeout, max_body_bytes);
+  return reply_of(client.get(url, bearer_token));
 }
 
 HttpReply http_post_json(const std::string& url, const std::string& body, const std::string& bearer_token,

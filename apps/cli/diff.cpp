@@ -1,4 +1,5 @@
-// `promptetheus diff A B [--dir D] [--json] [--format readable|reference]`. rc 2 on a regression.
+// `promptetheus diff A B [--dir D] [--json] [--format readable|reference] [--api URL]`. rc 2 on a
+// regression.
 // The default compares what a person checks (analysis/compare.hpp); `--format reference` prints
 // the reference CLI's step diff byte for byte, with its exit code (contract §6.13, §7.2).
 #include <CLI/CLI.hpp>
@@ -17,6 +18,7 @@ struct DiffOptions {
   std::string dir;  // empty until parsed: then --dir or the configured spool directory
   bool json = false;
   OutputFormat format = OutputFormat::readable;
+  ApiOptions api;
 };
 }  // namespace
 
@@ -28,17 +30,14 @@ void add_diff_command(CLI::App& app, ExitCode& rc) {
   add_spool_dir_option(*cmd, opts->dir);
   cmd->add_flag("--json", opts->json, "Machine-readable output");
   add_format_option(*cmd, opts->format);
+  add_api_options(*cmd, opts->api);
   cmd->callback([opts, &rc] {
-    const auto a = load_target_or_report(opts->a, opts->dir, opts->json ? ReadWarning::stderr_only : ReadWarning::in_result);
-    if (!a) {
-      rc.value = 1;
-      return;
-    }
-    const auto b = load_target_or_report(opts->b, opts->dir, opts->json ? ReadWarning::stderr_only : ReadWarning::in_result);
-    if (!b) {
-      rc.value = 1;
-      return;
-    }
+    rc.value = 0;
+    const ReadWarning where = opts->json ? ReadWarning::stderr_only : ReadWarning::in_result;
+    const auto a = load_target_or_report(opts->a, opts->dir, where, opts->api, rc.value);
+    if (!a) return;
+    const auto b = load_target_or_report(opts->b, opts->dir, where, opts->api, rc.value);
+    if (!b) return;
     if (opts->format == OutputFormat::readable) {
       const analysis::SessionComparison c = analysis::compare_sessions(a->events, b->events);
       rc.value = c.regressed() ? 2 : 0;

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "analysis/session_store.hpp"
+#include "api_access.hpp"
 #include "cli_common.hpp"
 #include "cli_http.hpp"
 #include "core/files.hpp"
@@ -18,22 +19,8 @@ namespace promptetheus::cli {
 
 namespace {
 
-// Without --api-url (or PROMPTETHEUS_API_URL) init talks to the local dev server, whose console
-// token is public: nothing is sent to a hosted service unless the user names it.
-constexpr const char* kLocalApiUrl = "http://127.0.0.1:4318";
-constexpr const char* kLocalConsoleToken = "pt_console_token";
-
-// A server on this machine (`http://127.0.0.1:…`, `localhost`, `[::1]`): a dev server, whose
-// console token is the public dev token unless the user gives another.
-bool is_loopback_url(const std::string& url) {
-  for (const char* prefix : {"http://127.0.0.1", "http://localhost", "http://[::1]"}) {
-    const std::string p = prefix;
-    if (url.compare(0, p.size(), p) == 0 && (url.size() == p.size() || url[p.size()] == ':' || url[p.size()] == '/')) {
-      return true;
-    }
-  }
-  return false;
-}
+// Without --api-url (or PROMPTETHEUS_API_URL) init talks to the local dev server (kLocalApiUrl),
+// whose console token is public: nothing is sent to a hosted service unless the user names it.
 
 struct InitOptions {
   std::string api_url, console_token, agent_name, env_path;
@@ -133,9 +120,7 @@ void add_init_command(CLI::App& app, ExitCode& rc) {
     if (opts->write_env && opts->env_path.empty()) opts->env_path = ".env";
     std::string api_url = opts->api_url.empty() ? env_or("PROMPTETHEUS_API_URL", kLocalApiUrl) : opts->api_url;
     while (!api_url.empty() && api_url.back() == '/') api_url.pop_back();
-    const bool local_default = is_loopback_url(api_url);
-    std::string token = opts->console_token.empty() ? env_or("PROMPTETHEUS_CONSOLE_TOKEN", "") : opts->console_token;
-    if (token.empty() && local_default) token = kLocalConsoleToken;  // `promptetheus dev`'s own
+    const std::string token = console_token_for(api_url, opts->console_token);
     if (token.empty()) {
       write_out(
           "Cannot bootstrap: no console token configured.\n"
@@ -155,7 +140,7 @@ void add_init_command(CLI::App& app, ExitCode& rc) {
       // No answer at all: say so, and how to start the local server it was meant for.
       print_line("Promptetheus bootstrap failed: " +
                  (r.timed_out ? "timed out connecting to " + url : "could not reach " + url + ": " + r.reason) + ".");
-      if (local_default) {
+      if (is_loopback_url(api_url)) {
         print_line("Is the local server running? Start it with `promptetheus dev`, or pass --api-url for another server.");
       }
       rc.value = 1;

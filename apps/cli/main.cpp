@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   add_replay_command(app, rc);
   add_diff_command(app, rc);
   add_fingerprint_command(app, rc);
+  add_failures_command(app, rc);
   add_doctor_command(app, rc);
   add_init_command(app, rc);
   add_redact_command(app, rc);

@@ -1,4 +1,4 @@
-// `promptetheus replay TARGET [--dir D] [--tree] [--json] [--format readable|reference]`.
+// `promptetheus replay TARGET [--dir D] [--tree] [--json] [--format readable|reference] [--api URL]`.
 // The default output explains the run (analysis/timeline.hpp); `--format reference` prints the
 // reference CLI's lines byte for byte (contract §6.12, §7.3).
 #include <CLI/CLI.hpp>
@@ -19,6 +19,7 @@ struct ReplayOptions {
   bool tree = false;
   bool json = false;
   OutputFormat format = OutputFormat::readable;
+  ApiOptions api;
 };
 }  // namespace
 
@@ -30,13 +31,12 @@ void add_replay_command(CLI::App& app, ExitCode& rc) {
   cmd->add_flag("--tree", opts->tree, "Show the span tree");
   cmd->add_flag("--json", opts->json, "Machine-readable output");
   add_format_option(*cmd, opts->format);
+  add_api_options(*cmd, opts->api);
   cmd->callback([opts, &rc] {
-    const auto session = load_target_or_report(opts->target, opts->dir, opts->json ? ReadWarning::stderr_only : ReadWarning::in_result);
-    if (!session) {
-      rc.value = 1;
-      return;
-    }
     rc.value = 0;
+    const auto session = load_target_or_report(
+        opts->target, opts->dir, opts->json ? ReadWarning::stderr_only : ReadWarning::in_result, opts->api, rc.value);
+    if (!session) return;
     if (opts->format == OutputFormat::readable) {
       const analysis::Timeline timeline = analysis::build_timeline(session->events);
       if (opts->json) {

@@ -1,17 +1,24 @@
-// Loading the targets of replay/diff/fingerprint with the reference's messages.
+// Loading the targets of replay/diff/fingerprint/export with the reference's messages, from
+// wherever the run is: a file, the spool (by id or a unique id prefix), or a server.
 #pragma once
 
 #include <optional>
 #include <string>
 
 #include "analysis/session_store.hpp"
+#include "api_access.hpp"
 #include "cli_common.hpp"
 
 namespace promptetheus::cli {
 
-/// Resolves a target (§6); on success warns about skipped lines as `where` says. On failure
-/// prints the not-found message to stdout and returns nullopt (the caller exits 1).
+/// Resolves a target. With `api.url` (--api), from that server only. Otherwise as the reference
+/// does (§6: a file, or a session id in `dir`), then a unique prefix of a session id in `dir`,
+/// then the configured API URL, with a note on stderr saying where the session was read or
+/// where it was looked for. On success warns about skipped lines as `where` says. On failure
+/// prints the reference's not-found message to stdout, sets `exit_code` (1 not found,
+/// kApiErrorExit when the server named with --api could not be read) and returns nullopt.
 std::optional<analysis::Session> load_target_or_report(const std::string& target, const std::string& dir,
-                                                       ReadWarning where);
+                                                       ReadWarning where, const ApiOptions& api,
+                                                       int& exit_code);
 
 }  // namespace promptetheus::cli

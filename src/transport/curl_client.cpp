@@ -160,8 +160,8 @@ HttpResult CurlClient::post(const PostRequest& req) noexcept {
   return perform(req.url, &req.body, req.gzip, req.api_key, req.timeout);
 }
 
-HttpResult CurlClient::get(const std::string& url) noexcept {
-  return perform(url, nullptr, false, {}, std::chrono::milliseconds(0));
+HttpResult CurlClient::get(const std::string& url, std::string_view bearer_token) noexcept {
+  return perform(url, nullptr, false, bearer_token, std::chrono::milliseconds(0));
 }
 
 HttpResult CurlClient::perform(const std::string& url, const std::string_view* body, bool gzip,

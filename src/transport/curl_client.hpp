@@ -45,8 +45,9 @@ class CurlClient {
 
   /// Performs one POST. Never throws; failures are reported in the result.
   HttpResult post(const PostRequest& request) noexcept;
-  /// Performs one GET (no request headers of its own), bounded by total_timeout. Never throws.
-  HttpResult get(const std::string& url) noexcept;
+  /// Performs one GET, with `Authorization: Bearer <token>` when a token is given, bounded by
+  /// total_timeout. Never throws.
+  HttpResult get(const std::string& url, std::string_view bearer_token = {}) noexcept;
 
   /// Thread-safe: makes the in-flight transfer (and every later one) fail fast with
   /// CURLE_ABORTED_BY_CALLBACK until clear_abort().

@@ -225,3 +225,90 @@ TEST_CASE("init works against the local dev server without a token, and says wha
   CHECK(down.out.find("(0)") == std::string::npos);
   CHECK(down.out.find("promptetheus dev") != std::string::npos);
 }
+
+TEST_CASE("replay, diff and fingerprint read runs from a server, named or configured", "[cli][api]") {
+  TempDir work;
+  REQUIRE(run_process("/bin/cp", {"-r", kPublicDir + "/spool", work.path() + "/spool"}, "").exit_code == 0);
+  run_process("/bin/chmod", {"-R", "u+w", work.path()}, "");
+  // What the local reading says, before the runs leave the spool.
+  const auto local_replay = run_process(PROMPTETHEUS_CLI_PATH, {"replay", "fail_exc", "--dir", "spool"}, work.path());
+  const auto local_fp = run_process(PROMPTETHEUS_CLI_PATH, {"fingerprint", "fail_exc", "--dir", "spool"}, work.path());
+  REQUIRE(local_replay.exit_code == 0);
+  DevServer server(work.path() + "/dev");
+  REQUIRE(server.ready());
+  REQUIRE(run_process(PROMPTETHEUS_CLI_PATH, {"spool", "replay", "--dir", "spool"}, work.path(),
+                      {"PROMPTETHEUS_API_KEY=pt_dev_key", "PROMPTETHEUS_API_URL=" + server.url()})
+              .exit_code == 0);
+  TempDir elsewhere;  // no spool here: everything comes from the server
+
+  // --api: that server, with the dev console token by default for a loopback URL.
+  const auto replay = run_process(PROMPTETHEUS_CLI_PATH, {"replay", "fail_exc", "--api", server.url()}, elsewhere.path());
+  INFO(replay.err);
+  CHECK(replay.exit_code == 0);
+  CHECK(replay.out.find("tool_result calendar.search FAILED: TimeoutError") != std::string::npos);
+  CHECK(replay.out.find("Status: failed: RuntimeError: agent selected the wrong day") != std::string::npos);
+  // The same events give the same analysis (the server adds workspace and project ids only).
+  const auto fp = run_process(PROMPTETHEUS_CLI_PATH, {"fingerprint", "fail_exc", "--api", server.url()}, elsewhere.path());
+  CHECK(fp.exit_code == 0);
+  CHECK(fp.out == local_fp.out);
+  const auto diff = run_process(PROMPTETHEUS_CLI_PATH, {"diff", "pass_full", "fail_exc", "--api", server.url()},
+                                elsewhere.path());
+  CHECK(diff.exit_code == 2);
+  CHECK(diff.out.find("! tool calendar.search passed before, now fails") != std::string::npos);
+  CHECK(diff.out.find("Verdict: REGRESSED") != std::string::npos);
+
+  // Not in the spool: the configured server is asked, and the note says so.
+  const auto fallback = run_process(PROMPTETHEUS_CLI_PATH, {"replay", "fail_exc", "--dir", "spool"}, elsewhere.path(),
+                                    {"PROMPTETHEUS_API_URL=" + server.url()});
+  CHECK(fallback.exit_code == 0);
+  CHECK(fallback.out == replay.out);
+  CHECK(fallback.err.find("read from " + server.url()) != std::string::npos);
+
+  // Not found anywhere: the reference's message, exit 1, and where it looked.
+  const auto missing = run_process(PROMPTETHEUS_CLI_PATH, {"replay", "nope", "--dir", "spool"}, elsewhere.path(),
+                                   {"PROMPTETHEUS_API_URL=" + server.url()});
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.out == "Could not find a session or file for 'nope'.\n");
+  CHECK(missing.err.find("looked in spool and at " + server.url()) != std::string::npos);
+  const auto missing_api = run_process(PROMPTETHEUS_CLI_PATH, {"replay", "nope", "--api", server.url()}, elsewhere.path());
+  CHECK(missing_api.exit_code == 1);
+
+  // A refused token and a server that is down are errors of their own (exit 3), said plainly.
+  const auto refused = run_process(PROMPTETHEUS_CLI_PATH,
+                                   {"replay", "fail_exc", "--api", server.url(), "--console-token", "wrong"},
+                                   elsewhere.path());
+  CHECK(refused.exit_code == 3);
+  CHECK(refused.err.find("HTTP 401: the console token was refused") != std::string::npos);
+  const std::string down = "http://127.0.0.1:" + std::to_string(free_port());
+  const auto unreachable = run_process(PROMPTETHEUS_CLI_PATH, {"replay", "fail_exc", "--api", down}, elsewhere.path());
+  CHECK(unreachable.exit_code == 3);
+  CHECK(unreachable.err.find("could not read 'fail_exc' from " + down + ": no answer") != std::string::npos);
+  CHECK(unreachable.out.empty());
+}
+
+TEST_CASE("a unique prefix of a session id selects it, an ambiguous one is not found", "[cli][api]") {
+  TempDir work;
+  REQUIRE(run_process("/bin/cp", {"-r", kPublicDir + "/spool", work.path() + "/spool"}, "").exit_code == 0);
+  const std::vector<std::string> no_server{"PROMPTETHEUS_API_URL=http://127.0.0.1:" + std::to_string(free_port())};
+  const auto unique = run_process(PROMPTETHEUS_CLI_PATH, {"replay", "--format", "reference", "fail", "--dir", "spool"},
+                                  work.path(), no_server);
+  const auto full = run_process(PROMPTETHEUS_CLI_PATH, {"replay", "--format", "reference", "fail_exc", "--dir", "spool"},
+                                work.path(), no_server);
+  CHECK(unique.exit_code == 0);
+  CHECK(unique.out == full.out);
+  CHECK(unique.err.find("'fail' is session fail_exc") != std::string::npos);
+  // Every command that takes an id takes a prefix: "errors" is the only id starting with "e".
+  const auto prefix_fp = run_process(PROMPTETHEUS_CLI_PATH, {"fingerprint", "e", "--dir", "spool"}, work.path(), no_server);
+  const auto full_fp = run_process(PROMPTETHEUS_CLI_PATH, {"fingerprint", "errors", "--dir", "spool"}, work.path(), no_server);
+  CHECK(prefix_fp.exit_code == 0);
+  CHECK(prefix_fp.out == full_fp.out);
+  TempDir dup;
+  REQUIRE(run_process("/bin/mkdir", {dup.path() + "/spool"}, "").exit_code == 0);
+  for (const char* name : {"abc1.jsonl", "abc2.jsonl"}) {
+    REQUIRE(run_process("/bin/cp", {kPublicDir + "/spool/fail_exc.jsonl", dup.path() + "/spool/" + name}, "").exit_code == 0);
+  }
+  const auto both = run_process(PROMPTETHEUS_CLI_PATH, {"replay", "abc", "--dir", "spool"}, dup.path(), no_server);
+  CHECK(both.exit_code == 1);
+  CHECK(both.out == "Could not find a session or file for 'abc'.\n");
+  CHECK(both.err.find("'abc' starts 2 session ids (give more of the id)") != std::string::npos);
+}
