@@ -182,7 +182,7 @@ bool record_span_start(const std::shared_ptr<SessionState>& session, const std::
 }
 
 bool record_span_end(const std::shared_ptr<SessionState>& session, const std::string& name,
-                     std::int64_t duration_ms, nlohmann::json metadata) noexcept {
+                     double duration_ms, nlohmann::json metadata) noexcept {
   if (!session) return false;
   try {
     EventBuilder b(session, EventType::state_change);

@@ -48,10 +48,9 @@ void Span::open(std::string name, nlohmann::json metadata) noexcept {
 Span::~Span() {
   if (!active_) return;
   try {
-    auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
-    // Python's round(): half to even.
-    auto duration_ms = static_cast<std::int64_t>(std::nearbyint(elapsed));
-    detail::record_span_end(detail::SessionAccess::state(session_), name_, duration_ms, std::move(metadata_));
+    const auto elapsed = std::chrono::steady_clock::now() - started_;
+    detail::record_span_end(detail::SessionAccess::state(session_), name_, detail::span_duration_ms(elapsed),
+                            std::move(metadata_));
   } catch (...) {
   }
   // Pop even if recording span_end failed.
