@@ -1,9 +1,11 @@
-// `promptetheus failures [--dir D] [--json] [--sessions N]`: the failed sessions of the spool
-// grouped by failure fingerprint, most frequent first (analysis/failures.hpp).
+// `promptetheus failures [--dir D] [--json] [--sessions N] [--api URL]`: the failed sessions of the
+// spool, or of a server (GET /api/failures), grouped by failure fingerprint, most frequent first
+// (analysis/failures.hpp).
 #include <CLI/CLI.hpp>
 
 #include "analysis/failures.hpp"
 #include "analysis/readable_text.hpp"
+#include "api_access.hpp"
 #include "cli_common.hpp"
 #include "spool_summaries.hpp"
 
@@ -14,15 +16,12 @@ struct FailuresOptions {
   std::string dir;  // empty until parsed: then --dir or the configured spool directory
   bool json = false;
   std::size_t sessions_shown = 5;
+  ApiOptions api;
 };
 
-std::string render(const std::vector<analysis::FailureGroup>& groups, std::size_t sessions_read,
-                   std::size_t failed, const std::string& where, std::size_t shown) {
+std::string render_groups(const std::vector<analysis::FailureGroup>& groups, std::size_t shown) {
   using analysis::one_line;
-  using analysis::plural;
-  std::string out = plural(groups.size(), "failure", "failures") + " in " +
-                    plural(failed, "failed session", "failed sessions") + " of " +
-                    plural(sessions_read, "session", "sessions") + " in " + where + "\n";
+  std::string out;
   for (const analysis::FailureGroup& g : groups) {
     out += "\n" + std::to_string(g.count) + "x  " + one_line(g.label) + "\n";
     out += "    fingerprint " + g.fingerprint;
@@ -43,6 +42,69 @@ std::string render(const std::vector<analysis::FailureGroup>& groups, std::size_
   }
   return out;
 }
+std::optional<std::string> optional_string(const nlohmann::json& j, const char* key) {
+  const auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+std::vector<std::string> strings(const nlohmann::json& j, const char* key) {
+  std::vector<std::string> out;
+  const auto it = j.find(key);
+  if (it == j.end() || !it->is_array()) return out;
+  for (const auto& v : *it) {
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+// A group as GET /api/failures gives it (failure_group_json).
+analysis::FailureGroup group_of(const nlohmann::json& j) {
+  analysis::FailureGroup g;
+  g.fingerprint = optional_string(j, "fingerprint").value_or("?");
+  g.label = optional_string(j, "label").value_or("?");
+  g.signals = strings(j, "signals");
+  const auto count = j.find("count");
+  g.count = count != j.end() && count->is_number_unsigned() ? count->get<std::size_t>() : 0;
+  g.first_seen = optional_string(j, "first_seen");
+  g.last_seen = optional_string(j, "last_seen");
+  g.agents = strings(j, "agents");
+  g.sessions = strings(j, "sessions");
+  return g;
+}
+
+void list_remote(const FailuresOptions& opts, int& rc) {
+  const ApiAccess access = api_access(opts.api);
+  std::string body, error;
+  if (!fetch_json(access, "/api/failures", body, error)) {
+    print_error("promptetheus: could not read failures at " + access.url + ": " + error);
+    rc = kApiErrorExit;
+    return;
+  }
+  const nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
+  const auto list = doc.is_object() ? doc.find("failures") : doc.end();
+  if (!doc.is_object() || list == doc.end() || !list->is_array()) {
+    print_error("promptetheus: " + access.url + "/api/failures did not answer {\"failures\": [...]}");
+    rc = kApiErrorExit;
+    return;
+  }
+  if (opts.json) {
+    print_line(doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    return;
+  }
+  std::vector<analysis::FailureGroup> groups;
+  std::size_t failed = 0;
+  for (const nlohmann::json& g : *list) {
+    if (!g.is_object()) continue;
+    groups.push_back(group_of(g));
+    failed += groups.back().count;
+  }
+  using analysis::plural;
+  std::string out = plural(groups.size(), "failure", "failures") + " in " +
+                    plural(failed, "failed session", "failed sessions") + " at " + access.url + "\n";
+  write_out(out + render_groups(groups, opts.sessions_shown));
+}
+
 }  // namespace
 
 void add_failures_command(CLI::App& app, ExitCode& rc) {
@@ -52,8 +114,11 @@ void add_failures_command(CLI::App& app, ExitCode& rc) {
   cmd->add_flag("--json", opts->json, "Machine-readable output");
   cmd->add_option("--sessions", opts->sessions_shown, "Session ids shown per failure (default 5)")
       ->check(CLI::Range(1, 1000000));
+  add_api_options(*cmd, opts->api);
   cmd->callback([opts, &rc] {
     using namespace analysis;
+    rc.value = 0;
+    if (!opts->api.url.empty()) return list_remote(*opts, rc.value);
     const std::string shown = display_path(opts->dir);
     DirState state;
     std::string error;
@@ -63,7 +128,6 @@ void add_failures_command(CLI::App& app, ExitCode& rc) {
       rc.value = 1;
       return;
     }
-    rc.value = 0;
     std::vector<SessionFailure> sessions;
     std::size_t failed = 0;
     for (const SpoolSessionSummary& s : summaries) {
@@ -88,7 +152,10 @@ void add_failures_command(CLI::App& app, ExitCode& rc) {
       print_line("No spool directory at " + shown + " \u2014 no sessions.");
       return;
     }
-    write_out(render(groups, summaries.size(), failed, shown, opts->sessions_shown));
+    write_out(plural(groups.size(), "failure", "failures") + " in " +
+              plural(failed, "failed session", "failed sessions") + " of " +
+              plural(summaries.size(), "session", "sessions") + " in " + shown + "\n" +
+              render_groups(groups, opts->sessions_shown));
   });
 }
 

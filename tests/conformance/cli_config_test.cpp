@@ -30,7 +30,7 @@ TEST_CASE("spool commands use the configured spool directory when --dir is not g
 
   SECTION("from PROMPTETHEUS_SPOOL_DIR") {
     const std::vector<std::string> env = {home, "PROMPTETHEUS_SPOOL_DIR=" + work.path() + "/elsewhere"};
-    CHECK(run_process(PROMPTETHEUS_CLI_PATH, {"sessions"}, work.path(), env).out.find("  errors: 9 event(s)\n") !=
+    CHECK(run_process(PROMPTETHEUS_CLI_PATH, {"sessions", "--format", "reference"}, work.path(), env).out.find("  errors: 9 event(s)\n") !=
           std::string::npos);
     CHECK(run_process(PROMPTETHEUS_CLI_PATH, {"spool", "list"}, work.path(), env)
               .out.find("pending : 74 event(s) across 6 session file(s)") != std::string::npos);
@@ -45,7 +45,7 @@ TEST_CASE("spool commands use the configured spool directory when --dir is not g
     REQUIRE(run_process("/bin/mkdir", {"-p", work.path() + "/.promptetheus"}, "").exit_code == 0);
     write_file(work.path() + "/.promptetheus/config.toml",
                "[promptetheus]\nspool_dir = \"" + work.path() + "/elsewhere\"\ncolour = \"blue\"\n");
-    const auto r = run_process(PROMPTETHEUS_CLI_PATH, {"sessions"}, work.path(), {home});
+    const auto r = run_process(PROMPTETHEUS_CLI_PATH, {"sessions", "--format", "reference"}, work.path(), {home});
     CHECK(r.out.find("  errors: 9 event(s)\n") != std::string::npos);
     CHECK(r.err.find("unknown key 'colour'") != std::string::npos);
   }

@@ -59,7 +59,7 @@ std::string test_name(std::size_t index, const ConformanceCase& c) {
 // The commands whose default text explains more than the reference CLI's: the cases run them
 // with `--format reference` placed after the subcommand, which gives the reference's bytes.
 std::vector<std::string> reference_args(const std::vector<std::string>& args) {
-  static const std::vector<std::string> kReadableByDefault{"replay", "diff"};
+  static const std::vector<std::string> kReadableByDefault{"sessions", "replay", "diff"};
   std::vector<std::string> out = args;
   if (!out.empty() &&
       std::find(kReadableByDefault.begin(), kReadableByDefault.end(), out[0]) != kReadableByDefault.end()) {

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "conformance/subprocess.hpp"
 
 namespace {
@@ -150,7 +152,7 @@ TEST_CASE("import delivers its file only and leaves the spool's runs and outbox 
   CHECK(run_process("/bin/ls", {"-lR", "spool"}, work.path()).out == before);
 
   // The CLI reads the outbox with the recorded runs, and says which is which.
-  const auto sessions = run_process(PROMPTETHEUS_CLI_PATH, {"sessions", "--dir", "spool"}, work.path()).out;
+  const auto sessions = run_process(PROMPTETHEUS_CLI_PATH, {"sessions", "--format", "reference", "--dir", "spool"}, work.path()).out;
   CHECK(sessions.find("  browser: 10 event(s)\n") != std::string::npos);
   CHECK(sessions.find("  errors: ") != std::string::npos);
   CHECK(sessions.find(" event(s) (outbox: not yet delivered)\n") != std::string::npos);
@@ -257,6 +259,13 @@ TEST_CASE("replay, diff and fingerprint read runs from a server, named or config
   CHECK(diff.out.find("! tool calendar.search passed before, now fails") != std::string::npos);
   CHECK(diff.out.find("Verdict: REGRESSED") != std::string::npos);
 
+  // The server's list: its sessions with their status (the record follows session_end).
+  const auto listed = run_process(PROMPTETHEUS_CLI_PATH, {"sessions", "--api", server.url()}, elsewhere.path());
+  CHECK(listed.exit_code == 0);
+  CHECK(listed.out.rfind("6 sessions at " + server.url() + ", newest first:", 0) == 0);
+  CHECK(listed.out.find("failed  ") != std::string::npos);
+  CHECK(listed.out.find("  fail_exc\n") != std::string::npos);
+
   // Not in the spool: the configured server is asked, and the note says so.
   const auto fallback = run_process(PROMPTETHEUS_CLI_PATH, {"replay", "fail_exc", "--dir", "spool"}, elsewhere.path(),
                                     {"PROMPTETHEUS_API_URL=" + server.url()});
@@ -311,4 +320,36 @@ TEST_CASE("a unique prefix of a session id selects it, an ambiguous one is not f
   CHECK(both.exit_code == 1);
   CHECK(both.out == "Could not find a session or file for 'abc'.\n");
   CHECK(both.err.find("'abc' starts 2 session ids (give more of the id)") != std::string::npos);
+}
+
+TEST_CASE("sessions lists start, status, events and agent, newest first; failures groups them", "[cli][api]") {
+  TempDir work;
+  REQUIRE(run_process("/bin/cp", {"-r", kPublicDir + "/spool", work.path() + "/spool"}, "").exit_code == 0);
+  const auto list = run_process(PROMPTETHEUS_CLI_PATH, {"sessions", "--dir", "spool"}, work.path());
+  CHECK(list.exit_code == 0);
+  CHECK(list.out.rfind("6 sessions in spool, newest first:\n\n  STARTED ", 0) == 0);
+  // Newest first, failed runs marked.
+  const auto errors_at = list.out.find("  errors\n");
+  const auto first_at = list.out.find("  01M7ZY5HYRM1V0VTVK888H6MQB\n");
+  CHECK(errors_at != std::string::npos);
+  CHECK(first_at != std::string::npos);
+  CHECK(errors_at < first_at);
+  CHECK(list.out.find("! 2026-11-21T20:53:34.809774Z  failed         11  calendar-agent  fail_exc\n") !=
+        std::string::npos);
+
+  const auto failures = run_process(PROMPTETHEUS_CLI_PATH, {"failures", "--dir", "spool"}, work.path());
+  CHECK(failures.exit_code == 0);
+  CHECK(failures.out.rfind("5 failures in 5 failed sessions of 6 sessions in spool\n", 0) == 0);
+  CHECK(failures.out.find("    sessions: fail_exc\n") != std::string::npos);
+  // A second run with the same failure joins its group.
+  REQUIRE(run_process("/bin/cp", {"spool/fail_exc.jsonl", "spool/fail_again.jsonl"}, work.path()).exit_code == 0);
+  const auto grouped = run_process(PROMPTETHEUS_CLI_PATH, {"failures", "--dir", "spool", "--json"}, work.path());
+  CHECK(grouped.exit_code == 0);
+  const auto doc = nlohmann::json::parse(grouped.out);
+  CHECK(doc["sessions_read"] == 7);
+  CHECK(doc["failed_sessions"] == 6);
+  REQUIRE(doc["failures"].size() == 5);
+  CHECK(doc["failures"][0]["count"] == 2);
+  CHECK(doc["failures"][0]["sessions"] == nlohmann::json::array({"fail_again", "fail_exc"}));
+  CHECK(doc["failures"][0]["agents"] == nlohmann::json::array({"calendar-agent"}));
 }
