@@ -1,4 +1,5 @@
-// `promptetheus export SESSION_ID [--dir D] [--out FILE]` (contract §6.11).
+// `promptetheus export SESSION_ID [--dir D] [--out FILE] [--api URL]` (contract §6.11); with
+// --api, the session as the server stores it.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 
 #include "analysis/export_document.hpp"
 #include "analysis/session_store.hpp"
+#include "api_access.hpp"
 #include "cli_common.hpp"
 
 namespace promptetheus::cli {
@@ -19,6 +21,7 @@ struct ExportOptions {
   std::string session_id;
   std::string dir;  // empty until parsed: then --dir or the configured spool directory
   std::string out;
+  ApiOptions api;
 };
 }  // namespace
 
@@ -28,13 +31,32 @@ void add_export_command(CLI::App& app, ExitCode& rc) {
   cmd->add_option("session_id", opts->session_id, "Session id")->required();
   add_spool_dir_option(*cmd, opts->dir);
   cmd->add_option("--out", opts->out, "Write to this file instead of stdout");
+  add_api_options(*cmd, opts->api);
   cmd->callback([opts, &rc] {
     using namespace analysis;
-    const auto session = load_session_id(opts->session_id, opts->dir);
-    if (!session) {
-      print_line("No spooled session " + opts->session_id + " in " + display_path(opts->dir) + ".");
-      rc.value = 1;
-      return;
+    std::optional<Session> session;
+    if (opts->api.url.empty()) {
+      session = load_session_id(opts->session_id, opts->dir);
+      if (!session) {
+        print_line("No spooled session " + opts->session_id + " in " + display_path(opts->dir) + ".");
+        rc.value = 1;
+        return;
+      }
+    } else {
+      const ApiAccess access = api_access(opts->api);
+      Session fetched;
+      std::string error;
+      switch (fetch_session(access, opts->session_id, fetched, error)) {
+        case FetchOutcome::found: session = std::move(fetched); break;
+        case FetchOutcome::not_found:
+          print_line("No session " + opts->session_id + " at " + access.url + ".");
+          rc.value = 1;
+          return;
+        case FetchOutcome::failed:
+          print_error("promptetheus: could not read '" + opts->session_id + "' from " + access.url + ": " + error);
+          rc.value = kApiErrorExit;
+          return;
+      }
     }
     warn_about_read({session->source, session->stats.blank, session->stats.malformed,
                      session->stats.unreadable, session->stats.error});

@@ -259,6 +259,16 @@ TEST_CASE("replay, diff and fingerprint read runs from a server, named or config
   CHECK(diff.out.find("! tool calendar.search passed before, now fails") != std::string::npos);
   CHECK(diff.out.find("Verdict: REGRESSED") != std::string::npos);
 
+  // export --api: the document of the session as the server stores it.
+  const auto exported = run_process(PROMPTETHEUS_CLI_PATH, {"export", "fail_exc", "--api", server.url()},
+                                    elsewhere.path());
+  CHECK(exported.exit_code == 0);
+  const auto document = nlohmann::json::parse(exported.out);
+  CHECK(document["session_id"] == "fail_exc");
+  CHECK(document["events"].size() == 11);
+  CHECK(document["events"][0]["workspace_id"] == "ws_dev");
+  CHECK(run_process(PROMPTETHEUS_CLI_PATH, {"export", "nope", "--api", server.url()}, elsewhere.path()).exit_code == 1);
+
   // The server's list: its sessions with their status (the record follows session_end).
   const auto listed = run_process(PROMPTETHEUS_CLI_PATH, {"sessions", "--api", server.url()}, elsewhere.path());
   CHECK(listed.exit_code == 0);
