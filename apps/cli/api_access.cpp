@@ -79,7 +79,8 @@ std::string encode_path_segment(const std::string& segment) {
   return out;
 }
 
-bool fetch_json(const ApiAccess& api, const std::string& path, std::string& body_out, std::string& error) {
+bool fetch_list(const ApiAccess& api, const std::string& path, const char* key, nlohmann::json& out,
+                std::string& error) {
   const HttpReply reply = http_get(api.url + path, kReadTimeout, api.console_token, kMaxSessionBytes);
   if (reply.status != 200) {
     error = describe_failure(reply);
@@ -89,7 +90,13 @@ bool fetch_json(const ApiAccess& api, const std::string& path, std::string& body
     error = "the answer is larger than " + std::to_string(kMaxSessionBytes >> 20) + " MiB";
     return false;
   }
-  body_out = reply.body;
+  nlohmann::json doc = nlohmann::json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
+  const auto list = doc.is_object() ? doc.find(key) : doc.end();
+  if (!doc.is_object() || list == doc.end() || !list->is_array()) {
+    error = "the answer of " + path + " is not {\"" + std::string(key) + "\": [...]}";
+    return false;
+  }
+  out = std::move(*list);
   return true;
 }
 

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "analysis/session_store.hpp"
 
 namespace CLI { class App; }
@@ -56,9 +58,10 @@ enum class FetchOutcome { found, not_found, failed };
 FetchOutcome fetch_session(const ApiAccess& api, const std::string& id, analysis::Session& out,
                            std::string& error, std::chrono::milliseconds timeout = kReadTimeout);
 
-/// GET <url><path> with the console token: true with the body of a 200, else false with
-/// `error` set. Never throws but bad_alloc.
-bool fetch_json(const ApiAccess& api, const std::string& path, std::string& body_out, std::string& error);
+/// GET <url><path> with the console token, for a route answering `{"<key>": [...]}`: true with
+/// that list in `out`, else false with `error` saying why. Never throws but bad_alloc.
+bool fetch_list(const ApiAccess& api, const std::string& path, const char* key, nlohmann::json& out,
+                std::string& error);
 
 /// A path segment with every byte outside [A-Za-z0-9._~-] percent-encoded.
 std::string encode_path_segment(const std::string& segment);

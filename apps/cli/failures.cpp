@@ -75,26 +75,21 @@ analysis::FailureGroup group_of(const nlohmann::json& j) {
 
 void list_remote(const FailuresOptions& opts, int& rc) {
   const ApiAccess access = api_access(opts.api);
-  std::string body, error;
-  if (!fetch_json(access, "/api/failures", body, error)) {
+  nlohmann::json list;
+  std::string error;
+  if (!fetch_list(access, "/api/failures", "failures", list, error)) {
     print_error("promptetheus: could not read failures at " + access.url + ": " + error);
     rc = kApiErrorExit;
     return;
   }
-  const nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
-  const auto list = doc.is_object() ? doc.find("failures") : doc.end();
-  if (!doc.is_object() || list == doc.end() || !list->is_array()) {
-    print_error("promptetheus: " + access.url + "/api/failures did not answer {\"failures\": [...]}");
-    rc = kApiErrorExit;
-    return;
-  }
   if (opts.json) {
-    print_line(doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    print_line(nlohmann::json{{"api", access.url}, {"failures", std::move(list)}}.dump(
+        2, ' ', false, nlohmann::json::error_handler_t::replace));
     return;
   }
   std::vector<analysis::FailureGroup> groups;
   std::size_t failed = 0;
-  for (const nlohmann::json& g : *list) {
+  for (const nlohmann::json& g : list) {
     if (!g.is_object()) continue;
     groups.push_back(group_of(g));
     failed += groups.back().count;

@@ -71,28 +71,20 @@ std::string string_or(const nlohmann::json& row, const char* key, const std::str
 // The server's sessions: GET /api/sessions (`{"sessions": [trace rows]}`).
 void list_remote(const SessionsOptions& opts, int& rc) {
   const ApiAccess access = api_access(opts.api);
-  std::string body, error;
-  if (!fetch_json(access, "/api/sessions", body, error)) {
+  nlohmann::json sessions;
+  std::string error;
+  if (!fetch_list(access, "/api/sessions", "sessions", sessions, error)) {
     print_error("promptetheus: could not list sessions at " + access.url + ": " + error);
     rc = kApiErrorExit;
     return;
   }
-  const nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
-  const auto sessions = doc.is_object() ? doc.find("sessions") : doc.end();
-  if (!doc.is_object() || sessions == doc.end() || !sessions->is_array()) {
-    print_error("promptetheus: " + access.url + "/api/sessions did not answer {\"sessions\": [...]}");
-    rc = kApiErrorExit;
-    return;
-  }
   if (opts.json) {
-    nlohmann::ordered_json j;
-    j["api"] = access.url;
-    j["sessions"] = nlohmann::ordered_json::parse(sessions->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    print_json(j);
+    print_line(nlohmann::json{{"api", access.url}, {"sessions", std::move(sessions)}}.dump(
+        2, ' ', false, nlohmann::json::error_handler_t::replace));
     return;
   }
   std::vector<Row> rows;
-  for (const nlohmann::json& s : *sessions) {
+  for (const nlohmann::json& s : sessions) {
     if (!s.is_object()) continue;
     const auto count = s.find("event_count");
     rows.push_back(Row{string_or(s, "started_at", "-"), string_or(s, "status", "-"),

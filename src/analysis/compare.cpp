@@ -126,6 +126,18 @@ class LineWriter {
   std::vector<ComparisonLine>& lines_;
 };
 
+// Problems listed in each run (goal mismatches, error messages): one that appears is a
+// regression, one that is gone a fix.
+void compare_lists(const std::vector<std::string>& a, const std::vector<std::string>& b, const std::string& subject,
+                   LineWriter& out) {
+  for (const std::string& item : b) {
+    if (std::find(a.begin(), a.end(), item) == a.end()) out.add(Kind::regressed, subject, subject + " added: " + item);
+  }
+  for (const std::string& item : a) {
+    if (std::find(b.begin(), b.end(), item) == b.end()) out.add(Kind::fixed, subject, subject + " gone: " + item);
+  }
+}
+
 void compare_outcome(const Facts& a, const Facts& b, LineWriter& out) {
   const SessionOverview& oa = a.timeline.overview;
   const SessionOverview& ob = b.timeline.overview;
@@ -150,16 +162,7 @@ void compare_outcome(const Facts& a, const Facts& b, LineWriter& out) {
   } else if (a.goal_checks > 0 && b.goal_checks == 0) {
     out.add(Kind::removed, "goal check", "goal check no longer run");
   }
-  for (const std::string& m : b.mismatches) {
-    if (std::find(a.mismatches.begin(), a.mismatches.end(), m) == a.mismatches.end()) {
-      out.add(Kind::regressed, "goal mismatch", "goal mismatch added: " + m);
-    }
-  }
-  for (const std::string& m : a.mismatches) {
-    if (std::find(b.mismatches.begin(), b.mismatches.end(), m) == b.mismatches.end()) {
-      out.add(Kind::fixed, "goal mismatch", "goal mismatch gone: " + m);
-    }
-  }
+  compare_lists(a.mismatches, b.mismatches, "goal mismatch", out);
 }
 
 void compare_tools(const Facts& a, const Facts& b, LineWriter& out) {
@@ -199,16 +202,7 @@ void compare_tools(const Facts& a, const Facts& b, LineWriter& out) {
 }
 
 void compare_errors(const Facts& a, const Facts& b, LineWriter& out) {
-  for (const std::string& m : b.error_messages) {
-    if (std::find(a.error_messages.begin(), a.error_messages.end(), m) == a.error_messages.end()) {
-      out.add(Kind::regressed, "error", "error added: " + m);
-    }
-  }
-  for (const std::string& m : a.error_messages) {
-    if (std::find(b.error_messages.begin(), b.error_messages.end(), m) == b.error_messages.end()) {
-      out.add(Kind::fixed, "error", "error gone: " + m);
-    }
-  }
+  compare_lists(a.error_messages, b.error_messages, "error", out);
 }
 
 void compare_llm(const Facts& a, const Facts& b, LineWriter& out) {
