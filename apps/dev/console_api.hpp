@@ -1,0 +1,69 @@
+// The dev server's console: the read routes behind its pages (a session analysed, the sessions
+// list, failures grouped, two sessions diffed, an artifact's bytes) and its static front end
+// (apps/dev/console/, compiled into the binary).
+//
+// The sessions list and the failures are answered from a per-trace summary cache held in memory:
+// a trace's summary (its row, counts, cost, fingerprint) is computed once from its stored events
+// and recomputed only after the trace is re-created or gets new events (invalidate()). The first
+// read after start computes every summary; later reads sort and filter the cached summaries.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "dev/dev_store.hpp"
+#include "dev/http_request.hpp"
+
+namespace promptetheus::devserver {
+
+/// The decoded query parameters of a request target ("?a=1&b=x%20y"); '+' is a space. The first
+/// value of a repeated name wins.
+std::map<std::string, std::string> parse_query(const std::string& target);
+
+/// The Content-Security-Policy and related headers every console response carries.
+void set_console_security_headers(Response& res);
+
+/// Fills `res` with the console's static file for `path` ("/", "/index.html", "/console.js",
+/// "/console.css"); false when `path` is none of them.
+bool serve_console_asset(const std::string& path, Response& res);
+
+class ConsoleApi {
+ public:
+  ConsoleApi(DevStore& store, std::string data_dir);
+  ~ConsoleApi();
+  ConsoleApi(const ConsoleApi&) = delete;
+  ConsoleApi& operator=(const ConsoleApi&) = delete;
+
+  /// GET /api/traces/{id}/analysis
+  void analysis(const std::string& id, const std::map<std::string, std::string>& query, Response& res);
+  /// GET /api/console/sessions
+  void sessions(const std::map<std::string, std::string>& query, Response& res);
+  /// GET /api/failures
+  void failures(Response& res);
+  /// GET /api/diff?a=&b=
+  void diff(const std::map<std::string, std::string>& query, Response& res);
+  /// GET /api/traces/{id}/artifacts/{artifact_id}
+  void artifact(const std::string& id, const std::string& artifact_id, Response& res);
+
+  /// The trace was created, re-created or got new events: its summary is recomputed when next read.
+  void invalidate(const std::string& trace_id);
+
+  struct Summary;
+
+ private:
+  void refresh_locked();
+
+  DevStore& store_;
+  std::string data_dir_;
+  std::mutex mutex_;
+  bool loaded_ = false;                                         // guarded by mutex_
+  std::unordered_map<std::string, std::shared_ptr<const Summary>> summaries_;  // guarded by mutex_
+  std::set<std::string> dirty_;                                 // guarded by mutex_
+};
+
+}  // namespace promptetheus::devserver
