@@ -237,37 +237,64 @@ bool serve_console_asset(const std::string& path, Response& res) {
   return false;
 }
 
-ConsoleApi::ConsoleApi(DevStore& store, std::string data_dir) : store_(store), data_dir_(std::move(data_dir)) {}
+ConsoleApi::ConsoleApi(DevStore& store, std::string data_dir)
+    : store_(store), data_dir_(std::move(data_dir)) {
+  warmer_ = std::thread([this] {
+    try {
+      std::lock_guard<std::mutex> lock(mutex_);
+      refresh_locked();
+    } catch (...) {
+      // The first read computes what is missing (and reports its error).
+    }
+  });
+}
 
-ConsoleApi::~ConsoleApi() = default;
+ConsoleApi::~ConsoleApi() {
+  stopping_ = true;
+  if (warmer_.joinable()) warmer_.join();
+}
 
 void ConsoleApi::invalidate(const std::string& trace_id) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (loaded_) dirty_.insert(trace_id);
+  std::lock_guard<std::mutex> lock(dirty_mutex_);
+  dirty_.insert(trace_id);
 }
 
 void ConsoleApi::refresh_locked() {
+  // What changed before this point; what changes later stays marked for the next read.
+  std::set<std::string> dirty;
+  {
+    std::lock_guard<std::mutex> lock(dirty_mutex_);
+    dirty.swap(dirty_);
+  }
   if (!loaded_) {
     for (const json& trace : store_.traces()) {
+      if (stopping_) {
+        // Interrupted: everything is computed again by the next refresh.
+        return;
+      }
       const std::string id = string_field(trace, "id");
       auto session = load_session(store_, id);
       if (!session) continue;
       summaries_[id] = summarize(trace, *session);
     }
     loaded_ = true;
-    dirty_.clear();
     return;
   }
-  for (const std::string& id : dirty_) {
-    auto trace = store_.trace(id);
-    auto session = trace ? load_session(store_, id) : std::nullopt;
-    if (!trace || !session) {
-      summaries_.erase(id);
-      continue;
+  try {
+    for (const std::string& id : dirty) {
+      auto trace = store_.trace(id);
+      auto session = trace ? load_session(store_, id) : std::nullopt;
+      if (!trace || !session) {
+        summaries_.erase(id);
+        continue;
+      }
+      summaries_[id] = summarize(*trace, *session);
     }
-    summaries_[id] = summarize(*trace, *session);
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(dirty_mutex_);
+    dirty_.insert(dirty.begin(), dirty.end());  // computed again by the next read
+    throw;
   }
-  dirty_.clear();
 }
 
 void ConsoleApi::analysis(const std::string& id, const std::map<std::string, std::string>& query,

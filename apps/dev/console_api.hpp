@@ -4,16 +4,19 @@
 //
 // The sessions list and the failures are answered from a per-trace summary cache held in memory:
 // a trace's summary (its row, counts, cost, fingerprint) is computed once from its stored events
-// and recomputed only after the trace is re-created or gets new events (invalidate()). The first
-// read after start computes every summary; later reads sort and filter the cached summaries.
+// and recomputed only after the trace is re-created or gets new events (invalidate()). Every
+// summary is computed once in the background when the server starts (a read that comes first
+// waits for it); later reads recompute only the traces invalidated since, then sort and filter.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 #include "dev/dev_store.hpp"
@@ -34,7 +37,9 @@ bool serve_console_asset(const std::string& path, Response& res);
 
 class ConsoleApi {
  public:
+  /// Starts computing every trace's summary on a background thread.
   ConsoleApi(DevStore& store, std::string data_dir);
+  /// Stops the background computation (between two traces) and waits for it.
   ~ConsoleApi();
   ConsoleApi(const ConsoleApi&) = delete;
   ConsoleApi& operator=(const ConsoleApi&) = delete;
@@ -60,10 +65,15 @@ class ConsoleApi {
 
   DevStore& store_;
   std::string data_dir_;
-  std::mutex mutex_;
-  bool loaded_ = false;                                         // guarded by mutex_
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;  // the summaries; held while they are computed
+  bool loaded_ = false;                                                        // guarded by mutex_
   std::unordered_map<std::string, std::shared_ptr<const Summary>> summaries_;  // guarded by mutex_
-  std::set<std::string> dirty_;                                 // guarded by mutex_
+  // Traces changed since their summary was computed. Its own lock, so that ingestion never
+  // waits for a summary computation.
+  std::mutex dirty_mutex_;
+  std::set<std::string> dirty_;  // guarded by dirty_mutex_
+  std::thread warmer_;
 };
 
 }  // namespace promptetheus::devserver

@@ -643,7 +643,7 @@ TEST_CASE("dev console: sessions list timing with 10000 sessions (manual run)", 
     search_max = std::max(search_max, timed("/api/console/sessions?q=goal%2099&offset=10&limit=50"));
   }
   const double failures = timed("/api/failures");
-  WARN("10000 sessions: first list (cache fill) " << cold << " ms; warm list max " << warm_max
+  WARN("10000 sessions: first list right after start (waits for the background fill) " << cold << " ms; warm list max " << warm_max
                                                    << " ms; filtered max " << filtered_max << " ms; search max "
                                                    << search_max << " ms; failures " << failures << " ms");
   std::error_code ec;
