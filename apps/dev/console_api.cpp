@@ -255,8 +255,60 @@ ConsoleApi::~ConsoleApi() {
 }
 
 void ConsoleApi::invalidate(const std::string& trace_id) {
-  std::lock_guard<std::mutex> lock(dirty_mutex_);
-  dirty_.insert(trace_id);
+  {
+    std::lock_guard<std::mutex> lock(dirty_mutex_);
+    dirty_.insert(trace_id);
+  }
+  std::lock_guard<std::mutex> lock(analysed_mutex_);
+  ++changes_;
+  analysed_.erase(std::remove_if(analysed_.begin(), analysed_.end(),
+                                 [&](const auto& entry) { return entry.first == trace_id; }),
+                  analysed_.end());
+}
+
+struct ConsoleApi::Analysed {
+  std::shared_ptr<const analysis::Session> session;  // what the timeline's entries point into
+  analysis::Timeline timeline;
+  std::string head;  // "{"trace":...,"fingerprint":...,"overview":...
+  std::string spans;
+};
+
+std::shared_ptr<const ConsoleApi::Analysed> ConsoleApi::analysed(const std::string& id) {
+  constexpr std::size_t kKept = 4;
+  std::uint64_t changes_before = 0;
+  {
+    std::lock_guard<std::mutex> lock(analysed_mutex_);
+    for (auto it = analysed_.begin(); it != analysed_.end(); ++it) {
+      if (it->first != id) continue;
+      auto found = it->second;
+      analysed_.erase(it);
+      analysed_.emplace_back(id, found);
+      return found;
+    }
+    changes_before = changes_;
+  }
+  auto trace = store_.trace(id);
+  if (!trace) return nullptr;
+  auto loaded = load_session(store_, id);
+  if (!loaded) return nullptr;
+  auto result = std::make_shared<Analysed>();
+  auto session = std::make_shared<const analysis::Session>(std::move(*loaded));
+  result->session = session;
+  result->timeline = analysis::build_timeline(session->events);
+  const analysis::Fingerprint fp = analysis::fingerprint_v1(session->events);
+  result->head = "{\"trace\":" + dump(*trace);
+  result->head += ",\"fingerprint\":" + dump(analysis::fingerprint_json(fp, *session));
+  result->head += ",\"overview\":" + dump(analysis::overview_json(result->timeline.overview));
+  analysis::Timeline spans_only;
+  spans_only.spans = result->timeline.spans;
+  result->spans = dump(analysis::timeline_json(spans_only)["spans"]);
+
+  std::lock_guard<std::mutex> lock(analysed_mutex_);
+  if (changes_ == changes_before) {  // nothing changed meanwhile: keep it for the next page
+    analysed_.emplace_back(id, result);
+    if (analysed_.size() > kKept) analysed_.erase(analysed_.begin());
+  }
+  return result;
 }
 
 void ConsoleApi::refresh_locked() {
@@ -304,29 +356,22 @@ void ConsoleApi::analysis(const std::string& id, const std::map<std::string, std
   if (!offset || !limit) return send_error(res, 422, "offset and limit must be non-negative integers");
   const std::size_t page = std::min(*limit, kMaxEntries);
 
-  auto trace = store_.trace(id);
-  if (!trace) return send_error(res, 404, "trace not found");
-  auto session = load_session(store_, id);
-  if (!session) return send_error(res, 404, "trace not found");
-
-  analysis::Timeline timeline = analysis::build_timeline(session->events);
-  const analysis::Fingerprint fp = analysis::fingerprint_v1(session->events);
-  const std::size_t total = timeline.entries.size();
+  const auto a = analysed(id);
+  if (!a) return send_error(res, 404, "trace not found");
+  const std::vector<analysis::TimelineEntry>& all = a->timeline.entries;
+  const std::size_t total = all.size();
   const std::size_t first = std::min(*offset, total);
   const std::size_t last = std::min(total, first + page);
-  timeline.entries.erase(timeline.entries.begin() + static_cast<std::ptrdiff_t>(last), timeline.entries.end());
-  timeline.entries.erase(timeline.entries.begin(), timeline.entries.begin() + static_cast<std::ptrdiff_t>(first));
-  const ojson t = analysis::timeline_json(timeline);
+  analysis::Timeline part;
+  part.entries.assign(all.begin() + static_cast<std::ptrdiff_t>(first), all.begin() + static_cast<std::ptrdiff_t>(last));
+  const ojson t = analysis::timeline_json(part);
 
-  std::string body = "{\"trace\":";
-  body += dump(*trace);
-  body += ",\"fingerprint\":" + dump(analysis::fingerprint_json(fp, *session));
-  body += ",\"overview\":" + dump(t["overview"]);
+  std::string body = a->head;
   body += ",\"total_entries\":" + std::to_string(total);
   body += ",\"offset\":" + std::to_string(first);
   body += ",\"limit\":" + std::to_string(page);
   body += ",\"entries\":" + dump(t["entries"]);
-  body += ",\"spans\":" + dump(t["spans"]);
+  body += ",\"spans\":" + a->spans;
   body += '}';
   send_text(res, 200, std::move(body));
 }

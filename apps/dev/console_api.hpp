@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,6 +19,8 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "dev/dev_store.hpp"
 #include "dev/http_request.hpp"
@@ -59,9 +62,11 @@ class ConsoleApi {
   void invalidate(const std::string& trace_id);
 
   struct Summary;
+  struct Analysed;
 
  private:
   void refresh_locked();
+  std::shared_ptr<const Analysed> analysed(const std::string& id);
 
   DevStore& store_;
   std::string data_dir_;
@@ -74,6 +79,10 @@ class ConsoleApi {
   std::mutex dirty_mutex_;
   std::set<std::string> dirty_;  // guarded by dirty_mutex_
   std::thread warmer_;
+  // The last few sessions analysed, so that paging through a long timeline analyses it once.
+  std::mutex analysed_mutex_;
+  std::vector<std::pair<std::string, std::shared_ptr<const Analysed>>> analysed_;  // most recent last
+  std::uint64_t changes_ = 0;  // invalidations so far; guarded by analysed_mutex_
 };
 
 }  // namespace promptetheus::devserver

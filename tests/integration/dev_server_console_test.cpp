@@ -211,6 +211,17 @@ TEST_CASE("dev console: analysis returns the trace, fingerprint, overview, paged
   CHECK(get(server, "/api/traces/sess_fail/analysis?limit=999999").body["limit"] == 5000);
   CHECK(get(server, "/api/traces/sess_fail/analysis?limit=x").status == 422);
 
+  // A later event is seen by the next read (the analysed session is not kept stale).
+  Events more("sess_fail");
+  for (int i = 0; i < 12; ++i) more.add("user_message", {{"content", "filler"}});
+  more.add("agent_message", {{"content", "one more"}});
+  post_events(server, "sess_fail", json::array({more.list().back()}));
+  Reply after = get(server, "/api/traces/sess_fail/analysis?offset=12");
+  CHECK(after.body["total_entries"] == 13);
+  REQUIRE(after.body["entries"].size() == 1);
+  CHECK(after.body["entries"][0]["type"] == "agent_message");
+  CHECK(after.body["overview"]["events"] == 13);
+
   Reply missing = get(server, "/api/traces/nope/analysis");
   CHECK(missing.status == 404);
   CHECK(missing.body == json{{"detail", "trace not found"}});
