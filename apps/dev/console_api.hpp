@@ -44,6 +44,8 @@ class ConsoleApi {
   ConsoleApi(DevStore& store, std::string data_dir);
   /// Stops the background computation (between two traces) and waits for it.
   ~ConsoleApi();
+  /// Asks the background computation to stop at the next trace (the server is stopping).
+  void stop() noexcept { stopping_ = true; }
   ConsoleApi(const ConsoleApi&) = delete;
   ConsoleApi& operator=(const ConsoleApi&) = delete;
 

@@ -658,6 +658,7 @@ void DevServer::stop() noexcept {
   std::lock_guard<std::mutex> lock(impl_->lifecycle);
   if (!impl_->http) return;
   impl_->running = false;
+  impl_->console->stop();  // a summary computation in progress ends at its next trace
   impl_->http->stop();  // joins every connection thread, so no request still uses the store
   impl_->http.reset();
   impl_->console.reset();
