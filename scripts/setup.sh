@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev libfmt-dev libconcurrentqueue-dev
   catch2 libcli11-dev libcpp-httplib-dev libsqlite3-dev libicu-dev
   libbenchmark-dev libspdlog-dev
+  chromium  # headless, for the dev console's browser test
 )
 
 missing=()

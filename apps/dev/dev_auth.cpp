@@ -56,4 +56,47 @@ Principal authenticate(std::string_view authorization, const Credentials& creden
   return Principal::none;
 }
 
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
+  if (host.rfind("127.", 0) != 0) return false;
+  // Four dotted decimal parts, each 0-255.
+  int parts = 0;
+  std::size_t i = 0;
+  while (i <= host.size()) {
+    std::size_t j = i;
+    int value = 0;
+    while (j < host.size() && host[j] >= '0' && host[j] <= '9' && j - i < 3) {
+      value = value * 10 + (host[j] - '0');
+      ++j;
+    }
+    if (j == i || value > 255) return false;
+    ++parts;
+    if (j == host.size()) break;
+    if (host[j] != '.') return false;
+    i = j + 1;
+  }
+  return parts == 4;
+}
+
+bool is_loopback_host_header(std::string_view host_header) {
+  std::string_view host = trim(host_header);
+  if (!host.empty() && host.front() == '[') {
+    const auto close = host.find(']');
+    if (close == std::string_view::npos) return false;
+    const std::string_view rest = host.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return false;
+    host = host.substr(0, close + 1);
+  } else {
+    const auto colon = host.find(':');
+    if (colon != std::string_view::npos) host = host.substr(0, colon);
+  }
+  std::string lower;
+  for (char c : host) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return is_loopback_host(lower);
+}
+
+bool console_read_without_credential(std::string_view bind_host, std::string_view host_header) {
+  return is_loopback_host(bind_host) && is_loopback_host_header(host_header);
+}
+
 }  // namespace promptetheus::devserver

@@ -28,11 +28,6 @@ std::vector<std::string> resolve_api_keys(const std::vector<std::string>& flags)
   return keys;
 }
 
-// 127.0.0.0/8, ::1 and localhost: only this machine can connect.
-bool is_loopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
-}
-
 int run(DevCommandArgs& args) {
   args.options.credentials.api_keys = resolve_api_keys(args.api_keys);
 
@@ -45,7 +40,7 @@ int run(DevCommandArgs& args) {
   sigset_t previous;
   pthread_sigmask(SIG_BLOCK, &stop_signals, &previous);
 
-  if (!is_loopback(args.options.host)) {
+  if (!is_loopback_host(args.options.host)) {
     std::cerr << "promptetheus dev: warning: listening on " << args.options.host
               << ", beyond this machine: the dev API key and console token are public defaults, so "
                  "anyone who can reach this address can read and write its data\n";
@@ -59,6 +54,7 @@ int run(DevCommandArgs& args) {
     return 1;
   }
   std::cout << "Promptetheus dev server listening on " << server.base_url() << std::endl;
+  std::cout << "Console: " << server.base_url() << "/" << std::endl;
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

@@ -19,6 +19,7 @@
 #include "core/files.hpp"
 #include "core/json_writer.hpp"
 #include "dev/artifact_paths.hpp"
+#include "dev/console_api.hpp"
 #include "dev/dev_store.hpp"
 #include "dev/http_server.hpp"
 #include "dev/session_record.hpp"
@@ -120,11 +121,27 @@ std::string media_type(const std::string& content_type) {
   return lowercase(trim(content_type.substr(0, content_type.find(';'))));
 }
 
-enum class Route { health, traces, trace, events, artifacts, sessions, bootstrap, not_found };
+enum class Route {
+  health, traces, trace, events, artifacts, sessions, bootstrap,
+  // the console: its static files and its read routes
+  console_asset, analysis, console_sessions, failures, diff, artifact_file,
+  not_found
+};
+
+bool is_console_read(Route route) {
+  return route == Route::analysis || route == Route::console_sessions || route == Route::failures ||
+         route == Route::diff || route == Route::artifact_file;
+}
 
 Route match_route(const std::vector<std::string>& s) {
   const auto n = s.size();
   if (n == 1 && s[0] == "health") return Route::health;
+  if (n == 1 && (s[0].empty() || s[0] == "index.html" || s[0] == "console.js" || s[0] == "console.css")) {
+    return Route::console_asset;
+  }
+  if (n == 3 && s[0] == "api" && s[1] == "console" && s[2] == "sessions") return Route::console_sessions;
+  if (n == 2 && s[0] == "api" && s[1] == "failures") return Route::failures;
+  if (n == 2 && s[0] == "api" && s[1] == "diff") return Route::diff;
   if (n == 3 && s[0] == "api" && s[1] == "onboarding" && s[2] == "bootstrap") return Route::bootstrap;
   if (n >= 2 && s[0] == "api" && s[1] == "sessions" && n == 2) return Route::sessions;
   if (n < 2 || s[0] != "api" || s[1] != "traces") return Route::not_found;
@@ -133,6 +150,8 @@ Route match_route(const std::vector<std::string>& s) {
   if (n == 3) return Route::trace;
   if (n == 4 && s[3] == "events") return Route::events;
   if (n == 4 && s[3] == "artifacts") return Route::artifacts;
+  if (n == 4 && s[3] == "analysis") return Route::analysis;
+  if (n == 5 && s[3] == "artifacts" && !s[4].empty()) return Route::artifact_file;
   return Route::not_found;
 }
 
@@ -141,6 +160,7 @@ Route match_route(const std::vector<std::string>& s) {
 struct DevServer::Impl {
   DevServerOptions options;
   std::unique_ptr<DevStore> store;
+  std::unique_ptr<ConsoleApi> console;
   std::unique_ptr<HttpServer> http;
   std::atomic<bool> running{false};
   std::atomic<int> port{0};
@@ -206,7 +226,13 @@ struct DevServer::Impl {
     switch (route) {
       case Route::health:
       case Route::trace:
-      case Route::sessions: allowed = method_is("GET"); break;
+      case Route::sessions:
+      case Route::console_asset:
+      case Route::analysis:
+      case Route::console_sessions:
+      case Route::failures:
+      case Route::diff:
+      case Route::artifact_file: allowed = method_is("GET"); break;
       case Route::traces:
       case Route::events: allowed = method_is("GET") || method_is("POST"); break;
       case Route::artifacts:
@@ -215,10 +241,23 @@ struct DevServer::Impl {
     }
     if (!allowed) return send_error(ex.res, 405, "Method Not Allowed");
     if (route == Route::health) return send_json(ex.res, 200, json{{"status", "ok"}});
+    // The console's static files hold no data: served to anyone (the page then asks for a token
+    // when the server is not on loopback).
+    if (route == Route::console_asset) {
+      const std::string path = ex.req.target.substr(0, ex.req.target.find('?'));
+      if (!serve_console_asset(path, ex.res)) send_error(ex.res, 404, "Not Found");
+      return;
+    }
 
     // Ingestion routes take project keys and console tokens; reading is a console feature.
     const bool is_read = method_is("GET");
-    const Principal who = authenticate(ex.req.get_header_value("Authorization"), options.credentials);
+    const std::string authorization = ex.req.get_header_value("Authorization");
+    // On a loopback bind the console's own read routes need no credential (from a loopback Host).
+    if (is_console_read(route) && !ex.req.has_header("Authorization") &&
+        console_read_without_credential(options.host, ex.req.get_header_value("Host"))) {
+      return dispatch_console(ex, route, segments);
+    }
+    const Principal who = authenticate(authorization, options.credentials);
     if (who == Principal::none) {
       ex.res.set_header("WWW-Authenticate", "Bearer");
       return send_error(ex.res, 401, "missing or invalid credential");
@@ -228,6 +267,7 @@ struct DevServer::Impl {
     const bool permitted =
         console_only ? who == Principal::console : (who == Principal::api_key || who == Principal::console);
     if (!permitted) return send_error(ex.res, 403, "principal is not allowed for this endpoint");
+    if (is_console_read(route)) return dispatch_console(ex, route, segments);
 
     const std::string id = segments.size() > 2 ? segments[2] : std::string();
     switch (route) {
@@ -237,6 +277,18 @@ struct DevServer::Impl {
       case Route::events: return is_read ? get_events(ex, id) : post_events(ex, id);
       case Route::artifacts: return post_artifact(ex, id);
       case Route::bootstrap: return bootstrap(ex);
+      default: return send_error(ex.res, 404, "Not Found");
+    }
+  }
+
+  void dispatch_console(Exchange& ex, Route route, const std::vector<std::string>& segments) {
+    const auto query = parse_query(ex.req.target);
+    switch (route) {
+      case Route::analysis: return console->analysis(segments[2], query, ex.res);
+      case Route::console_sessions: return console->sessions(query, ex.res);
+      case Route::failures: return console->failures(ex.res);
+      case Route::diff: return console->diff(query, ex.res);
+      case Route::artifact_file: return console->artifact(segments[2], segments[4], ex.res);
       default: return send_error(ex.res, 404, "Not Found");
     }
   }
@@ -295,7 +347,9 @@ struct DevServer::Impl {
       if (!id->is_string()) return send_error(ex.res, 422, "id must be a string");
       if (!id->get_ref<const std::string&>().empty()) trace["id"] = *id;
     }
-    send_json(ex.res, 201, json{{"trace", store->put_trace(std::move(trace))}});
+    json stored = store->put_trace(std::move(trace));
+    console->invalidate(stored["id"].get<std::string>());
+    send_json(ex.res, 201, json{{"trace", std::move(stored)}});
   }
 
   void list_traces(Exchange& ex, const char* key) {
@@ -436,6 +490,9 @@ struct DevServer::Impl {
     if (!accepted.empty()) {
       auto outcomes = store->add_events(id, accepted);
       if (!outcomes) return send_error(ex.res, 404, "trace not found");
+      if (std::find(outcomes->begin(), outcomes->end(), EventOutcome::stored) != outcomes->end()) {
+        console->invalidate(id);
+      }
       for (std::size_t k = 0; k < outcomes->size(); ++k) {
         if ((*outcomes)[k] == EventOutcome::seq_conflict) {
           const std::size_t i = accepted_index[k];
@@ -573,6 +630,7 @@ int DevServer::start(const DevServerOptions& options) {
                                   ? (fs::path(impl.options.data_dir) / "promptetheus.db").string()
                                   : impl.options.db_path;
   impl.store = std::make_unique<DevStore>(db_path);
+  impl.console = std::make_unique<ConsoleApi>(*impl.store, impl.options.data_dir);
 
   Impl* self = impl_.get();
   auto http = std::make_unique<HttpServer>(impl.options.connections,
@@ -581,9 +639,11 @@ int DevServer::start(const DevServerOptions& options) {
   try {
     port = http->start(impl.options.host, impl.options.port);
   } catch (const ListenError& e) {
+    impl.console.reset();
     impl.store.reset();
     throw std::runtime_error(bind_failure(impl.options.host, impl.options.port, e.error_number()));
   } catch (...) {
+    impl.console.reset();
     impl.store.reset();
     throw;
   }
@@ -598,8 +658,10 @@ void DevServer::stop() noexcept {
   std::lock_guard<std::mutex> lock(impl_->lifecycle);
   if (!impl_->http) return;
   impl_->running = false;
+  impl_->console->stop();  // a summary computation in progress ends at its next trace
   impl_->http->stop();  // joins every connection thread, so no request still uses the store
   impl_->http.reset();
+  impl_->console.reset();
   impl_->store.reset();
   impl_->port = 0;
 }

@@ -329,6 +329,13 @@ std::string DevStore::put_artifact(json artifact) {
   return id;
 }
 
+std::optional<json> DevStore::artifact(const std::string& session_id, const std::string& artifact_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement select(db_, "SELECT body FROM artifacts WHERE session_id = ?1 AND artifact_id = ?2");
+  if (select.bind(1, session_id).bind(2, artifact_id).step() != SQLITE_ROW) return std::nullopt;
+  return json::parse(select.text(0));
+}
+
 void DevStore::delete_artifact(const std::string& session_id, const std::string& artifact_id) {
   std::lock_guard<std::mutex> lock(mutex_);
   Statement(db_, "DELETE FROM artifacts WHERE session_id = ?1 AND artifact_id = ?2")

@@ -58,6 +58,8 @@ class DevStore {
   /// Records an artifact row. When `artifact["artifact_id"]` is absent a fresh `artifact_<n>` is
   /// minted. Returns the artifact id.
   std::string put_artifact(nlohmann::json artifact);
+  /// The artifact row of a trace; nothing when there is none.
+  std::optional<nlohmann::json> artifact(const std::string& session_id, const std::string& artifact_id);
   void delete_artifact(const std::string& session_id, const std::string& artifact_id);
 
  private:
