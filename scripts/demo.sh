@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: the calendar booking agent records a failing session, first to the spool (the
-# embedded default), then over HTTP to a local `promptetheus dev` server; the CLI shows both.
+# embedded default), then over HTTP to a local `promptetheus dev` server; the CLI shows both,
+# and the run is shown at its console URL (kept open until Enter when run from a terminal).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -51,6 +52,16 @@ PROMPTETHEUS_API_KEY=pt_dev_key PROMPTETHEUS_API_URL="http://127.0.0.1:$port" PR
   "$agent" scopes 2>&1 | tee agent-http.out
 session=$(sed -n 's/^scopes session: //p' agent-http.out)
 echo
-echo "== The session as the server stored it (GET /api/traces/$session/events, read with the console token)"
-curl -fsS -H "Authorization: Bearer pt_console_token" "http://127.0.0.1:$port/api/traces/$session/events"
+echo "== The run, read back from the server: promptetheus replay $session --api http://127.0.0.1:$port"
+"$cli" replay "$session" --api "http://127.0.0.1:$port"
 echo
+echo "== promptetheus failures --api http://127.0.0.1:$port"
+"$cli" failures --api "http://127.0.0.1:$port"
+echo
+console="http://127.0.0.1:$port/#/session/$session"
+echo "== The run in the web console: $console"
+curl -fsS "http://127.0.0.1:$port/" | grep -o '<title>[^<]*</title>'
+if [ -t 0 ] && [ -t 1 ]; then
+  command -v xdg-open >/dev/null 2>&1 && xdg-open "$console" >/dev/null 2>&1 || true
+  read -r -p "The console is open at $console — press Enter to stop the server. " _
+fi

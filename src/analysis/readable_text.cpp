@@ -34,7 +34,9 @@ std::string one_line(std::string_view text) {
 std::string format_duration_ms(double ms) {
   char buf[48];
   if (!std::isfinite(ms)) return "? ms";
-  if (ms < 1000) {
+  if (ms < 1) {
+    std::snprintf(buf, sizeof buf, "%.3f ms", ms);  // spans are measured to the microsecond
+  } else if (ms < 1000) {
     std::snprintf(buf, sizeof buf, "%.1f ms", ms);
   } else if (ms < 60000) {
     std::snprintf(buf, sizeof buf, "%.2f s", ms / 1000);

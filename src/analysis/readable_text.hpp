@@ -15,7 +15,8 @@ inline constexpr std::size_t kReadableTextLimit = 160;
 /// `text` as one line: newline, carriage return and tab as \n \r \t, other control characters as
 /// \xNN, cut to kReadableTextLimit code points.
 std::string one_line(std::string_view text);
-/// "12.3 ms" below a second, "4.30 s" below a minute, else "2m 05s".
+/// "0.412 ms" below a millisecond, "12.3 ms" below a second, "4.30 s" below a minute, else
+/// "2m 05s".
 std::string format_duration_ms(double ms);
 /// 1234567 → "1,234,567".
 std::string format_count(std::int64_t n);

@@ -128,7 +128,7 @@ TEST_CASE("readable run tree keeps time order within and around spans", "[analys
         "     +0.000s  [0] user_message first\n"
         "              span plan (6.0 ms)\n"
         "     +0.002s    [2] agent_message in plan, before child\n"
-        "                span lookup (0.2 ms)\n"
+        "                span lookup (0.250 ms)\n"
         "     +0.004s      [4] metric hits=3\n"
         "     +0.006s    [6] agent_message in plan, after child\n"
         "     +0.008s  [8] agent_message between spans\n"
