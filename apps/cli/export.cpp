@@ -13,6 +13,7 @@
 #include "analysis/session_store.hpp"
 #include "api_access.hpp"
 #include "cli_common.hpp"
+#include "session_loading.hpp"
 
 namespace promptetheus::cli {
 
@@ -35,8 +36,19 @@ void add_export_command(CLI::App& app, ExitCode& rc) {
   cmd->callback([opts, &rc] {
     using namespace analysis;
     std::optional<Session> session;
+    std::string id = opts->session_id;  // the argument as given, or the id a prefix stands for
     if (opts->api.url.empty()) {
-      session = load_session_id(opts->session_id, opts->dir);
+      session = load_session_id(id, opts->dir);
+      std::vector<std::string> matches;
+      if (!session) {
+        if (auto full_id = session_id_with_prefix(opts->session_id, opts->dir, matches)) {
+          session = load_session_id(*full_id, opts->dir);
+          if (session) {
+            print_error("note: '" + opts->session_id + "' is session " + *full_id);
+            id = *full_id;
+          }
+        }
+      }
       if (!session) {
         print_line("No spooled session " + opts->session_id + " in " + display_path(opts->dir) + ".");
         rc.value = 1;
@@ -60,7 +72,7 @@ void add_export_command(CLI::App& app, ExitCode& rc) {
     }
     warn_about_read({session->source, session->stats.blank, session->stats.malformed,
                      session->stats.unreadable, session->stats.error});
-    const std::string doc = export_document(opts->session_id, *session);
+    const std::string doc = export_document(id, *session);
     if (opts->out.empty()) {
       rc.value = 0;
       print_line(doc);

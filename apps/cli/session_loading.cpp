@@ -10,19 +10,6 @@ bool looks_like_a_path(const std::string& target) {
   return target.find('/') != std::string::npos || analysis::path_exists(target);
 }
 
-// The one session of `dir` whose id starts with `prefix`; `matches` lists them when there are
-// several.
-std::optional<analysis::Session> load_unique_prefix(const std::string& prefix, const std::string& dir,
-                                                    std::vector<std::string>& matches) {
-  std::vector<analysis::SpoolFile> files;
-  if (prefix.empty() || analysis::list_spool_pending(dir, files) != analysis::DirState::ok) return std::nullopt;
-  for (const analysis::SpoolFile& f : files) {
-    if (f.stem.compare(0, prefix.size(), prefix) == 0) matches.push_back(f.stem);
-  }
-  if (matches.size() != 1) return std::nullopt;
-  return analysis::load_target(matches.front(), dir);
-}
-
 std::optional<analysis::Session> found(analysis::Session&& session, ReadWarning where) {
   warn_about_read({session.source, session.stats.blank, session.stats.malformed, session.stats.unreadable,
                    session.stats.error},
@@ -31,6 +18,17 @@ std::optional<analysis::Session> found(analysis::Session&& session, ReadWarning 
 }
 
 }  // namespace
+
+std::optional<std::string> session_id_with_prefix(const std::string& prefix, const std::string& dir,
+                                                  std::vector<std::string>& matches) {
+  std::vector<analysis::SpoolFile> files;
+  if (prefix.empty() || analysis::list_spool_pending(dir, files) != analysis::DirState::ok) return std::nullopt;
+  for (const analysis::SpoolFile& f : files) {
+    if (f.stem.compare(0, prefix.size(), prefix) == 0) matches.push_back(f.stem);
+  }
+  if (matches.size() != 1) return std::nullopt;
+  return matches.front();
+}
 
 std::optional<analysis::Session> load_target_or_report(const std::string& target, const std::string& dir,
                                                        ReadWarning where, const ApiOptions& api,
@@ -56,9 +54,11 @@ std::optional<analysis::Session> load_target_or_report(const std::string& target
   if (auto session = analysis::load_target(target, dir)) return found(std::move(*session), where);
   std::vector<std::string> matches;
   if (!looks_like_a_path(target)) {
-    if (auto session = load_unique_prefix(target, dir, matches)) {
-      print_error("note: '" + target + "' is session " + matches.front());
-      return found(std::move(*session), where);
+    if (auto id = session_id_with_prefix(target, dir, matches)) {
+      if (auto session = analysis::load_target(*id, dir)) {
+        print_error("note: '" + target + "' is session " + *id);
+        return found(std::move(*session), where);
+      }
     }
   }
   std::string looked = "looked in " + analysis::display_path(dir);

@@ -4,12 +4,18 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "analysis/session_store.hpp"
 #include "api_access.hpp"
 #include "cli_common.hpp"
 
 namespace promptetheus::cli {
+
+/// The one session id of `dir` (recorded runs and outbox) that starts with `prefix`; nothing
+/// when none or several do (`matches` lists them).
+std::optional<std::string> session_id_with_prefix(const std::string& prefix, const std::string& dir,
+                                                  std::vector<std::string>& matches);
 
 /// Resolves a target. With `api.url` (--api), from that server only. Otherwise as the reference
 /// does (§6: a file, or a session id in `dir`), then a unique prefix of a session id in `dir`,

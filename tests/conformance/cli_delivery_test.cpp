@@ -321,6 +321,10 @@ TEST_CASE("a unique prefix of a session id selects it, an ambiguous one is not f
   const auto full_fp = run_process(PROMPTETHEUS_CLI_PATH, {"fingerprint", "errors", "--dir", "spool"}, work.path(), no_server);
   CHECK(prefix_fp.exit_code == 0);
   CHECK(prefix_fp.out == full_fp.out);
+  const auto prefix_export = run_process(PROMPTETHEUS_CLI_PATH, {"export", "e", "--dir", "spool"}, work.path(), no_server);
+  const auto full_export = run_process(PROMPTETHEUS_CLI_PATH, {"export", "errors", "--dir", "spool"}, work.path(), no_server);
+  CHECK(prefix_export.exit_code == 0);
+  CHECK(prefix_export.out == full_export.out);
   TempDir dup;
   REQUIRE(run_process("/bin/mkdir", {dup.path() + "/spool"}, "").exit_code == 0);
   for (const char* name : {"abc1.jsonl", "abc2.jsonl"}) {
