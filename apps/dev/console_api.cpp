@@ -9,6 +9,7 @@
 #include <sstream>
 #include <vector>
 
+#include "analysis/compare.hpp"
 #include "analysis/diff.hpp"
 #include "analysis/failures.hpp"
 #include "analysis/fingerprint.hpp"
@@ -458,11 +459,13 @@ void ConsoleApi::diff(const std::map<std::string, std::string>& query, Response&
     }
     return list;
   };
+  const analysis::SessionComparison comparison = analysis::compare_sessions(session_a->events, session_b->events);
   ojson body{{"a_id", a},
              {"b_id", b},
+             {"comparison", analysis::comparison_json(comparison)},
              {"diff", analysis::diff_json(d, *session_a, *session_b)},
-             {"a_overview", analysis::overview_json(analysis::build_timeline(session_a->events).overview)},
-             {"b_overview", analysis::overview_json(analysis::build_timeline(session_b->events).overview)},
+             {"a_overview", analysis::overview_json(comparison.a)},
+             {"b_overview", analysis::overview_json(comparison.b)},
              {"a_steps", steps(session_a->events)},
              {"b_steps", steps(session_b->events)}};
   send_text(res, 200, dump(body));

@@ -336,6 +336,10 @@ TEST_CASE("dev console: the diff of two sessions with both overviews") {
   REQUIRE(r.status == 200);
   CHECK(r.body["a_id"] == "sess_ok");
   CHECK(r.body["b_id"] == "sess_fail");
+  // The comparison a person reads (as `promptetheus diff` prints it), and the reference's steps.
+  CHECK(r.body["comparison"]["regressed"] == true);
+  CHECK(r.body["comparison"]["verdict"].get<std::string>().rfind("REGRESSED: status", 0) == 0);
+  CHECK(r.body["comparison"]["changes"][0]["text"] == "status: completed -> failed");
   CHECK(r.body["diff"]["regressed"] == true);
   CHECK(r.body["diff"]["identical"] == false);
   for (const char* key : {"added", "removed", "changed", "summary", "a", "b"}) CHECK(r.body["diff"].contains(key));
@@ -597,6 +601,8 @@ TEST_CASE("dev console: the pages render in headless Chromium, hostile strings a
     const std::string url = base + "compare?a=sess_ok&b=sess_fail";
     const std::string dom = browser.dump_dom(url);
     CHECK(dom.find("Regressed") != std::string::npos);
+    CHECK(dom.find("status: completed -&gt; failed") != std::string::npos);
+    CHECK(dom.find("Verdict: REGRESSED") != std::string::npos);
     CHECK(dom.find("Steps of A") != std::string::npos);
     CHECK(dom.find("sess_ok") != std::string::npos);
     CHECK(dom.find("sess_fail") != std::string::npos);

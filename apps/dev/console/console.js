@@ -309,14 +309,16 @@
     if (!params.get('a') || !params.get('b')) { show(el('h1', null, 'Compare sessions'), form); return; }
     const q = new URLSearchParams(); q.set('a', params.get('a')); q.set('b', params.get('b'));
     const data = await api('/api/diff?' + q.toString());
-    const d = data.diff;
+    const c = data.comparison;
     const aKeys = new Set(data.a_steps.map((s) => s.key));
     const bKeys = new Set(data.b_steps.map((s) => s.key));
+    const markers = { added: '+ ', removed: '- ', changed: '~ ', regressed: '✖ ', fixed: '✓ ' };
     show(el('h1', null, 'Compare sessions'), form,
-      el('div', { class: 'card' + (d.regressed ? ' failed' : '') },
-        el('strong', null, d.identical ? 'No differences' : (d.regressed ? '✖ Regressed' : 'Different, not regressed')),
-        d.changed.length ? el('ul', null, d.changed.map((c) => el('li', { class: c.regressed ? 'error' : null }, c.detail))) : null,
-        d.summary ? el('pre', { class: 'tl-detail' }, d.summary) : null),
+      el('div', { class: 'card' + (c.regressed ? ' failed' : '') },
+        el('strong', null, c.changes.length === 0 ? 'No differences' : (c.regressed ? '✖ Regressed' : 'Changed, no regression')),
+        el('div', { class: 'muted' }, 'Verdict: ' + c.verdict),
+        c.changes.length ? el('ul', null, c.changes.map((x) =>
+          el('li', { class: x.kind === 'regressed' ? 'error' : null }, (markers[x.kind] || '~ ') + x.text))) : null),
       el('div', { class: 'columns' },
         el('div', null, overviewCard(data.a_id, data.a_overview), el('h2', null, 'Steps of A (only in A marked)'), stepList(data.a_steps, bKeys, 'removed')),
         el('div', null, overviewCard(data.b_id, data.b_overview), el('h2', null, 'Steps of B (only in B marked)'), stepList(data.b_steps, aKeys, 'added'))));
