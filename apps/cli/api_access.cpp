@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_common.hpp"
 #include "cli_http.hpp"
 #include "core/json_writer.hpp"
 #include "promptetheus/options.hpp"
@@ -57,7 +58,7 @@ void add_api_options(CLI::App& cmd, ApiOptions& options) {
 
 ApiAccess api_access(const ApiOptions& options) {
   ApiAccess api;
-  api.url = options.url.empty() ? Options::from_env().api_url : options.url;
+  api.url = options.url.empty() ? configured_options().api_url : options.url;
   while (!api.url.empty() && api.url.back() == '/') api.url.pop_back();
   api.console_token = console_token_for(api.url, options.console_token);
   return api;

@@ -37,12 +37,22 @@ std::string not_found_message(const std::string& target) {
 
 namespace promptetheus::cli {
 
+const Options& configured_options() {
+  static const Options options = Options::from_env();
+  return options;
+}
+
+const std::map<std::string, policy::Price>* configured_prices() {
+  const auto& prices = configured_options().prices;
+  return prices ? &*prices : nullptr;
+}
+
 void add_spool_dir_option(CLI::App& cmd, std::string& dir) {
   cmd.add_option("--dir", dir,
                  "Spool directory (default: PROMPTETHEUS_SPOOL_DIR, spool_dir in ~/.promptetheus/config.toml, "
                  "or .promptetheus/spool)");
   cmd.parse_complete_callback([&dir] {
-    if (dir.empty()) dir = Options::from_env().spool_dir;
+    if (dir.empty()) dir = configured_options().spool_dir;
   });
 }
 

@@ -1,6 +1,7 @@
 // Shared plumbing of the `promptetheus` subcommands: output, default paths, registration.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -17,6 +18,13 @@ namespace promptetheus::cli {
 /// it. Prints the configuration's problems as warnings; returns false, after printing an error,
 /// when the policy cannot be prepared (nothing must then be sent).
 bool sending_policy(const Options& options, std::shared_ptr<const detail::EventPolicy>& out);
+
+/// The configuration the SDK would use here (Options::from_env()), read once per run so that
+/// its warnings are printed once.
+const Options& configured_options();
+/// The configured price table (PROMPTETHEUS_PRICES, config.toml `prices`), or nullptr for the
+/// default one: what the readable outputs estimate costs with.
+const std::map<std::string, policy::Price>* configured_prices();
 
 /// Registers `--dir` on a command that reads the spool. When it is not given, `dir` becomes
 /// the spool directory the SDK would use: PROMPTETHEUS_SPOOL_DIR, else `spool_dir` of

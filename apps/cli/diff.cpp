@@ -39,7 +39,7 @@ void add_diff_command(CLI::App& app, ExitCode& rc) {
     const auto b = load_target_or_report(opts->b, opts->dir, where, opts->api, rc.value);
     if (!b) return;
     if (opts->format == OutputFormat::readable) {
-      const analysis::SessionComparison c = analysis::compare_sessions(a->events, b->events);
+      const analysis::SessionComparison c = analysis::compare_sessions(a->events, b->events, configured_prices());
       rc.value = c.regressed() ? 2 : 0;
       if (opts->json) {
         nlohmann::ordered_json doc = analysis::comparison_json(c);

@@ -38,7 +38,7 @@ void add_replay_command(CLI::App& app, ExitCode& rc) {
         opts->target, opts->dir, opts->json ? ReadWarning::stderr_only : ReadWarning::in_result, opts->api, rc.value);
     if (!session) return;
     if (opts->format == OutputFormat::readable) {
-      const analysis::Timeline timeline = analysis::build_timeline(session->events);
+      const analysis::Timeline timeline = analysis::build_timeline(session->events, configured_prices());
       if (opts->json) {
         nlohmann::ordered_json doc = analysis::read_stats_json(*session);
         doc["timeline"] = analysis::timeline_json(timeline);

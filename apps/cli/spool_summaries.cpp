@@ -1,5 +1,7 @@
 #include "spool_summaries.hpp"
 
+#include "cli_common.hpp"
+
 namespace promptetheus::cli {
 
 std::vector<SpoolSessionSummary> summarise_spool(const std::string& dir, analysis::DirState& state,
@@ -11,7 +13,7 @@ std::vector<SpoolSessionSummary> summarise_spool(const std::string& dir, analysi
   for (analysis::SpoolFile& f : files) {
     const analysis::Session session = analysis::read_jsonl_file(f.path);
     SpoolSessionSummary s;
-    s.overview = analysis::build_timeline(session.events).overview;
+    s.overview = analysis::build_timeline(session.events, configured_prices()).overview;
     s.fingerprint = analysis::fingerprint_v1(session.events);
     s.stats = session.stats;
     s.file = std::move(f);

@@ -131,9 +131,10 @@ struct ConsoleApi::Summary {
 
 namespace {
 
-std::shared_ptr<const ConsoleApi::Summary> summarize(const json& trace, const analysis::Session& session) {
+std::shared_ptr<const ConsoleApi::Summary> summarize(const json& trace, const analysis::Session& session,
+                                                     const std::map<std::string, policy::Price>* prices) {
   auto s = std::make_shared<ConsoleApi::Summary>();
-  const analysis::Timeline timeline = analysis::build_timeline(session.events);
+  const analysis::Timeline timeline = analysis::build_timeline(session.events, prices);
   const analysis::SessionOverview& o = timeline.overview;
   const analysis::Fingerprint fp = analysis::fingerprint_v1(session.events);
 
@@ -238,8 +239,9 @@ bool serve_console_asset(const std::string& path, Response& res) {
   return false;
 }
 
-ConsoleApi::ConsoleApi(DevStore& store, std::string data_dir)
-    : store_(store), data_dir_(std::move(data_dir)) {
+ConsoleApi::ConsoleApi(DevStore& store, std::string data_dir,
+                       std::optional<std::map<std::string, policy::Price>> prices)
+    : store_(store), data_dir_(std::move(data_dir)), prices_(std::move(prices)) {
   warmer_ = std::thread([this] {
     try {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -295,7 +297,7 @@ std::shared_ptr<const ConsoleApi::Analysed> ConsoleApi::analysed(const std::stri
   auto result = std::make_shared<Analysed>();
   auto session = std::make_shared<const analysis::Session>(std::move(*loaded));
   result->session = session;
-  result->timeline = analysis::build_timeline(session->events);
+  result->timeline = analysis::build_timeline(session->events, prices());
   const analysis::Fingerprint fp = analysis::fingerprint_v1(session->events);
   result->head = "{\"trace\":" + dump(*trace);
   result->head += ",\"fingerprint\":" + dump(analysis::fingerprint_json(fp, *session));
@@ -328,7 +330,7 @@ void ConsoleApi::refresh_locked() {
       const std::string id = string_field(trace, "id");
       auto session = load_session(store_, id);
       if (!session) continue;
-      summaries_[id] = summarize(trace, *session);
+      summaries_[id] = summarize(trace, *session, prices());
     }
     loaded_ = true;
     return;
@@ -341,7 +343,7 @@ void ConsoleApi::refresh_locked() {
         summaries_.erase(id);
         continue;
       }
-      summaries_[id] = summarize(*trace, *session);
+      summaries_[id] = summarize(*trace, *session, prices());
     }
   } catch (...) {
     std::lock_guard<std::mutex> lock(dirty_mutex_);
@@ -459,7 +461,7 @@ void ConsoleApi::diff(const std::map<std::string, std::string>& query, Response&
     }
     return list;
   };
-  const analysis::SessionComparison comparison = analysis::compare_sessions(session_a->events, session_b->events);
+  const analysis::SessionComparison comparison = analysis::compare_sessions(session_a->events, session_b->events, prices());
   ojson body{{"a_id", a},
              {"b_id", b},
              {"comparison", analysis::comparison_json(comparison)},

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -24,6 +25,7 @@
 
 #include "dev/dev_store.hpp"
 #include "dev/http_request.hpp"
+#include "promptetheus/policy.hpp"
 
 namespace promptetheus::devserver {
 
@@ -40,8 +42,10 @@ bool serve_console_asset(const std::string& path, Response& res);
 
 class ConsoleApi {
  public:
-  /// Starts computing every trace's summary on a background thread.
-  ConsoleApi(DevStore& store, std::string data_dir);
+  /// Starts computing every trace's summary on a background thread. Costs are estimated with
+  /// `prices` when given, else the default price table.
+  ConsoleApi(DevStore& store, std::string data_dir,
+             std::optional<std::map<std::string, policy::Price>> prices = std::nullopt);
   /// Stops the background computation (between two traces) and waits for it.
   ~ConsoleApi();
   /// Asks the background computation to stop at the next trace (the server is stopping).
@@ -70,8 +74,11 @@ class ConsoleApi {
   void refresh_locked();
   std::shared_ptr<const Analysed> analysed(const std::string& id);
 
+  const std::map<std::string, policy::Price>* prices() const { return prices_ ? &*prices_ : nullptr; }
+
   DevStore& store_;
   std::string data_dir_;
+  std::optional<std::map<std::string, policy::Price>> prices_;
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;  // the summaries; held while they are computed
   bool loaded_ = false;                                                        // guarded by mutex_

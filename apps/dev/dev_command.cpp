@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "dev/dev_server.hpp"
+#include "promptetheus/options.hpp"
 
 namespace promptetheus::devserver {
 namespace {
@@ -30,6 +31,7 @@ std::vector<std::string> resolve_api_keys(const std::vector<std::string>& flags)
 
 int run(DevCommandArgs& args) {
   args.options.credentials.api_keys = resolve_api_keys(args.api_keys);
+  args.options.prices = Options::from_env().prices;  // PROMPTETHEUS_PRICES, config.toml `prices`
 
   // Block SIGINT/SIGTERM before the server starts its threads (they inherit the mask), then wait
   // for one synchronously: shutdown runs on this thread, never inside a signal handler.

@@ -630,7 +630,7 @@ int DevServer::start(const DevServerOptions& options) {
                                   ? (fs::path(impl.options.data_dir) / "promptetheus.db").string()
                                   : impl.options.db_path;
   impl.store = std::make_unique<DevStore>(db_path);
-  impl.console = std::make_unique<ConsoleApi>(*impl.store, impl.options.data_dir);
+  impl.console = std::make_unique<ConsoleApi>(*impl.store, impl.options.data_dir, impl.options.prices);
 
   Impl* self = impl_.get();
   auto http = std::make_unique<HttpServer>(impl.options.connections,

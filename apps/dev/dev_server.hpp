@@ -5,12 +5,15 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "dev/dev_auth.hpp"
 #include "dev/http_server.hpp"
 #include "dev/request_body.hpp"
+#include "promptetheus/policy.hpp"
 
 namespace promptetheus::devserver {
 
@@ -23,6 +26,8 @@ struct DevServerOptions {
   BodyLimits limits;
   std::size_t max_artifact_bytes = 50u << 20;  // 52428800, PROMPTETHEUS_MAX_ARTIFACT_BYTES
   ConnectionLimits connections;          // connection cap, head limits, timeouts (http_server.hpp)
+  /// The console's cost estimates: this table, else the default one (policy::resolve_price).
+  std::optional<std::map<std::string, policy::Price>> prices;
 };
 
 /// Thread-safety: start() and stop() may be called from any thread and are serialised;

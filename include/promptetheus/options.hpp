@@ -89,7 +89,8 @@ struct PROMPTETHEUS_API Options {
   bool redact_fail_open = false;
 
   /// Prices by model, replacing the default table (policy::resolve_price) for the cost of a
-  /// session (SessionHandle::cost()). Unset: the default table.
+  /// session (SessionHandle::cost()) and for the CLI and console's estimates. Unset: the default
+  /// table. PROMPTETHEUS_PRICES / config.toml `prices`: "model=input_per_1k:output_per_1k,..." (USD).
   std::optional<std::map<std::string, policy::Price>> prices;
 
   /// Payload limits (off by default: the reference has none, contract §1.4). Strings of an

@@ -49,9 +49,9 @@ void add_distinct(std::vector<std::string>& list, std::string item) {
   if (std::find(list.begin(), list.end(), item) == list.end()) list.push_back(std::move(item));
 }
 
-Facts read_facts(const std::vector<Event>& events) {
+Facts read_facts(const std::vector<Event>& events, const std::map<std::string, policy::Price>* prices) {
   Facts f;
-  f.timeline = build_timeline(events);
+  f.timeline = build_timeline(events, prices);
   std::unordered_map<std::string, std::string> tool_of_call;
   std::map<std::string, std::size_t> span_ordinals;
   for (const TimelineEntry& entry : f.timeline.entries) {
@@ -298,9 +298,10 @@ std::string SessionComparison::verdict() const {
   return out;
 }
 
-SessionComparison compare_sessions(const std::vector<Event>& a_events, const std::vector<Event>& b_events) {
-  const Facts a = read_facts(a_events);
-  const Facts b = read_facts(b_events);
+SessionComparison compare_sessions(const std::vector<Event>& a_events, const std::vector<Event>& b_events,
+                                   const std::map<std::string, policy::Price>* prices) {
+  const Facts a = read_facts(a_events, prices);
+  const Facts b = read_facts(b_events, prices);
   SessionComparison c;
   c.a = a.timeline.overview;
   c.b = b.timeline.overview;

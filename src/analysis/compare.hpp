@@ -5,6 +5,7 @@
 // Nothing here throws on odd values, only std::bad_alloc.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,9 @@ struct SessionComparison {
   std::string verdict() const;
 };
 
-SessionComparison compare_sessions(const std::vector<Event>& a, const std::vector<Event>& b);
+/// `prices` replaces the default price table when given.
+SessionComparison compare_sessions(const std::vector<Event>& a, const std::vector<Event>& b,
+                                   const std::map<std::string, policy::Price>* prices = nullptr);
 
 /// "A: <id> · <agent> · <status> · <duration>", the same for B, a blank line, one line per change
 /// with its marker ("+", "-", "~", "!" for a regression, "✓" for a fix), a blank line and

@@ -1,6 +1,7 @@
 // Options::from_env: defaults < ~/.promptetheus/config.toml < PROMPTETHEUS_* environment.
 #include <algorithm>
 #include <cerrno>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -174,6 +175,35 @@ void apply_event_sample_rates(Options& options, const std::string& text, const s
   options.event_sample_rates = std::move(rates);
 }
 
+// "gpt-4o=0.0025:0.01,my-model=0.001:0.002": USD per 1,000 input and output tokens by model,
+// replacing the default price table. Entries that cannot be read warn and are skipped.
+void apply_prices(Options& options, const std::string& text, const std::string& source) {
+  std::map<std::string, policy::Price> prices;
+  std::stringstream list(text);
+  std::string entry;
+  while (std::getline(list, entry, ',')) {
+    entry = trim(entry);
+    if (entry.empty()) continue;
+    const std::size_t eq = entry.rfind('=');
+    const std::size_t colon = entry.rfind(':');
+    const std::string model = trim(entry.substr(0, std::min(eq, entry.size())));
+    policy::Price price;
+    if (eq == std::string::npos || colon == std::string::npos || colon < eq || model.empty() ||
+        !parse_double(trim(entry.substr(eq + 1, colon - eq - 1)), price.input_per_1k) ||
+        !parse_double(trim(entry.substr(colon + 1)), price.output_per_1k) || price.input_per_1k < 0 ||
+        price.output_per_1k < 0 || std::isinf(price.input_per_1k) || std::isinf(price.output_per_1k)) {
+      warn(options, "invalid price '" + entry + "' from " + source +
+                        " (expected model=input_per_1k:output_per_1k in USD); ignored");
+      continue;
+    }
+    // Models are matched lowercased (policy::resolve_price), so the table's keys are too.
+    std::string key = model;
+    for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    prices[key] = price;
+  }
+  options.prices = std::move(prices);
+}
+
 void apply_redact_table(Options& options, const Layer& layer) {
   policy::RedactOptions& redact = options.redact_options;
   for (const auto& [key, value] : layer.redact) {
@@ -242,6 +272,7 @@ void apply(Options& options, const Layer& layer) {
     }
   }
   if (get("event_sample_rates", v)) apply_event_sample_rates(options, v, layer.source);
+  if (get("prices", v)) apply_prices(options, v, layer.source);
   if (get("tail_sample", v)) {
     if (v == "1" || v == "true") {
       options.tail_sample = true;
@@ -275,7 +306,8 @@ Layer config_file_layer(Options& options) {
   // A misspelt key would otherwise be ignored without a word (`spooldir = ...`).
   static const std::set<std::string> kKnownKeys = {
       "api_url",   "api_key",      "project_id",         "environment", "redact", "spool_dir",
-      "sample_rate", "http_timeout", "transport",        "event_sample_rates", "tail_sample", "debug"};
+      "sample_rate", "http_timeout", "transport",        "event_sample_rates", "tail_sample", "debug",
+      "prices"};
   for (const auto& [key, value] : layer.values) {
     if (kKnownKeys.count(key) == 0) warn(options, "unknown key '" + key + "' in " + path + "; ignored");
   }
@@ -302,6 +334,7 @@ Layer environment_layer() {
       {"PROMPTETHEUS_HTTP_TIMEOUT", "http_timeout"}, {"PROMPTETHEUS_TRANSPORT", "transport"},
       {"PROMPTETHEUS_SPOOL_DIR", "spool_dir"},     {"PROMPTETHEUS_DEBUG", "debug"},
       {"PROMPTETHEUS_EVENT_SAMPLE_RATES", "event_sample_rates"}, {"PROMPTETHEUS_TAIL_SAMPLE", "tail_sample"},
+      {"PROMPTETHEUS_PRICES", "prices"},
   };
   Layer layer;
   layer.source = "the environment";

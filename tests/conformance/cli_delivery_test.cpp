@@ -367,3 +367,19 @@ TEST_CASE("sessions lists start, status, events and agent, newest first; failure
   CHECK(doc["failures"][0]["sessions"] == nlohmann::json::array({"fail_again", "fail_exc"}));
   CHECK(doc["failures"][0]["agents"] == nlohmann::json::array({"calendar-agent"}));
 }
+
+TEST_CASE("replay and diff estimate costs with the configured price table", "[cli][api]") {
+  TempDir work;
+  REQUIRE(run_process("/bin/cp", {"-r", kPublicDir + "/spool", work.path() + "/spool"}, "").exit_code == 0);
+  // pass_full's llm_call: gpt-4o-mini, 1,200 input and 300 output tokens.
+  const auto by_default = run_process(PROMPTETHEUS_CLI_PATH, {"replay", "pass_full", "--dir", "spool"}, work.path());
+  CHECK(by_default.out.find("$0.000360") != std::string::npos);
+  const auto priced = run_process(PROMPTETHEUS_CLI_PATH, {"replay", "pass_full", "--dir", "spool"}, work.path(),
+                                  {"PROMPTETHEUS_PRICES=gpt-4o-mini=1:2"});
+  CHECK(priced.exit_code == 0);
+  CHECK(priced.out.find("1200 in / 300 out tokens, 850 ms, $1.8000") != std::string::npos);
+  CHECK(priced.out.find("· $1.8000 ·") != std::string::npos);
+  const auto diff = run_process(PROMPTETHEUS_CLI_PATH, {"diff", "pass_full", "fail_exc", "--dir", "spool"}, work.path(),
+                                {"PROMPTETHEUS_PRICES=gpt-4o-mini=1:2"});
+  CHECK(diff.out.find("~ estimated cost: $1.8000 -> $0.0000") != std::string::npos);
+}

@@ -36,7 +36,8 @@ const char* const kVariables[] = {"HOME",
                                   "PROMPTETHEUS_TRANSPORT",
                                   "PROMPTETHEUS_SPOOL_DIR",
                                   "PROMPTETHEUS_DEBUG",
-                                  "PROMPTETHEUS_EVENT_SAMPLE_RATES"};
+                                  "PROMPTETHEUS_EVENT_SAMPLE_RATES",
+                                  "PROMPTETHEUS_PRICES"};
 
 // Points HOME at a fresh directory and clears every PROMPTETHEUS_* variable; restores all on exit.
 class IsolatedEnvironment {
@@ -306,6 +307,30 @@ TEST_CASE("PROMPTETHEUS_EVENT_SAMPLE_RATES gives rates per type, and bad entries
   CHECK(has_warning_containing(o, "unknown event type 'bogus'"));
   CHECK(has_warning_containing(o, "invalid event sample rate 'score=x'"));
   CHECK(has_warning_containing(o, "invalid event sample rate '=1'"));
+}
+
+TEST_CASE("PROMPTETHEUS_PRICES and config.toml prices replace the price table; bad entries warn",
+          "[sdk][options][policy]") {
+  IsolatedEnvironment env;
+  CHECK_FALSE(Options::from_env().prices.has_value());  // the default table
+  env.set("PROMPTETHEUS_PRICES", " My-Model = 0.5:1.5, gpt-4o=0.0025:0.01,bad=1,neg=-1:2,nan=x:1,,");
+  const Options o = Options::from_env();
+  REQUIRE(o.prices.has_value());
+  REQUIRE(o.prices->size() == 2);
+  CHECK(o.prices->at("my-model").input_per_1k == 0.5);  // keys lowercased, as models are matched
+  CHECK(o.prices->at("my-model").output_per_1k == 1.5);
+  CHECK(o.prices->at("gpt-4o").output_per_1k == 0.01);
+  CHECK(has_warning_containing(o, "invalid price 'bad=1'"));
+  CHECK(has_warning_containing(o, "invalid price 'neg=-1:2'"));
+  CHECK(has_warning_containing(o, "invalid price 'nan=x:1'"));
+  CHECK(promptetheus::policy::estimate_cost("My-Model-2024", 1000, 2000, &*o.prices) == Approx(3.5));
+
+  IsolatedEnvironment file_only;
+  file_only.write_config("[promptetheus]\nprices = \"local-llm=0:0\"\n");
+  const Options from_file = Options::from_env();
+  REQUIRE(from_file.prices.has_value());
+  CHECK(from_file.prices->count("local-llm") == 1);
+  CHECK(from_file.warnings.empty());
 }
 
 TEST_CASE("the promptetheus.redact table of config.toml sets the redactor options, and patterns keep the file's order",
