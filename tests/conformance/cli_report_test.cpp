@@ -246,3 +246,11 @@ TEST_CASE("report CLI: a 100000-event session", "[conformance][cli][report]") {
   const json data = data_block(slurp(dir.path() + "/big.html"));
   CHECK(data["entries"].size() == 100000);
 }
+
+TEST_CASE("report CLI: a server named with --api that cannot be read exits 3", "[conformance][cli][report]") {
+  TempDir dir;
+  const auto r = run_process(PROMPTETHEUS_CLI_PATH, {"report", "fail_exc", "--api", "http://127.0.0.1:9"}, dir.path());
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 3);
+  CHECK(!std::filesystem::exists(dir.path() + "/fail_exc.html"));
+}
