@@ -197,7 +197,12 @@ TEST_CASE("report CLI: headless Chromium renders the failing session from a file
   CHECK(dom.find("RuntimeError: agent selected the wrong day") != std::string::npos);
   CHECK(dom.find("class=\"badge failed\"") != std::string::npos);
   CHECK(dom.find("tl-row failed") != std::string::npos);
-  CHECK(dom.find("TimeoutError: upstream timed out after 3000ms") != std::string::npos);
+  // The failing tool result's timeline line.
+  const auto tool_line = dom.find("tool_result</span><span class=\"text\">calendar.search FAILED: TimeoutError: upstream timed out after 3000ms");
+  REQUIRE(tool_line != std::string::npos);
+  const auto row = dom.rfind("<div class=\"tl-row", tool_line);
+  REQUIRE(row != std::string::npos);
+  CHECK(dom.compare(row, 24, "<div class=\"tl-row failed") == 0);
   CHECK(dom.find("Compare with") == std::string::npos);
 }
 
