@@ -67,6 +67,7 @@ void add_spool_purge_command(CLI::App& spool, ExitCode& rc);
 void add_export_command(CLI::App& app, ExitCode& rc);
 void add_import_command(CLI::App& app, ExitCode& rc);
 void add_replay_command(CLI::App& app, ExitCode& rc);
+void add_report_command(CLI::App& app, ExitCode& rc);
 void add_diff_command(CLI::App& app, ExitCode& rc);
 void add_fingerprint_command(CLI::App& app, ExitCode& rc);
 void add_failures_command(CLI::App& app, ExitCode& rc);

@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   add_export_command(app, rc);
   add_import_command(app, rc);
   add_replay_command(app, rc);
+  add_report_command(app, rc);
   add_diff_command(app, rc);
   add_fingerprint_command(app, rc);
   add_failures_command(app, rc);

@@ -23,7 +23,7 @@ TEST_CASE("usage errors exit 64, list the valid commands and name the subcommand
   const auto unknown = run_process(PROMPTETHEUS_CLI_PATH, {"fingerprints"}, "/tmp");
   CHECK(unknown.exit_code == 64);
   CHECK(unknown.out.empty());
-  CHECK(unknown.err.find("Valid commands: version sessions spool export import replay diff fingerprint") !=
+  CHECK(unknown.err.find("Valid commands: version sessions spool export import replay report diff fingerprint") !=
         std::string::npos);
   CHECK(unknown.err.find("Run 'promptetheus --help' for usage.") != std::string::npos);
 

@@ -9,6 +9,10 @@
   const TIMELINE_PAGE = 500;
   const MAX_WATERFALL_SPANS = 1000;
   const app = document.getElementById('app');
+  // Static report mode (`promptetheus report`): the whole session's analysis is in this block and
+  // the page is rendered from it, with no server and no navigation that needs one.
+  const reportBlock = document.getElementById('promptetheus-report');
+  const REPORT = reportBlock ? JSON.parse(reportBlock.textContent) : null;
 
   // --- DOM helpers ---------------------------------------------------------------------------
 
@@ -115,6 +119,11 @@
     const { parts, params } = parseHash();
     const page = parts[0] || 'sessions';
     let done;
+    if (REPORT) {
+      const id = str((REPORT.trace || {}).id);
+      sessionPage(id, page === 'session' ? params : new URLSearchParams()).catch(failed);
+      return;
+    }
     if (page === 'session' && parts[1]) done = sessionPage(parts[1], params);
     else if (page === 'compare') done = comparePage(params);
     else if (page === 'failures') done = failuresPage();
@@ -214,6 +223,15 @@
     const ev = entry.event || {};
     const p = ev.payload || {};
     if (ev.type !== 'screenshot' || typeof p.artifact_id !== 'string' || !p.artifact_id) return null;
+    if (REPORT) {
+      const images = REPORT.images || {};
+      const omitted = REPORT.omitted_images || {};
+      if (Object.prototype.hasOwnProperty.call(images, p.artifact_id)) {
+        return el('img', { class: 'shot', alt: 'screenshot', src: images[p.artifact_id] });
+      }
+      const why = Object.prototype.hasOwnProperty.call(omitted, p.artifact_id) ? omitted[p.artifact_id] : 'not included';
+      return el('p', { class: 'muted' }, 'screenshot ' + p.artifact_id + ' (' + str(why) + ')');
+    }
     if (sessionStorage.getItem(TOKEN_KEY)) return el('p', { class: 'muted' }, 'screenshot ' + p.artifact_id + ' (shown inline on a loopback server)');
     return el('img', {
       class: 'shot', alt: 'screenshot', loading: 'lazy',
@@ -237,9 +255,19 @@
     return wrap;
   }
 
+  // One page of the report's entries, shaped like the analysis route's answer.
+  function reportPage(offset) {
+    const all = REPORT.entries || [];
+    const first = Math.min(offset, all.length);
+    return Object.assign({}, REPORT, {
+      total_entries: all.length, offset: first, limit: TIMELINE_PAGE,
+      entries: all.slice(first, first + TIMELINE_PAGE),
+    });
+  }
+
   async function sessionPage(id, params) {
     const offset = Math.max(0, parseInt(params.get('offset') || '0', 10) || 0);
-    const data = await api('/api/traces/' + encodeURIComponent(id) + '/analysis?offset=' + offset + '&limit=' + TIMELINE_PAGE);
+    const data = REPORT ? reportPage(offset) : await api('/api/traces/' + encodeURIComponent(id) + '/analysis?offset=' + offset + '&limit=' + TIMELINE_PAGE);
     const o = data.overview || {};
     const t = data.trace || {};
     const fp = data.fingerprint || {};
@@ -264,7 +292,7 @@
     const compare = new URLSearchParams(); compare.set('a', id);
     const header = el('div', { class: 'card' },
       el('h1', null, 'Session ', el('code', null, id)), facts,
-      el('p', null, el('a', { href: '#/compare?' + compare.toString() }, 'Compare with…')));
+      REPORT ? null : el('p', null, el('a', { href: '#/compare?' + compare.toString() }, 'Compare with…')));
 
     const total = data.total_entries;
     const timeline = el('div', { class: 'timeline' }, data.entries.map((e) => timelineRow(id, e)));
