@@ -193,7 +193,7 @@ void add_report_command(CLI::App& app, ExitCode& rc) {
         load_target_or_report(opts->target, opts->dir, ReadWarning::stderr_only, opts->api, rc.value);
     if (!session) return;
 
-    const analysis::Timeline timeline = analysis::build_timeline(session->events);
+    const analysis::Timeline timeline = analysis::build_timeline(session->events, configured_prices());
     const analysis::Fingerprint fp = analysis::fingerprint_v1(session->events);
     std::string id = timeline.overview.session_id.value_or("");
     if (id.empty()) id = fs::path(opts->target).stem().string();
