@@ -336,7 +336,7 @@ TEST_CASE("a unique prefix of a session id selects it, an ambiguous one is not f
   CHECK(both.err.find("'abc' starts 2 session ids (give more of the id)") != std::string::npos);
 }
 
-TEST_CASE("sessions lists start, status, events and agent, newest first; failures groups them", "[cli][api]") {
+TEST_CASE("sessions lists start, status, events and agent, newest first, and failures groups them", "[cli][api]") {
   TempDir work;
   REQUIRE(run_process("/bin/cp", {"-r", kPublicDir + "/spool", work.path() + "/spool"}, "").exit_code == 0);
   const auto list = run_process(PROMPTETHEUS_CLI_PATH, {"sessions", "--dir", "spool"}, work.path());

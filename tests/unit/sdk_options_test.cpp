@@ -309,7 +309,7 @@ TEST_CASE("PROMPTETHEUS_EVENT_SAMPLE_RATES gives rates per type, and bad entries
   CHECK(has_warning_containing(o, "invalid event sample rate '=1'"));
 }
 
-TEST_CASE("PROMPTETHEUS_PRICES and config.toml prices replace the price table; bad entries warn",
+TEST_CASE("PROMPTETHEUS_PRICES and config.toml prices replace the price table, bad entries warn",
           "[sdk][options][policy]") {
   IsolatedEnvironment env;
   CHECK_FALSE(Options::from_env().prices.has_value());  // the default table
