@@ -82,13 +82,12 @@ long double flat_seq_key(const JsonView& seq) {
   return 0;
 }
 
-std::string render_flat(const std::vector<Event>& events) {
+std::vector<const Event*> events_in_seq_order(const std::vector<Event>& events) {
   std::vector<std::pair<long double, const Event*>> order;
   order.reserve(events.size());
   for (const auto& e : events) {
     if (e.is_object()) order.emplace_back(flat_seq_key(e.seq), &e);
   }
-  if (order.empty()) return "(no events)\n";
   // NaN keys compare false both ways; map them to 0 so the ordering stays strict-weak.
   for (auto& o : order) {
     if (o.first != o.first) o.first = 0;
@@ -96,10 +95,19 @@ std::string render_flat(const std::vector<Event>& events) {
   // Spool files are nearly always in seq order already; sort only when they are not.
   const auto by_seq = [](const auto& a, const auto& b) { return a.first < b.first; };
   if (!std::is_sorted(order.begin(), order.end(), by_seq)) std::stable_sort(order.begin(), order.end(), by_seq);
+  std::vector<const Event*> sorted;
+  sorted.reserve(order.size());
+  for (const auto& o : order) sorted.push_back(o.second);
+  return sorted;
+}
+
+std::string render_flat(const std::vector<Event>& events) {
+  const std::vector<const Event*> order = events_in_seq_order(events);
+  if (order.empty()) return "(no events)\n";
   std::string out;
   out.reserve(order.size() * 64);
   std::size_t depth = 0;
-  for (const auto& [key, e] : order) {
+  for (const Event* e : order) {
     const bool start = e->is_span_start();
     const bool end = !start && e->is_span_end();
     if (end && depth > 0) --depth;

@@ -17,5 +17,7 @@ std::string render_flat(const std::vector<Event>& events);
 
 /// The sort key of flat mode: seq as a number (bool → 0/1, numeric string converted, else 0).
 long double flat_seq_key(const JsonView& seq);
+/// The object events stable-sorted by flat_seq_key (NaN keys as 0): the order of every replay.
+std::vector<const Event*> events_in_seq_order(const std::vector<Event>& events);
 
 }  // namespace promptetheus::analysis

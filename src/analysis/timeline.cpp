@@ -266,20 +266,11 @@ Timeline build_timeline(const std::vector<Event>& events,
                         const std::map<std::string, policy::Price>* prices) {
   Timeline timeline;
   SessionOverview& overview = timeline.overview;
-  std::vector<std::pair<long double, const Event*>> order;
-  order.reserve(events.size());
-  for (const Event& e : events) {
-    if (e.is_object()) order.emplace_back(flat_seq_key(e.seq), &e);
-  }
-  for (auto& o : order) {
-    if (o.first != o.first) o.first = 0;  // NaN keys sort as 0, as replay sorts them
-  }
-  std::stable_sort(order.begin(), order.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  const std::vector<const Event*> order = events_in_seq_order(events);
 
   // The session starts at its earliest timestamp (seq 0 normally, but clocks and files vary).
   std::optional<std::int64_t> first_us, last_us;
-  for (const auto& [key, e] : order) {
+  for (const Event* e : order) {
     if (auto us = timestamp_us(*e)) {
       if (!first_us || *us < *first_us) {
         first_us = us;
@@ -298,7 +289,7 @@ Timeline build_timeline(const std::vector<Event>& events,
   EntryWriter writer(prices);
   int depth = 0;
   timeline.entries.reserve(order.size());
-  for (const auto& [key, e] : order) {
+  for (const Event* e : order) {
     TimelineEntry entry;
     entry.event = e;
     entry.seq = seq_of(*e);
