@@ -9,14 +9,18 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <sstream>
+#include <system_error>
+#include <thread>
 
 #include "analysis/fingerprint.hpp"
 #include "analysis/reports.hpp"
+#include "analysis/script_safe_json.hpp"
 #include "analysis/timeline.hpp"
 #include "cli_common.hpp"
 #include "cli_http.hpp"
@@ -77,27 +81,6 @@ std::string base64(std::string_view bytes) {
 std::string csp_hash(std::string_view text) {
   const auto digest = detail::sha256(text);
   return "'sha256-" + base64(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size())) + "'";
-}
-
-/// JSON that can sit inside <script>: `<`, `>`, `&`, U+2028 and U+2029 as \u escapes (they
-/// only occur inside strings, where the escape means the same).
-std::string script_safe(const std::string& json_text) {
-  std::string out;
-  out.reserve(json_text.size() + json_text.size() / 16);
-  for (std::size_t i = 0; i < json_text.size(); ++i) {
-    const char c = json_text[i];
-    if (c == '<') out += "\\u003c";
-    else if (c == '>') out += "\\u003e";
-    else if (c == '&') out += "\\u0026";
-    else if (c == '\xE2' && i + 2 < json_text.size() && json_text[i + 1] == '\x80' &&
-             (json_text[i + 2] == '\xA8' || json_text[i + 2] == '\xA9')) {
-      out += json_text[i + 2] == '\xA8' ? "\\u2028" : "\\u2029";
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 std::string html_text(std::string_view s) {
@@ -164,11 +147,44 @@ std::string safe_file_name(const std::string& id) {
   return out.empty() ? "session" : out;
 }
 
-bool write_private(const std::string& path, const std::string& text, std::string& error) {
+/// Runs `side` on another thread while `here` runs on this one, and returns what `here`
+/// returns; both on this thread when no thread can be started. An exception of either (only
+/// std::bad_alloc is expected) is rethrown here once both have finished.
+template <typename Side, typename Here>
+auto run_beside(Side&& side, Here&& here) {
+  std::exception_ptr side_failure;
+  const auto guarded_side = [&] {
+    try {
+      side();
+    } catch (...) {
+      side_failure = std::current_exception();
+    }
+  };
+  std::thread helper;
+  try {
+    helper = std::thread(guarded_side);
+  } catch (const std::system_error&) {
+    guarded_side();
+  }
+  struct JoinAtExit {
+    std::thread& thread;
+    ~JoinAtExit() {
+      if (thread.joinable()) thread.join();
+    }
+  } join_at_exit{helper};
+  auto result = here();
+  if (helper.joinable()) helper.join();
+  if (side_failure) std::rethrow_exception(side_failure);
+  return result;
+}
+
+/// Writes `pieces` to `path`, created readable by its owner only.
+bool write_private(const std::string& path, const std::vector<std::string_view>& pieces, std::string& error) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   std::FILE* f = fd >= 0 ? ::fdopen(fd, "wb") : nullptr;
   if (fd >= 0 && f == nullptr) ::close(fd);
-  const bool ok = f && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  bool ok = f != nullptr;
+  for (const std::string_view piece : pieces) ok = ok && std::fwrite(piece.data(), 1, piece.size(), f) == piece.size();
   const int err = errno;
   const bool closed = f && std::fclose(f) == 0;
   if (!ok || !closed) {
@@ -193,35 +209,26 @@ void add_report_command(CLI::App& app, ExitCode& rc) {
         load_target_or_report(opts->target, opts->dir, ReadWarning::stderr_only, opts->api, rc.value);
     if (!session) return;
 
-    const analysis::Timeline timeline = analysis::build_timeline(session->events, configured_prices());
-    const analysis::Fingerprint fp = analysis::fingerprint_v1(session->events);
+    // The fingerprint is computed beside the timeline (a report is read whole, 100 000 events
+    // and more, and both read every event).
+    analysis::Fingerprint fp;
+    const analysis::Timeline timeline = run_beside(
+        [&] { fp = analysis::fingerprint_v1(session->events); },
+        [&] { return analysis::build_timeline(session->events, configured_prices()); });
     std::string id = timeline.overview.session_id.value_or("");
     if (id.empty()) id = fs::path(opts->target).stem().string();
-    ojson doc;
-    doc["trace"] = ojson{{"id", id}};
-    doc["fingerprint"] = analysis::fingerprint_json(fp, *session);
-    doc["overview"] = analysis::overview_json(timeline.overview);
-    ojson t = analysis::timeline_json(timeline);
-    doc["total_entries"] = timeline.entries.size();
-    doc["offset"] = 0;
-    doc["limit"] = timeline.entries.size();
-    doc["entries"] = std::move(t["entries"]);
-    doc["spans"] = std::move(t["spans"]);
-
     // Screenshots, as data: URIs, up to kMaxInlinedBytes in all.
     ojson images = ojson::object();
     ojson omitted = ojson::object();
     std::size_t inlined = 0;
     std::vector<std::string> notes;
     const ApiAccess access = opts->api.url.empty() ? ApiAccess{} : api_access(opts->api);
-    for (const ojson& entry : doc["entries"]) {
-      const ojson* ev = entry.contains("event") ? &entry["event"] : nullptr;
-      if (!ev || !ev->is_object() || ev->value("type", ojson()) != "screenshot") continue;
-      const ojson payload = ev->value("payload", ojson::object());
-      if (!payload.is_object()) continue;
-      const ojson aid_value = payload.value("artifact_id", ojson());
-      if (!aid_value.is_string() || aid_value.get<std::string>().empty()) continue;
-      const std::string aid = aid_value.get<std::string>();
+    for (const analysis::TimelineEntry& entry : timeline.entries) {
+      if (entry.type != "screenshot" || !entry.event->payload.is_object()) continue;
+      const analysis::JsonView aid_value = entry.event->payload_get("artifact_id");
+      if (!aid_value.is_string()) continue;
+      const std::string aid = aid_value.as_string();
+      if (aid.empty()) continue;
       if (images.contains(aid) || omitted.contains(aid)) continue;
       const std::size_t room = kMaxInlinedBytes - inlined;
       std::string bytes;
@@ -240,12 +247,13 @@ void add_report_command(CLI::App& app, ExitCode& rc) {
           why = "not found on the server";
         }
       } else {
-        const ojson sp = payload.value("storage_path", ojson());
-        if (!sp.is_string() || sp.get<std::string>().empty()) {
+        const analysis::JsonView sp_value = entry.event->payload_get("storage_path");
+        const std::string sp = sp_value.is_string() ? sp_value.as_string() : std::string();
+        if (sp.empty()) {
           why = "no stored file";
         } else {
           bool too_big = false;
-          for (const fs::path& p : local_candidates(sp.get<std::string>(), opts->dir, session->source)) {
+          for (const fs::path& p : local_candidates(sp, opts->dir, session->source)) {
             if (read_file(p, room, bytes, too_big)) {
               got = true;
               break;
@@ -253,7 +261,7 @@ void add_report_command(CLI::App& app, ExitCode& rc) {
             if (too_big) break;
           }
           if (too_big) why = "left out: over the 20 MiB limit for inlined screenshots";
-          else if (!got) why = "file not found: " + sp.get<std::string>();
+          else if (!got) why = "file not found: " + sp;
         }
       }
       if (got) {
@@ -270,36 +278,65 @@ void add_report_command(CLI::App& app, ExitCode& rc) {
       omitted[aid] = why;
       notes.push_back("screenshot " + aid + ": " + why);
     }
-    doc["images"] = std::move(images);
-    doc["omitted_images"] = omitted;
-
-    const std::string data = script_safe(doc.dump(-1, ' ', false, ojson::error_handler_t::replace));
+    // The data block is written as text: the entries straight from the events (a tree of
+    // 100 000 events would cost seconds), the small members through nlohmann.
+    const auto small = [](const ojson& value) {
+      std::string text;
+      analysis::append_script_safe_json(text, value.dump(-1, ' ', false, ojson::error_handler_t::replace));
+      return text;
+    };
+    const std::size_t shots = images.size();
+    std::string data;
+    data += "{\"trace\":" + small(ojson{{"id", id}});
+    data += ",\"fingerprint\":" + small(analysis::fingerprint_json(fp, *session));
+    data += ",\"overview\":" + small(analysis::overview_json(timeline.overview));
+    data += ",\"total_entries\":" + std::to_string(timeline.entries.size());
+    data += ",\"offset\":0,\"limit\":" + std::to_string(timeline.entries.size());
+    data += ",\"entries\":";
+    // The entries, most of the page, are written by two threads: [first half] + [second half]
+    // as one array.
+    const std::size_t count = timeline.entries.size();
+    std::string first_half, second_half;
+    run_beside([&] { analysis::append_entries_json(second_half, timeline, count / 2, count); },
+               [&] {
+                 analysis::append_entries_json(first_half, timeline, 0, count / 2);
+                 return 0;
+               });
+    if (count / 2 > 0) {
+      first_half.pop_back();  // ']'
+      second_half.front() = ',';
+    } else {
+      first_half.clear();
+    }
+    std::string rest = ",\"spans\":" + small(analysis::spans_json(timeline.spans));
+    rest += ",\"images\":" + small(images);
+    rest += ",\"omitted_images\":" + small(omitted) + "}";
     const std::string css = asset("/console.css");
     const std::string js = asset("/console.js");
-    std::string html;
-    html.reserve(data.size() + css.size() + js.size() + 2048);
-    html += "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
-    html += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src " + csp_hash(js) +
+    // The page is written in pieces: the data block is most of it, and is not copied.
+    std::string head;
+    head += "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+    head += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src " + csp_hash(js) +
             "; style-src " + csp_hash(css) + "; img-src data:; base-uri 'none'; form-action 'none'\">\n";
-    html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-    html += "<title>Promptetheus report: " + html_text(id) + "</title>\n";
-    html += "<style>" + css + "</style>\n</head>\n<body>\n";
-    html += "<header class=\"top\">\n  <strong class=\"brand\">Promptetheus</strong>\n  <span class=\"muted\">session report</span>\n</header>\n";
-    html += "<main id=\"app\"><p class=\"muted\">Loading…</p></main>\n";
-    html += "<script type=\"application/json\" id=\"promptetheus-report\">" + data + "</script>\n";
-    html += "<script>" + js + "</script>\n</body>\n</html>\n";
+    head += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+    head += "<title>Promptetheus report: " + html_text(id) + "</title>\n";
+    head += "<style>" + css + "</style>\n</head>\n<body>\n";
+    head += "<header class=\"top\">\n  <strong class=\"brand\">Promptetheus</strong>\n  <span class=\"muted\">session report</span>\n</header>\n";
+    head += "<main id=\"app\"><p class=\"muted\">Loading…</p></main>\n";
+    head += "<script type=\"application/json\" id=\"promptetheus-report\">";
+    const std::string tail = "</script>\n<script>" + js + "</script>\n</body>\n</html>\n";
+    const std::vector<std::string_view> page{head, data, first_half, second_half, rest, tail};
 
     for (const std::string& note : notes) print_error("promptetheus: " + note);
-    const std::size_t shots = doc["images"].size();
     const std::string summary = std::to_string(session->events.size()) + " events, " + std::to_string(shots) +
                                 (shots == 1 ? " screenshot" : " screenshots");
     if (opts->out == "-") {
-      write_out(html);
+      for (const std::string_view piece : page) write_out(piece);
       return;
     }
     const std::string path = opts->out.empty() ? safe_file_name(id) + ".html" : opts->out;
     std::string error;
-    if (!write_private(path, html, error)) {
+    if (!write_private(path, page, error)) {
       print_error("Could not write " + path + ": " + error);
       rc.value = 1;
       return;

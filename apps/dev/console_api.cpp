@@ -302,9 +302,7 @@ std::shared_ptr<const ConsoleApi::Analysed> ConsoleApi::analysed(const std::stri
   result->head = "{\"trace\":" + dump(*trace);
   result->head += ",\"fingerprint\":" + dump(analysis::fingerprint_json(fp, *session));
   result->head += ",\"overview\":" + dump(analysis::overview_json(result->timeline.overview));
-  analysis::Timeline spans_only;
-  spans_only.spans = result->timeline.spans;
-  result->spans = dump(analysis::timeline_json(spans_only)["spans"]);
+  result->spans = dump(analysis::spans_json(result->timeline.spans));
 
   std::lock_guard<std::mutex> lock(analysed_mutex_);
   if (changes_ == changes_before) {  // nothing changed meanwhile: keep it for the next page
@@ -365,15 +363,13 @@ void ConsoleApi::analysis(const std::string& id, const std::map<std::string, std
   const std::size_t total = all.size();
   const std::size_t first = std::min(*offset, total);
   const std::size_t last = std::min(total, first + page);
-  analysis::Timeline part;
-  part.entries.assign(all.begin() + static_cast<std::ptrdiff_t>(first), all.begin() + static_cast<std::ptrdiff_t>(last));
-  const ojson t = analysis::timeline_json(part);
 
   std::string body = a->head;
   body += ",\"total_entries\":" + std::to_string(total);
   body += ",\"offset\":" + std::to_string(first);
   body += ",\"limit\":" + std::to_string(page);
-  body += ",\"entries\":" + dump(t["entries"]);
+  body += ",\"entries\":";
+  analysis::append_entries_json(body, a->timeline, first, last);
   body += ",\"spans\":" + a->spans;
   body += '}';
   send_text(res, 200, std::move(body));

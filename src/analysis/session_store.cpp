@@ -45,6 +45,7 @@ void assign_envelope_member(Event& e, std::string_view key, const JsonView& v) {
       break;
     case 't':
       if (key == "type") e.type = v;
+      else if (key == "timestamp") e.timestamp = v;
       break;
     case 'p':
       if (key == "payload") e.payload = v;

@@ -19,6 +19,7 @@ namespace promptetheus::analysis {
 struct Event {
   JsonView value;
   JsonView seq, type, payload, span_id, parent_id;
+  JsonView timestamp;  // captured too: the timeline reads it for every event
 
   bool is_object() const noexcept { return value.is_object(); }
   /// True for state_change events whose payload.name is span_start / span_end.

@@ -3,15 +3,18 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <unordered_map>
 
 #include "analysis/pyrepr.hpp"
 #include "analysis/python_number.hpp"
 #include "analysis/readable_text.hpp"
 #include "analysis/replay.hpp"
+#include "analysis/script_safe_json.hpp"
 #include "analysis/trace_tree.hpp"
 #include "analysis/unicode.hpp"
 #include "core/ids.hpp"
+#include "core/json_writer.hpp"
 
 namespace promptetheus::analysis {
 
@@ -46,10 +49,6 @@ std::string seq_of(const Event& e) {
   std::string_view body;
   if (e.seq.plain_string(body)) return std::string(body);
   return pystr(e.seq);
-}
-
-std::string state_change_name(const Event& e) {
-  return type_of(e) == "state_change" ? string_member(e.payload, "name").value_or("") : "";
 }
 
 // A JSON value of the tree form, for the policy functions: NaN and Infinity (which Python's
@@ -222,10 +221,10 @@ class EntryWriter {
 };
 
 std::optional<std::int64_t> timestamp_us(const Event& e) {
-  if (!e.is_object()) return std::nullopt;
-  const JsonView ts = e.value.get("timestamp");
-  if (!ts.is_string()) return std::nullopt;
-  return detail::parse_timestamp(ts.as_string());
+  if (!e.is_object() || !e.timestamp.is_string()) return std::nullopt;
+  std::string_view plain;
+  if (e.timestamp.plain_string(plain)) return detail::parse_timestamp(plain);
+  return detail::parse_timestamp(e.timestamp.as_string());
 }
 
 // Keeps the waterfall's spans up to date with one more entry.
@@ -269,19 +268,24 @@ Timeline build_timeline(const std::vector<Event>& events,
   const std::vector<const Event*> order = events_in_seq_order(events);
 
   // The session starts at its earliest timestamp (seq 0 normally, but clocks and files vary).
+  std::vector<std::optional<std::int64_t>> times(order.size());
   std::optional<std::int64_t> first_us, last_us;
-  for (const Event* e : order) {
-    if (auto us = timestamp_us(*e)) {
-      if (!first_us || *us < *first_us) {
-        first_us = us;
-        overview.started_at = e->value.get("timestamp").as_string();
-      }
-      if (!last_us || *us >= *last_us) {
-        last_us = us;
-        overview.ended_at = e->value.get("timestamp").as_string();
-      }
+  const Event* first_event = nullptr;
+  const Event* last_event = nullptr;
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const auto us = times[i] = timestamp_us(*order[i]);
+    if (!us) continue;
+    if (!first_us || *us < *first_us) {
+      first_us = us;
+      first_event = order[i];
+    }
+    if (!last_us || *us >= *last_us) {
+      last_us = us;
+      last_event = order[i];
     }
   }
+  if (first_event) overview.started_at = first_event->timestamp.as_string();
+  if (last_event) overview.ended_at = last_event->timestamp.as_string();
   if (first_us && last_us) overview.duration_ms = static_cast<double>(*last_us - *first_us) / 1000.0;
 
   std::vector<nlohmann::json> llm_calls;
@@ -289,14 +293,13 @@ Timeline build_timeline(const std::vector<Event>& events,
   EntryWriter writer(prices);
   int depth = 0;
   timeline.entries.reserve(order.size());
-  for (const Event* e : order) {
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const Event* e = order[i];
     TimelineEntry entry;
     entry.event = e;
     entry.seq = seq_of(*e);
     entry.type = type_of(*e);
-    if (auto us = timestamp_us(*e); us && first_us) {
-      entry.offset_ms = static_cast<double>(*us - *first_us) / 1000.0;
-    }
+    if (times[i] && first_us) entry.offset_ms = static_cast<double>(*times[i] - *first_us) / 1000.0;
     const bool start = e->is_span_start();
     if (e->is_span_end() && depth > 0) --depth;
     entry.depth = depth;
@@ -312,7 +315,7 @@ Timeline build_timeline(const std::vector<Event>& events,
       const JsonView sid = e->value.get("session_id");
       if (sid.is_string()) overview.session_id = sid.as_string();
     }
-    if (state_change_name(*e) == "session_started") {
+    if (entry.type == "state_change" && e->payload_get("name").string_equals("session_started")) {
       const JsonView after = e->payload_get("after");
       if (auto agent = string_member(after, "agent")) overview.agent = agent;
       if (auto goal = string_member(after, "user_goal")) overview.goal = goal;
@@ -481,27 +484,121 @@ ojson overview_json(const SessionOverview& o) {
   return j;
 }
 
-ojson timeline_json(const Timeline& timeline) {
-  ojson entries = ojson::array();
-  for (const TimelineEntry& entry : timeline.entries) {
-    ojson j;
-    j["seq"] = entry.seq;
-    j["type"] = entry.type;
-    j["offset_ms"] = entry.offset_ms ? ojson(*entry.offset_ms) : ojson(nullptr);
-    j["depth"] = entry.depth;
-    j["text"] = entry.text;
-    j["failure"] = entry.failure;
-    const JsonView span = entry.event->span_id;
-    j["span_id"] = span.is_string() ? ojson(span.as_string()) : ojson(nullptr);
-    ojson event = ojson::parse(entry.event->value.raw(), nullptr, false);
-    j["event"] = event.is_discarded() ? ojson(pystr(entry.event->value)) : std::move(event);
-    entries.push_back(std::move(j));
+namespace {
+
+// A string as JSON (write_json_string's escaping, so ASCII) that may sit inside <script>.
+void append_string(std::string& out, std::string_view text) {
+  const std::size_t from = out.size();
+  detail::write_json_string(out, text);
+  bool markup = false;
+  for (std::size_t i = from; i < out.size(); ++i) markup |= out[i] == '<' || out[i] == '>' || out[i] == '&';
+  if (!markup) return;
+  const std::string written = out.substr(from);
+  out.resize(from);
+  append_script_safe_json(out, written);
+}
+
+unsigned hex4(const char* p) {
+  unsigned v = 0;
+  for (int i = 0; i < 4; ++i) {
+    const char c = p[i];
+    v = v * 16 + static_cast<unsigned>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
   }
+  return v;
+}
+
+// Whether already-validated event text (Python's grammar) is also plain JSON that nlohmann and
+// JSON.parse read as Python did: no NaN or Infinity token, no lone surrogate escape, no number
+// that overflows a double.
+bool plain_json_text(std::string_view text) {
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end) {
+    const char c = *p;
+    if (c == '"') {
+      for (++p; p < end && *p != '"'; ++p) {
+        if (*p != '\\') continue;
+        ++p;
+        if (*p != 'u') continue;
+        const unsigned unit = hex4(p + 1);
+        p += 4;
+        if (unit >= 0xDC00 && unit <= 0xDFFF) return false;
+        if (unit >= 0xD800 && unit <= 0xDBFF) {
+          if (end - p < 7 || p[1] != '\\' || p[2] != 'u') return false;
+          const unsigned low = hex4(p + 3);
+          if (low < 0xDC00 || low > 0xDFFF) return false;
+          p += 6;
+        }
+      }
+      ++p;
+    } else if (c == 'N' || c == 'I') {
+      return false;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      const char* start = p;
+      bool exponent = false;
+      while (p < end && (*p == '-' || *p == '+' || *p == '.' || *p == 'e' || *p == 'E' || (*p >= '0' && *p <= '9'))) {
+        exponent |= *p == 'e' || *p == 'E';
+        ++p;
+      }
+      if (p < end && *p == 'I') return false;  // -Infinity
+      if (exponent || p - start > 15) {
+        const std::string token(start, p);
+        if (!std::isfinite(std::strtod(token.c_str(), nullptr))) return false;
+      }
+    } else {
+      ++p;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+namespace {
+
+// One entry of append_entries_json; `event_as_repr` writes the event as its Python repr string
+// whatever its text.
+void append_entry(std::string& out, const TimelineEntry& entry, bool event_as_repr) {
+  out += "{\"seq\":";
+  append_string(out, entry.seq);
+  out += ",\"type\":";
+  append_string(out, entry.type);
+  out += ",\"offset_ms\":";
+  if (entry.offset_ms) detail::write_json_double(out, *entry.offset_ms);
+  else out += "null";
+  out += ",\"depth\":" + std::to_string(entry.depth);
+  out += ",\"text\":";
+  append_string(out, entry.text);
+  out += entry.failure ? ",\"failure\":true" : ",\"failure\":false";
+  out += ",\"span_id\":";
+  const JsonView span = entry.event->span_id;
+  if (span.is_string()) append_string(out, span.as_string());
+  else out += "null";
+  out += ",\"event\":";
+  const std::string_view raw = entry.event->value.raw();
+  if (!event_as_repr && plain_json_text(raw)) append_script_safe_json(out, raw);
+  else append_string(out, pystr(entry.event->value));
+  out += '}';
+}
+
+}  // namespace
+
+void append_entries_json(std::string& out, const Timeline& timeline, std::size_t begin, std::size_t end) {
+  end = std::min(end, timeline.entries.size());
+  out += '[';
+  for (std::size_t i = begin; i < end; ++i) {
+    if (i != begin) out += ',';
+    append_entry(out, timeline.entries[i], false);
+  }
+  out += ']';
+}
+
+ojson spans_json(const std::vector<SpanTiming>& timings) {
   ojson spans = ojson::array();
   const auto optional_number = [](const std::optional<double>& v) {
     return v && std::isfinite(*v) ? ojson(*v) : ojson(nullptr);
   };
-  for (const SpanTiming& span : timeline.spans) {
+  for (const SpanTiming& span : timings) {
     ojson j;
     j["span_id"] = span.span_id;
     j["parent_id"] = span.parent_id ? ojson(*span.parent_id) : ojson(nullptr);
@@ -513,10 +610,33 @@ ojson timeline_json(const Timeline& timeline) {
     j["failed"] = span.failed;
     spans.push_back(std::move(j));
   }
+  return spans;
+}
+
+ojson timeline_json(const Timeline& timeline) {
+  std::string text;
+  append_entries_json(text, timeline, 0, timeline.entries.size());
+  ojson entries = ojson::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (entries.is_discarded()) {
+    // Not expected (plain_json_text guards every event): an entry nlohmann cannot read carries
+    // its event as the Python repr string.
+    entries = ojson::array();
+    for (const TimelineEntry& entry : timeline.entries) {
+      text.clear();
+      append_entry(text, entry, false);
+      ojson one = ojson::parse(text, nullptr, false);
+      if (one.is_discarded()) {
+        text.clear();
+        append_entry(text, entry, true);
+        one = ojson::parse(text, nullptr, false);
+      }
+      entries.push_back(std::move(one));
+    }
+  }
   ojson j;
   j["overview"] = overview_json(timeline.overview);
   j["entries"] = std::move(entries);
-  j["spans"] = std::move(spans);
+  j["spans"] = spans_json(timeline.spans);
   return j;
 }
 

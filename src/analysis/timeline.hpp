@@ -81,6 +81,16 @@ std::string summary_line(const SessionOverview& overview);
 /// "span_id", "event"}], "spans": [{"span_id", "parent_id", "name", "start_ms", "end_ms",
 /// "duration_ms", "depth", "failed"}]}: the timeline as data, each entry with its event as stored.
 nlohmann::ordered_json timeline_json(const Timeline& timeline);
+
+/// Appends the entries [begin, end) (clamped to the timeline) as the JSON array that
+/// timeline_json's "entries" holds: the one place that shape is written. It is written straight
+/// to text, as a report of 100 000 events cannot afford a tree: an event as its stored text when
+/// every JSON reader takes that text alike, else (NaN, Infinity, a lone surrogate escape, a
+/// number beyond a double) as the string of its Python repr. The text may sit inside an HTML
+/// <script> element: `<`, `>`, `&`, U+2028 and U+2029 are written as \u escapes.
+void append_entries_json(std::string& out, const Timeline& timeline, std::size_t begin, std::size_t end);
 nlohmann::ordered_json overview_json(const SessionOverview& overview);
+/// The "spans" member of timeline_json.
+nlohmann::ordered_json spans_json(const std::vector<SpanTiming>& spans);
 
 }  // namespace promptetheus::analysis

@@ -169,3 +169,61 @@ TEST_CASE("readable replay: odd values never throw, long text is cut, deep nesti
   CHECK(tree.find("span n") != std::string::npos);
   CHECK(render_timeline(build_timeline({})) == "(no events)\n");
 }
+
+TEST_CASE("timeline entries as text: each event as stored when plain JSON, else its repr", "[analysis][timeline]") {
+  const std::string hostile = "</script><img src=x onerror=alert(1)> & \xE2\x80\xA8 \xE2\x80\xA9 Z\\u00fcrich";
+  const std::string lines =
+      ev(0, 0, "user_message", R"({"content":")" + hostile + R"("})") +
+      ev(1, 1, "agent_message", R"({"content":NaN})") +
+      ev(2, 2, "agent_message", R"({"content":-Infinity})") +
+      ev(3, 3, "agent_message", R"({"content":"lone \ud800 surrogate"})") +
+      ev(4, 4, "agent_message", R"({"content":"pair \ud83d\ude00"})") +
+      ev(5, 5, "metric", R"({"value":1e400})") +
+      ev(6, 6, "metric", R"({"value":1.5e300,"big":123456789012345678901234567890})");
+  const Session s = parse_jsonl(lines, "t");
+  REQUIRE(s.events.size() == 7);
+  const Timeline t = build_timeline(s.events);
+
+  std::string text;
+  append_entries_json(text, t, 0, t.entries.size());
+  // Nothing in the text can end a <script> element or break a JavaScript string.
+  CHECK(text.find('<') == std::string::npos);
+  CHECK(text.find('>') == std::string::npos);
+  CHECK(text.find('&') == std::string::npos);
+  CHECK(text.find("\xE2\x80\xA8") == std::string::npos);
+  CHECK(text.find("\xE2\x80\xA9") == std::string::npos);
+
+  const nlohmann::json entries = nlohmann::json::parse(text);
+  REQUIRE(entries.size() == 7);
+  CHECK(entries[0]["event"]["payload"]["content"] ==
+        "</script><img src=x onerror=alert(1)> & \xE2\x80\xA8 \xE2\x80\xA9 Z\xC3\xBCrich");
+  CHECK(entries[0]["seq"] == "0");
+  CHECK(entries[0]["type"] == "user_message");
+  CHECK(entries[0]["offset_ms"] == 0.0);
+  CHECK(entries[0]["span_id"].is_null());
+  CHECK(entries[0]["failure"] == false);
+  // What JSON readers do not all take alike is carried as the Python repr string.
+  CHECK(entries[1]["event"].is_string());
+  CHECK(entries[1]["event"].get<std::string>().find("'content': nan") != std::string::npos);
+  CHECK(entries[2]["event"].get<std::string>().find("'content': -inf") != std::string::npos);
+  CHECK(entries[3]["event"].is_string());
+  CHECK(entries[4]["event"]["payload"]["content"] == "pair \xF0\x9F\x98\x80");
+  CHECK(entries[5]["event"].is_string());
+  CHECK(entries[6]["event"].is_object());
+  CHECK(entries[6]["offset_ms"] == 6.0);
+
+  // A page is the same entries as the whole, and timeline_json holds the same values.
+  std::string page;
+  append_entries_json(page, t, 2, 4);
+  const nlohmann::json page_entries = nlohmann::json::parse(page);
+  REQUIRE(page_entries.size() == 2);
+  CHECK(page_entries[0] == entries[2]);
+  CHECK(page_entries[1] == entries[3]);
+  std::string empty;
+  append_entries_json(empty, t, 5, 100);
+  CHECK(nlohmann::json::parse(empty).size() == 2);
+  empty.clear();
+  append_entries_json(empty, t, 9, 100);
+  CHECK(empty == "[]");
+  CHECK(nlohmann::json::parse(timeline_json(t)["entries"].dump()) == entries);
+}
