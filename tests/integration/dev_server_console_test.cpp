@@ -666,3 +666,84 @@ TEST_CASE("dev console: sessions list timing with 10000 sessions (manual run)", 
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
 }
+
+namespace {
+
+// The ms the page says it took to be ready (console.js sets data-rendered-ms), or -1.
+double rendered_ms(const std::string& dom) {
+  const std::string key = "data-rendered-ms=\"";
+  const auto at = dom.find(key);
+  if (at == std::string::npos) return -1;
+  return std::stod(dom.substr(at + key.size(), dom.find('"', at + key.size()) - at - key.size()));
+}
+
+}  // namespace
+
+TEST_CASE("dev console: a 100000-event session page in the browser (manual run)", "[.][bench]") {
+  // Not part of the suite: run `integration_tests "[bench]"` for the figures of
+  // docs/performance.md. The same session is read by the console from the dev server and by a
+  // report from a file; each page reports when it was ready, in ms since navigation started.
+  const std::string binary = chromium_binary();
+  REQUIRE_FALSE(binary.empty());
+  char pattern[] = "/tmp/promptetheus-render-bench-XXXXXX";
+  REQUIRE(mkdtemp(pattern));
+  const std::filesystem::path dir = pattern;
+  constexpr int kEvents = 100000;
+  std::vector<promptetheus::devserver::StoredEvent> stored;
+  std::string jsonl;
+  for (int i = 0; i < kEvents; ++i) {
+    const int ms = i * 10;
+    char ts[48];
+    std::snprintf(ts, sizeof ts, "2026-01-02T03:%02d:%02d.%03d000Z", ms / 60000, (ms / 1000) % 60, ms % 1000);
+    json payload;
+    std::string type;
+    switch (i % 4) {
+      case 0: type = "agent_message", payload = {{"content", "Looking for a room, step " + std::to_string(i)}}; break;
+      case 1: type = "llm_call", payload = {{"model", "gpt-4o-mini"}, {"input_tokens", 800}, {"output_tokens", 120}}; break;
+      case 2: type = "tool_call", payload = {{"tool_name", "calendar.search"}, {"call_id", "c" + std::to_string(i)}, {"arguments", {{"day", "Tuesday"}, {"page", i}}}}; break;
+      default: type = "tool_result", payload = {{"call_id", "c" + std::to_string(i - 1)}, {"result", {{"rooms", {"Limmat", "Uetliberg"}}}}, {"error", nullptr}}; break;
+    }
+    const json e{{"type", type}, {"session_id", "big"}, {"timestamp", ts}, {"seq", i},
+                 {"idempotency_key", "big:" + std::to_string(i)}, {"payload", payload}};
+    stored.push_back({e["idempotency_key"].get<std::string>(), i, e.dump(), std::nullopt});
+    jsonl += e.dump() + "\n";
+  }
+  const std::string db = (dir / "promptetheus.db").string();
+  {
+    promptetheus::devserver::DevStore store(db);
+    store.put_trace({{"id", "big"}, {"agent", "calendar-agent"}, {"status", "completed"}, {"started_at", "2026-01-02T03:00:00Z"}});
+    store.add_events("big", stored);
+  }
+  std::ofstream(dir / "big.jsonl") << jsonl;
+
+  DevServerFixture server([&](promptetheus::devserver::DevServerOptions& o) { o.db_path = db; });
+  // The browser runs with a virtual time budget (so that --dump-dom waits for the page's
+  // requests), and virtual time stands still while a request is pending: the page's own figure
+  // is its work without the wait for the server, which is timed here over HTTP.
+  const auto timed_analysis = [&] {
+    const auto start = std::chrono::steady_clock::now();
+    const Reply r = get(server, "/api/traces/big/analysis?offset=0&limit=500");
+    REQUIRE(r.status == 200);
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  };
+  const double analysis_cold = timed_analysis();
+  const double analysis_warm = timed_analysis();
+  Browser browser(binary);
+  const std::string console_dom = browser.dump_dom(server.base_url() + "/#/session/big");
+  CHECK(console_dom.find("events 1–500 of 100000") != std::string::npos);
+  const double page_work = rendered_ms(console_dom);
+
+  int status = 0;
+  run_command(std::string(PROMPTETHEUS_CLI_PATH) + " report " + (dir / "big.jsonl").string() + " -o " +
+                  (dir / "big.html").string() + " >/dev/null",
+              status);
+  REQUIRE(status == 0);
+  const std::string report_dom = browser.dump_dom("file://" + (dir / "big.html").string());
+  CHECK(report_dom.find("events 1–500 of 100000") != std::string::npos);
+  WARN("100000-event session: analysis route " << analysis_cold << " ms first, " << analysis_warm
+       << " ms cached; console page work in the browser " << page_work << " ms; so the page is ready after about "
+       << analysis_cold + page_work << " ms on a first visit, " << analysis_warm + page_work
+       << " ms later; report from disk ready after " << rendered_ms(report_dom) << " ms");
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
