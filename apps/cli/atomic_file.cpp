@@ -38,8 +38,18 @@ bool write_all(int fd, std::string_view data) {
 bool write_file_atomically(const std::string& path, std::string_view data, std::string& error) {
   namespace fs = std::filesystem;
   try {
-    const fs::path target(path);
     std::error_code ec;
+    // A configuration kept elsewhere (a dotfiles repository) and linked into place stays linked:
+    // the file it points to is the one replaced.
+    fs::path target(path);
+    if (fs::is_symlink(target, ec)) {
+      target = fs::weakly_canonical(target, ec);
+      if (ec) {
+        error = "could not follow the link " + path + ": " + ec.message();
+        return false;
+      }
+    }
+    const std::string target_path = target.string();
     const fs::path parent = target.parent_path().empty() ? fs::path(".") : target.parent_path();
     fs::create_directories(parent, ec);
     if (ec) {
@@ -48,7 +58,7 @@ bool write_file_atomically(const std::string& path, std::string_view data, std::
     }
     mode_t mode = new_file_mode();
     struct stat existing {};
-    if (::stat(path.c_str(), &existing) == 0) mode = existing.st_mode & 07777;
+    if (::stat(target_path.c_str(), &existing) == 0) mode = existing.st_mode & 07777;
 
     // The temporary file lives in the target's directory so that rename() replaces the file in
     // one step (a rename across file systems would not be atomic).
@@ -69,8 +79,8 @@ bool write_file_atomically(const std::string& path, std::string_view data, std::
       error = "could not write " + temp + ": " + std::strerror(written ? errno : saved_errno);
       return false;
     }
-    if (::rename(temp.c_str(), path.c_str()) != 0) {
-      error = "could not replace " + path + ": " + std::strerror(errno);
+    if (::rename(temp.c_str(), target_path.c_str()) != 0) {
+      error = "could not replace " + target_path + ": " + std::strerror(errno);
       ::unlink(temp.c_str());
       return false;
     }

@@ -8,7 +8,8 @@
 namespace promptetheus::cli {
 
 /// Writes `data` to a temporary file next to `path` and renames it over `path`, creating the
-/// missing parent directories. An existing file keeps its permission bits; a new one gets
+/// missing parent directories. A symbolic link stays one: the file it points to is replaced.
+/// An existing file keeps its permission bits; a new one gets
 /// 0666 minus the umask. On failure `path` is unchanged, no temporary file is left, and `error`
 /// says what went wrong. Never throws.
 bool write_file_atomically(const std::string& path, std::string_view data, std::string& error);

@@ -326,6 +326,24 @@ TEST_CASE("mcp install cursor: the project's .cursor/mcp.json, or the user's wit
   }
 }
 
+TEST_CASE("mcp install: a configuration linked into place stays a link", "[conformance][cli][mcp]") {
+  Scratch s;
+  const std::string dotfiles = s.root.path() + "/dotfiles";
+  ::mkdir(dotfiles.c_str(), 0700);
+  write_file(dotfiles + "/mcp.json", "{\"mcpServers\": {}}");
+  const std::string link = s.project + "/.mcp.json";
+  REQUIRE(::symlink((dotfiles + "/mcp.json").c_str(), link.c_str()) == 0);
+  const auto r = s.run({"--client", "claude"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "Added promptetheus to " + link + "\n");
+  struct stat st {};
+  REQUIRE(::lstat(link.c_str(), &st) == 0);
+  CHECK(S_ISLNK(st.st_mode));
+  CHECK(nlohmann::json::parse(read_file(dotfiles + "/mcp.json"))["mcpServers"]["promptetheus"]["command"] ==
+        "promptetheus");
+  CHECK(files_under(dotfiles) == dotfiles + "/mcp.json\n");
+}
+
 TEST_CASE("mcp install: a malformed configuration is reported and left untouched", "[conformance][cli][mcp]") {
   Scratch s;
   SECTION("invalid JSON") {
