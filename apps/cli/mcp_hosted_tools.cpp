@@ -173,9 +173,8 @@ json nullable_string() {
   return json{{"anyOf", json::array({json{{"type", "string"}}, json{{"type", "null"}}})}, {"default", nullptr}};
 }
 
-json limit_schema() {
-  return json{{"type", "integer"}, {"default", kDefaultLimit}, {"minimum", 1}, {"maximum", kMaxLimit}};
-}
+// No minimum or maximum: as in the reference, an out-of-range limit is clamped, not refused.
+json limit_schema() { return json{{"type", "integer"}, {"default", kDefaultLimit}}; }
 
 json object_schema(json properties, json required = json::array()) {
   json schema{{"type", "object"}, {"properties", std::move(properties)}};
