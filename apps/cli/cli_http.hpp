@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace promptetheus::cli {
 
@@ -23,5 +24,15 @@ HttpReply http_get(const std::string& url, std::chrono::milliseconds timeout,
 /// POST a JSON body with `Authorization: Bearer <bearer_token>`. Never throws.
 HttpReply http_post_json(const std::string& url, const std::string& body, const std::string& bearer_token,
                          std::chrono::milliseconds timeout);
+
+/// Who a POST says it comes from, for a caller that is not the CLI itself (the MCP proxy tools
+/// identify as their own client): the User-Agent and more headers ("Name: value").
+struct HttpCaller {
+  std::string user_agent;
+  std::vector<std::string> extra_headers;
+};
+/// POST a JSON body as `caller`, with `Authorization: Bearer <bearer_token>`. Never throws.
+HttpReply http_post_json(const std::string& url, const std::string& body, const std::string& bearer_token,
+                         std::chrono::milliseconds timeout, const HttpCaller& caller);
 
 }  // namespace promptetheus::cli

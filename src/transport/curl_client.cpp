@@ -157,15 +157,16 @@ std::size_t CurlClient::on_header(char* data, std::size_t size, std::size_t coun
 }
 
 HttpResult CurlClient::post(const PostRequest& req) noexcept {
-  return perform(req.url, &req.body, req.gzip, req.api_key, req.timeout);
+  return perform(req.url, &req.body, req.gzip, req.api_key, req.timeout, &req.extra_headers);
 }
 
 HttpResult CurlClient::get(const std::string& url, std::string_view bearer_token) noexcept {
-  return perform(url, nullptr, false, bearer_token, std::chrono::milliseconds(0));
+  return perform(url, nullptr, false, bearer_token, std::chrono::milliseconds(0), nullptr);
 }
 
 HttpResult CurlClient::perform(const std::string& url, const std::string_view* body, bool gzip,
-                               std::string_view api_key, std::chrono::milliseconds timeout) noexcept {
+                               std::string_view api_key, std::chrono::milliseconds timeout,
+                               const std::vector<std::string>* extra_headers) noexcept {
   HttpResult result;
   try {
     CURL* h = static_cast<CURL*>(handle_);
@@ -187,6 +188,9 @@ HttpResult CurlClient::perform(const std::string& url, const std::string_view* b
       if (gzip) headers.add("Content-Encoding: gzip");
     }
     if (!api_key.empty()) headers.add("Authorization: Bearer " + std::string(api_key));
+    if (extra_headers) {
+      for (const std::string& header : *extra_headers) headers.add(header);
+    }
 
     auto total = options_.total_timeout;
     if (timeout.count() > 0) total = std::min(total, timeout);

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "promptetheus/version.hpp"
 #include "transport/http_outcome.hpp"
@@ -34,6 +35,8 @@ struct PostRequest {
   std::string_view api_key;      ///< adds `Authorization: Bearer <key>` when not empty
   /// Upper bound for this transfer on top of total_timeout (e.g. the caller's deadline).
   std::chrono::milliseconds timeout{0};
+  /// More request headers ("Name: value"), sent after the standard ones.
+  std::vector<std::string> extra_headers;
 };
 
 class CurlClient {
@@ -58,7 +61,7 @@ class CurlClient {
  private:
   /// A POST when `body` is set, else a GET.
   HttpResult perform(const std::string& url, const std::string_view* body, bool gzip, std::string_view api_key,
-                     std::chrono::milliseconds timeout) noexcept;
+                     std::chrono::milliseconds timeout, const std::vector<std::string>* extra_headers) noexcept;
   static int on_progress(void* self, long long, long long, long long, long long);
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* self);
   static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* self);
