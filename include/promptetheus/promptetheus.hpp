@@ -7,6 +7,7 @@
 #include "promptetheus/options.hpp"
 #include "promptetheus/session.hpp"
 #include "promptetheus/span.hpp"
+#include "promptetheus/trace_context.hpp"
 #include "promptetheus/status.hpp"
 #include "promptetheus/tool_call.hpp"
 #include "promptetheus/transport.hpp"
