@@ -216,7 +216,7 @@ std::map<std::string, std::string> parse_query(const std::string& target) {
 
 void set_console_security_headers(Response& res) {
   res.set_header("Content-Security-Policy",
-                 "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                 "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
                  "media-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; "
                  "frame-ancestors 'none'");
   res.set_header("X-Content-Type-Options", "nosniff");

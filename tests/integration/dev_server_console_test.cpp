@@ -385,7 +385,7 @@ TEST_CASE("dev console: the pages are served with a strict content security poli
     INFO(path);
     CHECK(res->status == 200);
     const std::string csp = res->get_header_value("Content-Security-Policy");
-    for (const char* directive : {"default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self'",
+    for (const char* directive : {"default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' blob:",
                                   "connect-src 'self'", "base-uri 'none'", "form-action 'none'",
                                   "frame-ancestors 'none'"}) {
       CHECK(csp.find(directive) != std::string::npos);

@@ -232,11 +232,17 @@
       const why = Object.prototype.hasOwnProperty.call(omitted, p.artifact_id) ? omitted[p.artifact_id] : 'not included';
       return el('p', { class: 'muted' }, 'screenshot ' + p.artifact_id + ' (' + str(why) + ')');
     }
-    if (sessionStorage.getItem(TOKEN_KEY)) return el('p', { class: 'muted' }, 'screenshot ' + p.artifact_id + ' (shown inline on a loopback server)');
-    return el('img', {
-      class: 'shot', alt: 'screenshot', loading: 'lazy',
-      src: '/api/traces/' + encodeURIComponent(traceId) + '/artifacts/' + encodeURIComponent(p.artifact_id),
-    });
+    const src = '/api/traces/' + encodeURIComponent(traceId) + '/artifacts/' + encodeURIComponent(p.artifact_id);
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    if (!token) return el('img', { class: 'shot', alt: 'screenshot', loading: 'lazy', src });
+    // Beyond loopback the bytes need the token, which an <img> cannot send: fetch them with it
+    // and show them from a blob: URL.
+    const img = el('img', { class: 'shot', alt: 'screenshot' });
+    fetch(src, { headers: { Authorization: 'Bearer ' + token }, credentials: 'omit' })
+      .then((res) => { if (!res.ok) throw new Error('HTTP ' + res.status); return res.blob(); })
+      .then((blob) => { img.src = URL.createObjectURL(blob); })
+      .catch((e) => { img.replaceWith(el('p', { class: 'muted' }, 'screenshot ' + p.artifact_id + ': ' + e.message)); });
+    return img;
   }
 
   function timelineRow(traceId, entry) {
