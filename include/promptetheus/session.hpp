@@ -14,6 +14,7 @@
 
 #include "promptetheus/export.hpp"
 #include "promptetheus/policy.hpp"
+#include "promptetheus/trace_context.hpp"
 
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 class SessionState;
@@ -36,6 +37,12 @@ struct SessionOptions {
   std::vector<std::string> tags;
   /// The client to report to; null = the process-wide default client (see init()).
   Client* client = nullptr;
+  /// The trace of the request that started this run (TraceContext::extract of its headers):
+  /// the session joins that trace, its root span a child of the caller's span, and
+  /// session_started records it in metadata (`trace_id`, `parent_span_id`, `trace_flags`,
+  /// `tracestate`; keys already set are kept). Invalid (the default): the session's trace is
+  /// derived from its id.
+  TraceContext trace_context;
 };
 
 /// Optional fields of llm_call, emitted in this order when set (contract §1.5).
@@ -127,7 +134,11 @@ class PROMPTETHEUS_API SessionHandle {
   bool end(std::string status = "completed", std::optional<std::string> error = std::nullopt) const noexcept;
   /// Waits up to `timeout` for this client's queue to be written (see Client::flush).
   bool flush(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) const noexcept;
-
+  /// The W3C trace context to send with a call made now from this thread (its traceparent()
+  /// or headers()), so that the called service's spans nest under this run: the session's
+  /// trace, parented under the innermost Span of this session open on this thread, else under
+  /// the session's root span. Invalid for a no-op handle. Thread-safe, no I/O, never throws.
+  TraceContext trace_context() const noexcept;
 
  protected:
   friend struct detail::SessionAccess;

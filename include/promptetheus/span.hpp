@@ -29,6 +29,10 @@ class PROMPTETHEUS_API Span {
 
   /// "span_<32 hex>", or empty for a no-op span.
   std::string id() const;
+  /// The W3C trace context for a call made inside this span: the session's trace with this
+  /// span as the parent (see SessionHandle::trace_context). Invalid for a no-op span. No I/O,
+  /// never throws.
+  TraceContext trace_context() const noexcept;
 
  private:
   void open(std::string name, nlohmann::json metadata) noexcept;

@@ -29,6 +29,10 @@ class PROMPTETHEUS_API ToolCall {
   void set_result(nlohmann::json result) noexcept;
   void set_error(std::string error) noexcept;
   const std::string& call_id() const noexcept { return call_id_; }
+  /// The W3C trace context to send with the request this tool makes, so that the called
+  /// service's spans nest under the span the tool runs in (SessionHandle::trace_context on the
+  /// calling thread). Invalid on a no-op session. No I/O, never throws.
+  TraceContext trace_context() const noexcept { return session_.trace_context(); }
 
  private:
   SessionHandle session_;

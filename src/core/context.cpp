@@ -30,6 +30,17 @@ ThreadContext* thread_context() noexcept {
   return &t_holder.context;
 }
 
+bool innermost_span(const SessionState* session, SpanId& out) noexcept {
+  ThreadContext* ctx = thread_context();
+  if (!ctx) return false;
+  for (auto it = ctx->spans.rbegin(); it != ctx->spans.rend(); ++it) {
+    if (it->session != session) continue;
+    out = it->id;
+    return true;
+  }
+  return false;
+}
+
 void stamp_span(Event& event, const SessionState* session) noexcept {
   ThreadContext* ctx = thread_context();
   if (!ctx || ctx->spans.empty()) return;

@@ -617,6 +617,17 @@ bool SessionHandle::flush(std::chrono::milliseconds timeout) const noexcept {
   return state_->pipeline()->flush(timeout);
 }
 
+TraceContext SessionHandle::trace_context() const noexcept {
+  if (!state_) return {};
+  try {
+    detail::SpanId span{};
+    const auto parent = detail::innermost_span(state_.get(), span) ? detail::otel_span_id(span) : state_->trace.root_span_id;
+    return detail::outgoing_context(state_->trace, parent);
+  } catch (...) {
+    return {};  // out of memory: no context rather than an exception
+  }
+}
+
 // ---- Session ------------------------------------------------------------------------------
 
 // Not a delegating constructor: building the SessionOptions allocates, and must be inside a try.
@@ -661,6 +672,17 @@ void Session::open(SessionOptions options) noexcept {
     std::string environment = options.environment.empty() ? client_options.environment : std::move(options.environment);
     json metadata = options.metadata.is_object() ? std::move(options.metadata) : json::object();
     detail::bound_json_depth(metadata);  // it is copied into session_started below
+    detail::TraceIdentity trace = detail::trace_identity(id, options.trace_context);
+    if (const TraceContext& incoming = options.trace_context; incoming.valid()) {
+      // Recorded so that exporters parent the run under the caller's span from the events alone.
+      const auto keep_or_set = [&](const char* key, std::string value) {
+        if (!metadata.contains(key)) metadata[key] = std::move(value);
+      };
+      keep_or_set(detail::kTraceIdKey, incoming.trace_id());
+      keep_or_set(detail::kParentSpanIdKey, incoming.parent_id());
+      keep_or_set(detail::kTraceFlagsKey, incoming.traceparent().substr(53, 2));
+      if (!incoming.tracestate().empty()) keep_or_set(detail::kTracestateKey, incoming.tracestate());
+    }
     std::vector<std::string> tags;
     {
       std::unordered_set<std::string> seen;  // the first of equal tags, in the order given
@@ -679,6 +701,7 @@ void Session::open(SessionOptions options) noexcept {
     std::string trace_body = detail::make_trace_body(id, after, metadata);
     auto state = std::make_shared<detail::SessionState>(std::move(id), detail::new_nonce(),
                                                         std::move(trace_body), pipeline);
+    state->trace = std::move(trace);
     state->agent = std::move(options.agent);
     state->user_goal = std::move(options.user_goal);
     state->project_id = std::move(project_id);

@@ -25,6 +25,7 @@
 #include "core/event.hpp"
 #include "promptetheus/policy.hpp"
 #include "core/ids.hpp"
+#include "core/trace_identity.hpp"
 
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
@@ -96,6 +97,8 @@ class SessionState {
     return true;
   }
   bool ended() const noexcept { return (seq_.load(std::memory_order_relaxed) & kEndedBit) != 0; }
+
+  TraceIdentity trace;  // set before the state is shared, then read-only
 
   // Session data recorded in session_started and updated by update_metadata/add_tags.
   std::string agent;

@@ -67,5 +67,15 @@ Span::~Span() {
 
 std::string Span::id() const { return active_ ? detail::span_id_string(id_) : std::string(); }
 
+TraceContext Span::trace_context() const noexcept {
+  const auto& state = detail::SessionAccess::state(session_);
+  if (!active_ || !state) return {};
+  try {
+    return detail::outgoing_context(state->trace, detail::otel_span_id(id_));
+  } catch (...) {
+    return {};  // out of memory: no context rather than an exception
+  }
+}
+
 }  // namespace v0
 }  // namespace promptetheus

@@ -31,6 +31,9 @@ std::uint64_t no_session_calls() noexcept;
 /// This thread's context, or null while the thread is exiting (its thread_locals are gone).
 ThreadContext* thread_context() noexcept;
 
+/// The innermost span of `session` open on this thread, if any.
+bool innermost_span(const SessionState* session, SpanId& out) noexcept;
+
 /// Sets span_id/parent_id of `event` from the innermost spans of its session on this thread.
 void stamp_span(Event& event, const SessionState* session) noexcept;
 
