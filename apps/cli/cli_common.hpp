@@ -74,6 +74,7 @@ void add_failures_command(CLI::App& app, ExitCode& rc);
 void add_doctor_command(CLI::App& app, ExitCode& rc);
 void add_init_command(CLI::App& app, ExitCode& rc);
 void add_redact_command(CLI::App& app, ExitCode& rc);
+void add_mcp_command(CLI::App& app, ExitCode& rc);  // the stdio MCP server (mcp.cpp)
 
 /// "Could not find a session or file for '<target>'." (target in Python repr quotes).
 std::string not_found_message(const std::string& target);

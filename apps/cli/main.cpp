@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   add_doctor_command(app, rc);
   add_init_command(app, rc);
   add_redact_command(app, rc);
+  add_mcp_command(app, rc);
   promptetheus::devserver::add_dev_command(app, rc.value);
 
   try {
