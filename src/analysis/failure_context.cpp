@@ -51,7 +51,7 @@ json failure_context(const Session& session, const FailureContextOptions& option
   const JsonBounds& bounds = options.bounds;
 
   json out = json::object();
-  out["session"] = json(overview_json(timeline.overview));
+  out["session"] = bounded(json(overview_json(timeline.overview)), bounds);
   out["failed"] = fp.is_failure;
   out["fingerprint"] = {{"fingerprint", fp.fingerprint.empty() ? json(nullptr) : json(fp.fingerprint)},
                         {"label", fp.label},

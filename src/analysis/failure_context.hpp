@@ -35,6 +35,7 @@ struct FailureContextOptions {
 ///  "events_before_failure": [{"seq", "type", "offset_ms", "text", "failure"}],
 ///  "screenshots": [{"seq", "type", "artifact_id", "storage_path", "source", "size_bytes"}],
 ///  "omitted": {"<list>": count dropped beyond max_items, ...}}
+/// "events_before_failure" ends with the first failure, after up to events_before entries.
 /// Events are read in seq order (as replay reads them). `failed` is the fingerprint's verdict.
 nlohmann::json failure_context(const Session& session, const FailureContextOptions& options = {});
 
