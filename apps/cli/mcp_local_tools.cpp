@@ -166,16 +166,6 @@ std::string query_param(const char* key, const std::optional<std::string>& value
   return value ? std::string("&") + key + "=" + encode_path_segment(*value) : std::string();
 }
 
-json remote_sessions(const Source& source, const std::string& query) {
-  const ApiAccess access = api_access(source.config.api);
-  json list;
-  std::string error;
-  if (!fetch_list(access, "/api/sessions?" + query, "sessions", list, error)) {
-    throw ArgumentError{"Could not list the sessions at " + access.url + ": " + error};
-  }
-  return list;
-}
-
 // ---- list_sessions ---------------------------------------------------------------------------
 
 struct SessionFilter {
@@ -183,18 +173,92 @@ struct SessionFilter {
 
   bool matches(const SpoolSessionSummary& s) const {
     const analysis::SessionOverview& o = s.overview;
-    if (status && o.status != status) return false;
-    if (agent && o.agent != agent) return false;
-    if (tag && std::find(s.tags.begin(), s.tags.end(), *tag) == s.tags.end()) return false;
-    if (since && (!o.started_at || *o.started_at < *since)) return false;
+    return matches(s.file.stem, o.status, o.agent, s.tags, o.started_at,
+                   o.goal.value_or("") + '\n' + o.end_error.value_or("") + '\n' + s.fingerprint.label);
+  }
+  // A server's row (remote_row), with its own error text.
+  bool matches(const json& row, const std::string& error) const {
+    auto str = [&](const char* key) {
+      const json& v = row[key];
+      return v.is_string() ? std::optional<std::string>(v.get<std::string>()) : std::nullopt;
+    };
+    std::vector<std::string> tags;
+    if (row["tags"].is_array()) {
+      for (const json& t : row["tags"]) {
+        if (t.is_string()) tags.push_back(t.get<std::string>());
+      }
+    }
+    return matches(str("id").value_or(""), str("status"), str("agent"), tags, str("started_at"),
+                   str("goal").value_or("") + '\n' + error + '\n' + str("label").value_or(""));
+  }
+
+ private:
+  bool matches(const std::string& id, const std::optional<std::string>& s_status, const std::optional<std::string>& s_agent,
+               const std::vector<std::string>& s_tags, const std::optional<std::string>& started,
+               const std::string& other_text) const {
+    if (status && s_status != status) return false;
+    if (agent && s_agent != agent) return false;
+    if (tag && std::find(s_tags.begin(), s_tags.end(), *tag) == s_tags.end()) return false;
+    if (since && (!started || *started < *since)) return false;
     if (text) {
-      const std::string haystack = ascii_lower(s.file.stem + '\n' + o.agent.value_or("") + '\n' + o.goal.value_or("") +
-                                               '\n' + o.end_error.value_or("") + '\n' + s.fingerprint.label);
+      const std::string haystack = ascii_lower(id + '\n' + s_agent.value_or("") + '\n' + other_text);
       if (haystack.find(ascii_lower(*text)) == std::string::npos) return false;
     }
     return true;
   }
 };
+
+// One page of a server's sessions, newest first, filtered. The console route
+// (GET /api/console/sessions) filters and pages on the server, which then knows no total here;
+// a server with only the reference route (GET /api/sessions, every trace) is filtered and paged
+// here.
+struct RemotePage {
+  json rows = json::array();
+  json total = nullptr;
+  bool more = false;
+};
+
+RemotePage remote_sessions(const Source& source, const SessionFilter& filter, std::size_t cursor, std::size_t limit) {
+  const ApiAccess access = api_access(source.config.api);
+  RemotePage page;
+  json list;
+  std::string error;
+  const std::string query = "?offset=" + std::to_string(cursor) + "&limit=" + std::to_string(limit) +
+                            query_param("status", filter.status) + query_param("agent", filter.agent) +
+                            query_param("tag", filter.tag) + query_param("q", filter.text);
+  if (fetch_list(access, "/api/console/sessions" + query, "sessions", list, error)) {
+    for (const json& r : list) {
+      if (!r.is_object()) continue;
+      json row = remote_row(r);
+      if (filter.since && !(row["started_at"].is_string() && row["started_at"].get<std::string>() >= *filter.since)) continue;
+      page.rows.push_back(std::move(row));
+    }
+    page.more = list.size() >= limit;
+    return page;
+  }
+  std::string reference_error;
+  if (!fetch_list(access, "/api/sessions", "sessions", list, reference_error)) {
+    throw ArgumentError{"Could not list the sessions at " + access.url + ": " + reference_error};
+  }
+  std::vector<json> rows;
+  for (const json& r : list) {
+    if (!r.is_object()) continue;
+    json row = remote_row(r);
+    const auto e = r.find("error");
+    if (filter.matches(row, e != r.end() && e->is_string() ? e->get<std::string>() : std::string())) {
+      rows.push_back(std::move(row));
+    }
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const json& a, const json& b) {
+    const std::string sa = a["started_at"].is_string() ? a["started_at"].get<std::string>() : "";
+    const std::string sb = b["started_at"].is_string() ? b["started_at"].get<std::string>() : "";
+    return sa > sb;
+  });
+  for (std::size_t i = cursor; i < rows.size() && i < cursor + limit; ++i) page.rows.push_back(std::move(rows[i]));
+  page.total = rows.size();
+  page.more = cursor + limit < rows.size();
+  return page;
+}
 
 bool looks_like_iso_timestamp(const std::string& s) {
   return s.size() >= 10 && std::isdigit(static_cast<unsigned char>(s[0])) && s[4] == '-' && s[7] == '-';
@@ -209,25 +273,14 @@ ToolResult list_sessions(const Source& source, const json& args) {
   const std::size_t limit = count_arg(args, "limit", kDefaultListLimit, kMaxListLimit, 1);
   const std::size_t cursor = cursor_arg(args);
 
-  json rows = json::array();
   if (source.remote()) {
-    // The server filters and pages (newest first); `since` is applied to the page it returns.
-    const std::string query = "offset=" + std::to_string(cursor) + "&limit=" + std::to_string(limit) +
-                              query_param("status", filter.status) + query_param("agent", filter.agent) +
-                              query_param("tag", filter.tag) + query_param("q", filter.text);
-    const json list = remote_sessions(source, query);
-    for (const json& r : list) {
-      if (!r.is_object()) continue;
-      json row = remote_row(r);
-      if (filter.since && !(row["started_at"].is_string() && row["started_at"].get<std::string>() >= *filter.since)) continue;
-      rows.push_back(std::move(row));
-    }
-    const bool more = list.size() >= limit;
+    RemotePage page = remote_sessions(source, filter, cursor, limit);
     return ToolResult::ok(json{{"source", source.where()},
-                               {"sessions", std::move(rows)},
-                               {"total", nullptr},
-                               {"next_cursor", more ? json(std::to_string(cursor + limit)) : json(nullptr)}});
+                               {"sessions", std::move(page.rows)},
+                               {"total", std::move(page.total)},
+                               {"next_cursor", page.more ? json(std::to_string(cursor + limit)) : json(nullptr)}});
   }
+  json rows = json::array();
   std::vector<SpoolSessionSummary> summaries = spool_summaries(source);
   sort_newest_first(summaries);
   std::size_t total = 0;
@@ -342,11 +395,11 @@ ToolResult get_events(const Source& source, const json& args) {
 // The newest failed session (by fingerprint, else by status), or nothing.
 std::optional<std::string> newest_failed_session(const Source& source) {
   if (source.remote()) {
-    for (const json& r : remote_sessions(source, "offset=0&limit=" + std::to_string(kMaxListLimit))) {
-      if (!r.is_object() || !r.contains("id") || !r["id"].is_string()) continue;
-      const json row = remote_row(r);
+    const RemotePage newest = remote_sessions(source, {}, 0, kMaxListLimit);
+    for (const json& row : newest.rows) {
+      if (!row["id"].is_string()) continue;
       const bool failed = !row["fingerprint"].is_null() || (row["status"].is_string() && row["status"] != "completed");
-      if (failed) return r["id"].get<std::string>();
+      if (failed) return row["id"].get<std::string>();
     }
     return std::nullopt;
   }
@@ -487,10 +540,11 @@ ToolResult search_events(const Source& source, const json& args) {
     sessions_searched = 1;
   } else if (source.remote()) {
     const ApiAccess access = api_access(source.config.api);
-    for (const json& r : remote_sessions(source, "offset=0&limit=" + std::to_string(kMaxRemoteSearchSessions))) {
+    const RemotePage newest = remote_sessions(source, {}, 0, kMaxRemoteSearchSessions);
+    for (const json& row : newest.rows) {
       if (search.full()) break;
-      if (!r.is_object() || !r.contains("id") || !r["id"].is_string()) continue;
-      const std::string id = r["id"].get<std::string>();
+      if (!row["id"].is_string()) continue;
+      const std::string id = row["id"].get<std::string>();
       analysis::Session session;
       std::string error;
       if (fetch_session(access, id, session, error) != FetchOutcome::found) continue;

@@ -11,10 +11,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "conformance/dev_server_process.hpp"
 #include "conformance/subprocess.hpp"
 
 using json = nlohmann::json;
+using promptetheus::test::DevServer;
 using promptetheus::test::ProcessResult;
+using promptetheus::test::run_process;
 using promptetheus::test::run_process_with_input;
 using promptetheus::test::TempDir;
 
@@ -192,7 +195,9 @@ TEST_CASE("mcp list_sessions lists newest first with filters and pages", "[mcp]"
     CHECK(s["label"].is_string());
   }
   CHECK(ids == std::set<std::string>{"pass_full", "fail_exc", "errors", "nested"});
-  for (const json& s : run.tool_value(2)["sessions"]) CHECK(s["status"] == "failed");
+  const json failed = run.tool_value(2);
+  CHECK_FALSE(failed["sessions"].empty());
+  for (const json& s : failed["sessions"]) CHECK(s["status"] == "failed");
   const json first = run.tool_value(3), second = run.tool_value(4);
   CHECK(first["sessions"].size() == 2);
   CHECK(first["next_cursor"] == "2");
@@ -516,4 +521,42 @@ TEST_CASE("mcp fuzz: mutated and truncated messages each get one well-formed ans
   std::size_t results = 0;
   for (const json& r : run.responses) results += r.contains("result");
   CHECK(results >= 600);
+}
+
+TEST_CASE("mcp reads the runs of a server with --api", "[mcp]") {
+  Spool spool;
+  TempDir work;
+  DevServer server(work.path() + "/dev");
+  REQUIRE(server.ready());
+  REQUIRE(run_process(kCli, {"spool", "replay", "--dir", spool.dir.path()}, work.path(),
+                      {"PROMPTETHEUS_API_KEY=pt_dev_key", "PROMPTETHEUS_API_URL=" + server.url()})
+              .exit_code == 0);
+  TempDir empty;  // no spool: everything comes from the server
+  const Run run = serve(initialize_request() + call(1, "list_sessions") +
+                            call(2, "list_sessions", {{"status", "failed"}, {"limit", 1}}) +
+                            call(3, "get_failure_context", {{"session_id", "fail_exc"}}) +
+                            call(4, "diff_sessions", {{"session_a", "pass_full"}, {"session_b", "fail_exc"}}) +
+                            call(5, "list_failures") + call(6, "search_events", {{"query", "upstream timed out"}}) +
+                            call(7, "get_session", {{"session_id", "nope"}}) + call(8, "get_failure_context"),
+                        {"mcp", "--dir", empty.path(), "--api", server.url()});
+  CHECK(run.process.exit_code == 0);
+  const json all = run.tool_value(1);
+  CHECK(all["source"] == server.url());
+  std::set<std::string> ids;
+  for (const json& s : all["sessions"]) ids.insert(s["id"].get<std::string>());
+  CHECK(ids == std::set<std::string>{"pass_full", "fail_exc", "errors", "nested"});
+  const json failed = run.tool_value(2);
+  REQUIRE(failed["sessions"].size() == 1);
+  CHECK(failed["sessions"][0]["status"] == "failed");
+  const json c = run.tool_value(3);
+  CHECK(c["failed_tool_calls"][0]["tool_name"] == "calendar.search");
+  CHECK(c["source"].get<std::string>().find(server.url()) == 0);
+  CHECK(run.tool_value(4)["regressed"] == true);
+  CHECK_FALSE(run.tool_value(5)["failures"].empty());
+  bool hit = false;
+  const json hits = run.tool_value(6);
+  for (const json& h : hits["hits"]) hit |= h["session_id"] == "fail_exc";
+  CHECK(hit);
+  CHECK(run.by_id(7)["result"]["isError"] == true);
+  CHECK(run.tool_value(8)["failed"] == true);
 }
