@@ -74,7 +74,7 @@ void add_failures_command(CLI::App& app, ExitCode& rc);
 void add_doctor_command(CLI::App& app, ExitCode& rc);
 void add_init_command(CLI::App& app, ExitCode& rc);
 void add_redact_command(CLI::App& app, ExitCode& rc);
-void add_mcp_command(CLI::App& app, ExitCode& rc);           // install
+void add_mcp_command(CLI::App& app, ExitCode& rc);  // the stdio MCP server and `mcp install` (mcp.cpp)
 void add_mcp_install_command(CLI::App& mcp, ExitCode& rc);
 
 /// "Could not find a session or file for '<target>'." (target in Python repr quotes).

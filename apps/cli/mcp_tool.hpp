@@ -14,7 +14,8 @@
 namespace promptetheus::cli::mcp {
 
 /// What a tool call produced. A result is returned to the client as JSON text content and, when
-/// the negotiated protocol has it, as `structuredContent` (so `value` must be a JSON object).
+/// the negotiated protocol has it and the call succeeded, as `structuredContent` (so `value` must
+/// be a JSON object).
 /// `is_error` marks a tool error (MCP `isError: true`): the call ran but failed, and `value`
 /// then holds `{"error": "<clear message>"}`, which the client's model reads.
 struct ToolResult {

@@ -16,6 +16,7 @@ struct SpoolSessionSummary {
   analysis::SessionOverview overview;
   analysis::Fingerprint fingerprint;
   analysis::ReadStats stats;
+  std::vector<std::string> tags;  // of session_started and tags_added, in order, without repeats
 };
 
 /// The sessions of `dir` (recorded runs, then the outbox, as list_spool_pending orders them).
