@@ -46,7 +46,8 @@ json member(const Event& e, const char* key, const JsonBounds& bounds) {
 }  // namespace
 
 json failure_context(const Session& session, const FailureContextOptions& options) {
-  const Timeline timeline = build_timeline(session.events, options.prices);
+  // Only the entries shown before the failure need their text: written below.
+  Timeline timeline = build_timeline(session.events, options.prices, EntryText::none);
   const Fingerprint fp = fingerprint_v1(session.events);
   const JsonBounds& bounds = options.bounds;
 
@@ -125,6 +126,7 @@ json failure_context(const Session& session, const FailureContextOptions& option
     const std::size_t start = stop > options.events_before ? stop - options.events_before : 0;
     out["first_failure_seq"] = seq_of(*timeline.entries[stop].event);
     for (std::size_t i = start; i <= stop; ++i) {
+      describe_entry(timeline, i, options.prices);
       const TimelineEntry& entry = timeline.entries[i];
       before.push_back(json{{"seq", seq_of(*entry.event)},
                             {"type", entry.type},

@@ -70,12 +70,43 @@ nlohmann::json llm_call_for_cost(const Event& e) {
   return nlohmann::json{{"type", "llm_call"}, {"payload", std::move(payload)}};
 }
 
-// What the timeline says of each event, and whether it is a failure.
+// What the timeline says of each event (its text), and whether it is a failure (classify).
 class EntryWriter {
  public:
-  explicit EntryWriter(const std::map<std::string, policy::Price>* prices) : prices_(prices) {}
+  EntryWriter(const std::map<std::string, policy::Price>* prices,
+              const std::unordered_map<std::string, std::string>& tool_names)
+      : prices_(prices), tool_names_(tool_names) {}
 
-  void describe(const Event& e, TimelineEntry& entry, SessionOverview& overview) {
+  // Failures and counts, and the tool name of each call id: what the totals need.
+  static void classify(const Event& e, TimelineEntry& entry, SessionOverview& overview,
+                       std::unordered_map<std::string, std::string>& tool_names) {
+    const JsonView& p = e.payload;
+    const std::string& type = entry.type;
+    if (!p.is_object()) return;
+    if (type == "tool_call") {
+      ++overview.tool_calls;
+      if (auto call = string_member(p, "call_id")) tool_names[*call] = string_member(p, "tool_name").value_or("?");
+    } else if (type == "tool_result") {
+      const JsonView error = p.get("error");
+      if (error.present() && !error.is_null()) {
+        entry.failure = true;
+        ++overview.failed_tool_calls;
+      }
+    } else if (type == "goal_check") {
+      if (!p.get("passed").is_true()) {
+        entry.failure = true;
+        ++overview.failed_goal_checks;
+      }
+    } else if (type == "session_end") {
+      if (string_member(p, "status") != std::optional<std::string>("completed")) entry.failure = true;
+    } else if (type == "error") {
+      entry.failure = true;
+      ++overview.errors;
+    }
+  }
+
+  // The one-line text of an entry already classified.
+  void write_text(const Event& e, TimelineEntry& entry) const {
     const JsonView& p = e.payload;
     std::string& t = entry.text;
     const std::string& type = entry.type;
@@ -84,10 +115,7 @@ class EntryWriter {
     } else if (type == "user_message" || type == "agent_message") {
       t = value_text(p.get("content"));
     } else if (type == "tool_call") {
-      ++overview.tool_calls;
-      const std::string name = string_member(p, "tool_name").value_or("?");
-      if (auto call = string_member(p, "call_id")) tool_names_[*call] = name;
-      t = one_line(name);
+      t = one_line(string_member(p, "tool_name").value_or("?"));
       const JsonView args = p.get("arguments");
       if (args.present() && !args.is_null()) t += " " + value_text(args);
     } else if (type == "tool_result") {
@@ -97,8 +125,6 @@ class EntryWriter {
                                      : "call " + (call ? one_line(*call) : std::string("?"));
       const JsonView error = p.get("error");
       if (error.present() && !error.is_null()) {
-        entry.failure = true;
-        ++overview.failed_tool_calls;
         t += " FAILED: " + value_text(error);
       } else {
         t += " -> " + value_text(p.get("result"));
@@ -140,12 +166,9 @@ class EntryWriter {
       const JsonView size = p.get("size_bytes");
       if (size.is_number()) t += " (" + pystr(size) + " bytes)";
     } else if (type == "goal_check") {
-      const JsonView passed = p.get("passed");
-      if (passed.is_true()) {
+      if (p.get("passed").is_true()) {
         t = "passed";
       } else {
-        entry.failure = true;
-        ++overview.failed_goal_checks;
         t = "FAILED";
         const JsonView mismatches = p.get("mismatches");
         if (mismatches.is_array() && !mismatches.empty_container()) {
@@ -162,11 +185,8 @@ class EntryWriter {
       const auto status = string_member(p, "status");
       t = status ? one_line(*status) : value_text(p.get("status"));
       const JsonView error = p.get("error");
-      if (status != std::optional<std::string>("completed")) entry.failure = true;
       if (error.present() && !error.is_null()) t += ": " + value_text(error);
     } else if (type == "error") {
-      entry.failure = true;
-      ++overview.errors;
       const auto kind = string_member(p, "error_type");
       t = (kind ? one_line(*kind) + ": " : std::string()) + value_text(p.get("message"));
       if (p.get("handled").is_true()) t += " (handled)";
@@ -182,7 +202,7 @@ class EntryWriter {
   }
 
  private:
-  void describe_llm_call(const JsonView& p, std::string& t) {
+  void describe_llm_call(const JsonView& p, std::string& t) const {
     t = value_text(p.get("model"));
     const JsonView in = p.get("input_tokens"), out = p.get("output_tokens");
     auto tokens = [](const JsonView& v) { return v.is_number() ? pystr(v) : std::string("?"); };
@@ -195,7 +215,7 @@ class EntryWriter {
     }
   }
 
-  void describe_state_change(const JsonView& p, std::string& t) {
+  void describe_state_change(const JsonView& p, std::string& t) const {
     const auto name = string_member(p, "name");
     const JsonView after = p.get("after");
     if (name == std::optional<std::string>("span_start") ||
@@ -217,7 +237,7 @@ class EntryWriter {
   }
 
   const std::map<std::string, policy::Price>* prices_;
-  std::unordered_map<std::string, std::string> tool_names_;  // call_id → tool name
+  const std::unordered_map<std::string, std::string>& tool_names_;  // call_id → tool name
 };
 
 std::optional<std::int64_t> timestamp_us(const Event& e) {
@@ -227,24 +247,35 @@ std::optional<std::int64_t> timestamp_us(const Event& e) {
   return detail::parse_timestamp(e.timestamp.as_string());
 }
 
+// The waterfall's spans by id. Events of one span mostly come in runs, so the last span found
+// is remembered by its id's text, saving a decode and a hash per event.
+struct SpanIndex {
+  std::unordered_map<std::string, std::size_t> by_id;
+  std::string_view last_raw;
+  std::size_t last = 0;
+};
+
 // Keeps the waterfall's spans up to date with one more entry.
-void record_span(const Event& e, const TimelineEntry& entry, std::vector<SpanTiming>& spans,
-                 std::unordered_map<std::string, std::size_t>& index) {
+void record_span(const Event& e, const TimelineEntry& entry, std::vector<SpanTiming>& spans, SpanIndex& index) {
   if (!e.span_id.is_string()) return;
-  const std::string id = e.span_id.as_string();
-  auto found = index.find(id);
-  if (found == index.end()) {
-    SpanTiming span;
-    span.span_id = id;
-    if (e.parent_id.is_string()) {
-      span.parent_id = e.parent_id.as_string();
-      auto parent = index.find(*span.parent_id);
-      if (parent != index.end()) span.depth = spans[parent->second].depth + 1;
+  if (index.last_raw.empty() || e.span_id.raw() != index.last_raw) {
+    const std::string id = e.span_id.as_string();
+    auto found = index.by_id.find(id);
+    if (found == index.by_id.end()) {
+      SpanTiming span;
+      span.span_id = id;
+      if (e.parent_id.is_string()) {
+        span.parent_id = e.parent_id.as_string();
+        auto parent = index.by_id.find(*span.parent_id);
+        if (parent != index.by_id.end()) span.depth = spans[parent->second].depth + 1;
+      }
+      found = index.by_id.emplace(id, spans.size()).first;
+      spans.push_back(std::move(span));
     }
-    found = index.emplace(id, spans.size()).first;
-    spans.push_back(std::move(span));
+    index.last_raw = e.span_id.raw();
+    index.last = found->second;
   }
-  SpanTiming& span = spans[found->second];
+  SpanTiming& span = spans[index.last];
   if (e.is_span_start()) {
     span.start_ms = entry.offset_ms;
     span.name = string_member(e.payload, "span_name");
@@ -261,8 +292,8 @@ void record_span(const Event& e, const TimelineEntry& entry, std::vector<SpanTim
 
 }  // namespace
 
-Timeline build_timeline(const std::vector<Event>& events,
-                        const std::map<std::string, policy::Price>* prices) {
+Timeline build_timeline(const std::vector<Event>& events, const std::map<std::string, policy::Price>* prices,
+                        EntryText text) {
   Timeline timeline;
   SessionOverview& overview = timeline.overview;
   const std::vector<const Event*> order = events_in_seq_order(events);
@@ -289,8 +320,8 @@ Timeline build_timeline(const std::vector<Event>& events,
   if (first_us && last_us) overview.duration_ms = static_cast<double>(*last_us - *first_us) / 1000.0;
 
   std::vector<nlohmann::json> llm_calls;
-  std::unordered_map<std::string, std::size_t> span_index;  // span_id → timeline.spans
-  EntryWriter writer(prices);
+  SpanIndex span_index;
+  const EntryWriter writer(prices, timeline.tool_names);
   int depth = 0;
   timeline.entries.reserve(order.size());
   for (std::size_t i = 0; i < order.size(); ++i) {
@@ -307,7 +338,8 @@ Timeline build_timeline(const std::vector<Event>& events,
       ++depth;
       ++overview.spans;
     }
-    writer.describe(*e, entry, overview);
+    EntryWriter::classify(*e, entry, overview, timeline.tool_names);
+    if (text == EntryText::all) writer.write_text(*e, entry);
     if (entry.failure) ++overview.failures;
     record_span(*e, entry, timeline.spans, span_index);
 
@@ -330,6 +362,13 @@ Timeline build_timeline(const std::vector<Event>& events,
   overview.events = timeline.entries.size();
   overview.cost = policy::session_cost(llm_calls, prices);
   return timeline;
+}
+
+void describe_entry(Timeline& timeline, std::size_t index, const std::map<std::string, policy::Price>* prices) {
+  if (index >= timeline.entries.size()) return;
+  TimelineEntry& entry = timeline.entries[index];
+  entry.text.clear();
+  EntryWriter(prices, timeline.tool_names).write_text(*entry.event, entry);
 }
 
 std::string summary_line(const SessionOverview& o) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -58,11 +59,24 @@ struct Timeline {
   SessionOverview overview;
   std::vector<TimelineEntry> entries;  // object events, stable-sorted by seq as replay sorts them
   std::vector<SpanTiming> spans;       // in the order they started
+  std::unordered_map<std::string, std::string> tool_names;  // call_id → tool name, of every tool_call
 };
+
+/// Which entries build_timeline writes the text of: all (what the readable outputs show), or
+/// none, for a caller that needs the totals, failures and spans and the text of a few entries
+/// (describe_entry): writing every line is most of the work on a large session.
+enum class EntryText { all, none };
 
 /// Builds the timeline. `prices` replaces the default price table when given.
 Timeline build_timeline(const std::vector<Event>& events,
-                        const std::map<std::string, policy::Price>* prices = nullptr);
+                        const std::map<std::string, policy::Price>* prices = nullptr,
+                        EntryText text = EntryText::all);
+
+/// Writes the text of entries[index] (of a timeline built with EntryText::none). A tool
+/// result is named after its call wherever that call is in the session; with EntryText::all
+/// only a call before it names it.
+void describe_entry(Timeline& timeline, std::size_t index,
+                    const std::map<std::string, policy::Price>* prices = nullptr);
 
 /// The readable replay: a header (session, agent, goal, status, start), one line per event
 /// ("+<seconds>s  [<seq>] <indent><type> <text>", failures marked with "!"), and a closing
