@@ -2,8 +2,10 @@
 // the SDK negotiates the protocol, validates every result against the tool's outputSchema, and
 // this script checks what each tool says about a passing and a failing run.
 //
-// usage: node client.mjs <promptetheus binary> <empty scratch directory>
+// usage: node client.mjs <promptetheus binary> <empty scratch directory> [calendar_agent binary]
+// With the calendar example, its two recorded runs are read as the README's demo leaves them.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -11,7 +13,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 
-const [cli, scratch] = process.argv.slice(2);
+const [cli, scratch, agent] = process.argv.slice(2);
 if (!cli || !scratch) {
   console.error('usage: node client.mjs <promptetheus binary> <scratch directory>');
   process.exit(2);
@@ -112,5 +114,35 @@ check(missing.isError === true && missing.content[0].text.includes('no-such-sess
 
 await client.ping();
 await client.close();
+
+if (agent) {
+  // The demo's spool: the calendar agent, recorded by the SDK, books the wrong day twice.
+  const demoSpool = path.join(scratch, 'demo-spool');
+  const env = { ...process.env, PROMPTETHEUS_SPOOL_DIR: demoSpool };
+  delete env.PROMPTETHEUS_API_KEY;
+  delete env.PROMPTETHEUS_TRANSPORT;
+  const out = execFileSync(agent, ['both'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const ids = [...out.matchAll(/session: (\S+)/g)].map((m) => m[1]);
+  assert.equal(ids.length, 2, `two runs recorded: ${out}`);
+  const demo = new Client({ name: 'promptetheus-demo-check', version: '1.0.0' });
+  await demo.connect(new StdioClientTransport({ command: cli, args: ['mcp', '--dir', demoSpool], stderr: 'inherit' }));
+  const call = async (name, args = {}) => {
+    const result = await demo.callTool({ name, arguments: args });
+    assert.equal(result.isError, undefined, `${name} failed: ${result.content?.[0]?.text}`);
+    checks += 1;
+    return result.structuredContent;
+  };
+  const listed = await call('list_sessions');
+  check(ids.every((id) => listed.sessions.some((s) => s.id === id && s.agent === 'calendar-agent')),
+    'the demo runs are listed with their agent');
+  const ctx = await call('get_failure_context', { session_id: ids[1] });
+  check(ctx.failed === true, 'the calendar run failed');
+  check(ctx.failed_goal_checks.length === 1 && JSON.stringify(ctx.failed_goal_checks[0].mismatches).includes('Tuesday'),
+    'its goal check says the day is wrong');
+  check(String(ctx.end?.error).includes('agent selected the wrong day'), `its end error: ${ctx.end?.error}`);
+  const compared = await call('diff_sessions', { session_a: ids[0], session_b: ids[1] });
+  check(typeof compared.verdict === 'string' && compared.verdict.length > 0, `a verdict: ${compared.verdict}`);
+  await demo.close();
+}
 console.log(`ok: ${checks} checks against promptetheus mcp with @modelcontextprotocol/sdk ` +
   `(protocol ${LATEST_PROTOCOL_VERSION})`);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs client.mjs (the official MCP TypeScript SDK client against `promptetheus mcp`).
 #
-# usage: tests/mcp_client/run.sh <promptetheus binary>
+# usage: tests/mcp_client/run.sh <promptetheus binary> [calendar_agent binary]
 #
 # The pinned packages (package-lock.json) are installed with `npm ci` once per lock file, into a
 # cache directory outside the repository keyed by the lock file's hash, and reused afterwards.
@@ -26,4 +26,4 @@ cp "$here/client.mjs" "$cache/client.mjs"  # ESM resolves packages next to the s
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-node "$cache/client.mjs" "$cli" "$scratch"
+node "$cache/client.mjs" "$cli" "$scratch" ${2:+"$2"}
