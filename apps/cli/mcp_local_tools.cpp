@@ -398,7 +398,10 @@ std::optional<std::string> newest_failed_session(const Source& source) {
     const RemotePage newest = remote_sessions(source, {}, 0, kMaxListLimit);
     for (const json& row : newest.rows) {
       if (!row["id"].is_string()) continue;
-      const bool failed = !row["fingerprint"].is_null() || (row["status"].is_string() && row["status"] != "completed");
+      // The console route's rows carry the fingerprint verdict; /api/sessions rows only a status.
+      const json& fp = row["fingerprint"];
+      const bool failed = (fp.is_object() && fp.value("is_failure", false)) ||
+                          (row["status"].is_string() && row["status"] == "failed");
       if (failed) return row["id"].get<std::string>();
     }
     return std::nullopt;

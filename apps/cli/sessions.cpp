@@ -141,7 +141,7 @@ void add_sessions_command(CLI::App& app, ExitCode& rc) {
                         {"malformed_lines", s.stats.malformed}, {"unreadable", s.stats.unreadable}});
         if (f.in_outbox) list.back()["outbox"] = true;  // only then: the reference's keys otherwise
         if (opts->format == OutputFormat::readable) {
-          const SessionOverview o = build_timeline(s.events, configured_prices()).overview;
+          const SessionOverview o = build_timeline(s.events, configured_prices(), analysis::EntryText::none).overview;
           list.back()["overview"] = overview_json(o);
         }
       }

@@ -36,7 +36,7 @@ std::vector<SpoolSessionSummary> summarise_spool(const std::string& dir, analysi
   for (analysis::SpoolFile& f : files) {
     const analysis::Session session = analysis::read_jsonl_file(f.path);
     SpoolSessionSummary s;
-    s.overview = analysis::build_timeline(session.events, configured_prices()).overview;
+    s.overview = analysis::build_timeline(session.events, configured_prices(), analysis::EntryText::none).overview;
     s.fingerprint = analysis::fingerprint_v1(session.events);
     s.stats = session.stats;
     s.tags = session_tags(session.events);

@@ -11,8 +11,10 @@
 
 #include "analysis/compare.hpp"
 #include "analysis/diff.hpp"
+#include "analysis/failure_context.hpp"
 #include "analysis/failures.hpp"
 #include "analysis/fingerprint.hpp"
+#include "analysis/fix_brief.hpp"
 #include "analysis/reports.hpp"
 #include "analysis/session_store.hpp"
 #include "analysis/timeline.hpp"
@@ -134,7 +136,7 @@ namespace {
 std::shared_ptr<const ConsoleApi::Summary> summarize(const json& trace, const analysis::Session& session,
                                                      const std::map<std::string, policy::Price>* prices) {
   auto s = std::make_shared<ConsoleApi::Summary>();
-  const analysis::Timeline timeline = analysis::build_timeline(session.events, prices);
+  const analysis::Timeline timeline = analysis::build_timeline(session.events, prices, analysis::EntryText::none);
   const analysis::SessionOverview& o = timeline.overview;
   const analysis::Fingerprint fp = analysis::fingerprint_v1(session.events);
 
@@ -490,6 +492,78 @@ void ConsoleApi::artifact(const std::string& id, const std::string& artifact_id,
   res.set_content(std::move(bytes), type);
   set_console_security_headers(res);
   res.set_header("Content-Disposition", "inline");
+}
+
+std::optional<json> ConsoleApi::mcp_context(const json& body, Response& res) {
+  std::string id;
+  for (const char* key : {"session_id", "run_id", "incident_id"}) {
+    const auto it = body.find(key);
+    if (it == body.end() || it->is_null()) continue;
+    if (!it->is_string()) {
+      send_error(res, 422, std::string(key) + " must be a string or null");
+      return std::nullopt;
+    }
+    if (id.empty()) id = it->get<std::string>();
+  }
+  const bool chosen = id.empty();
+  if (chosen) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    refresh_locked();
+    const Summary* newest = nullptr;
+    for (const auto& entry : summaries_) {
+      const Summary& s = *entry.second;
+      if (!s.failure.fingerprint.is_failure) continue;
+      if (!newest || s.started_at > newest->started_at || (s.started_at == newest->started_at && s.id > newest->id)) {
+        newest = &s;
+      }
+    }
+    if (!newest) {
+      send_error(res, 404, "no failed session on this server");
+      return std::nullopt;
+    }
+    id = newest->id;
+  }
+  const auto session = load_session(store_, id);
+  if (!session) {
+    send_error(res, 404, "trace not found: " + id);
+    return std::nullopt;
+  }
+  analysis::FailureContextOptions options;
+  options.prices = prices();
+  json out{{"session_id", id}, {"chosen_as_newest_failed", chosen}};
+  out.update(analysis::failure_context(*session, options));
+  return out;
+}
+
+void ConsoleApi::mcp_failure_context(const json& body, Response& res) {
+  if (auto context = mcp_context(body, res)) send_text(res, 200, dump(*context));
+}
+
+void ConsoleApi::mcp_fix_brief(const json& body, Response& res) {
+  const auto include = body.find("include_evidence");
+  if (include != body.end() && !include->is_null() && !include->is_boolean()) {
+    return send_error(res, 422, "include_evidence must be a boolean");
+  }
+  auto context = mcp_context(body, res);
+  if (!context) return;
+  // A passing run of the same agent, the newest one, to compare with.
+  std::optional<std::string> passing;
+  {
+    const json agent_value = context->contains("session") ? (*context)["session"].value("agent", json(nullptr)) : json();
+    const std::string agent = agent_value.is_string() ? agent_value.get<std::string>() : std::string();
+    std::lock_guard<std::mutex> lock(mutex_);
+    refresh_locked();
+    const Summary* newest = nullptr;
+    for (const auto& entry : summaries_) {
+      const Summary& s = *entry.second;
+      if (s.failure.fingerprint.is_failure || s.status != "completed" || agent.empty() || s.agent != agent) continue;
+      if (!newest || s.started_at > newest->started_at) newest = &s;
+    }
+    if (newest) passing = newest->id;
+  }
+  json brief = analysis::fix_brief(*context, passing);
+  if (include == body.end() || include->is_null() || include->get<bool>()) brief["evidence"] = std::move(*context);
+  send_text(res, 200, dump(brief));
 }
 
 }  // namespace promptetheus::devserver

@@ -64,6 +64,16 @@ class ConsoleApi {
   /// GET /api/traces/{id}/artifacts/{artifact_id}
   void artifact(const std::string& id, const std::string& artifact_id, Response& res);
 
+  /// POST /mcp/failure-context {incident_id, session_id, run_id}, the hosted API's route that
+  /// the reference's MCP proxy calls: the failure context (analysis/failure_context.hpp) of the
+  /// session named by session_id, else run_id, else incident_id (this server has no incidents:
+  /// an incident id is read as a session id), else of the newest failed session.
+  void mcp_failure_context(const nlohmann::json& body, Response& res);
+  /// POST /mcp/fix-brief {incident_id, session_id, include_evidence}: a brief for fixing that
+  /// session (analysis/fix_brief.hpp), with the failure context as "evidence" unless
+  /// include_evidence is false.
+  void mcp_fix_brief(const nlohmann::json& body, Response& res);
+
   /// The trace was created, re-created or got new events: its summary is recomputed when next read.
   void invalidate(const std::string& trace_id);
 
@@ -73,6 +83,9 @@ class ConsoleApi {
  private:
   void refresh_locked();
   std::shared_ptr<const Analysed> analysed(const std::string& id);
+  /// The session an /mcp/* request names (see mcp_failure_context) and its failure context;
+  /// nullopt after answering the error.
+  std::optional<nlohmann::json> mcp_context(const nlohmann::json& body, Response& res);
 
   const std::map<std::string, policy::Price>* prices() const { return prices_ ? &*prices_ : nullptr; }
 

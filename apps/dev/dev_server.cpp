@@ -125,6 +125,8 @@ enum class Route {
   health, traces, trace, events, artifacts, sessions, bootstrap,
   // the console: its static files and its read routes
   console_asset, analysis, console_sessions, failures, diff, artifact_file,
+  // what the reference's MCP proxy calls on a hosted API, answered from this server's data
+  mcp_failure_context, mcp_fix_brief,
   not_found
 };
 
@@ -143,6 +145,8 @@ Route match_route(const std::vector<std::string>& s) {
   if (n == 2 && s[0] == "api" && s[1] == "failures") return Route::failures;
   if (n == 2 && s[0] == "api" && s[1] == "diff") return Route::diff;
   if (n == 3 && s[0] == "api" && s[1] == "onboarding" && s[2] == "bootstrap") return Route::bootstrap;
+  if (n == 2 && s[0] == "mcp" && s[1] == "failure-context") return Route::mcp_failure_context;
+  if (n == 2 && s[0] == "mcp" && s[1] == "fix-brief") return Route::mcp_fix_brief;
   if (n >= 2 && s[0] == "api" && s[1] == "sessions" && n == 2) return Route::sessions;
   if (n < 2 || s[0] != "api" || s[1] != "traces") return Route::not_found;
   if (n == 2) return Route::traces;
@@ -236,7 +240,9 @@ struct DevServer::Impl {
       case Route::traces:
       case Route::events: allowed = method_is("GET") || method_is("POST"); break;
       case Route::artifacts:
-      case Route::bootstrap: allowed = method_is("POST"); break;
+      case Route::bootstrap:
+      case Route::mcp_failure_context:
+      case Route::mcp_fix_brief: allowed = method_is("POST"); break;
       case Route::not_found: return send_error(ex.res, 404, "Not Found");
     }
     if (!allowed) return send_error(ex.res, 405, "Method Not Allowed");
@@ -277,8 +283,19 @@ struct DevServer::Impl {
       case Route::events: return is_read ? get_events(ex, id) : post_events(ex, id);
       case Route::artifacts: return post_artifact(ex, id);
       case Route::bootstrap: return bootstrap(ex);
+      case Route::mcp_failure_context:
+      case Route::mcp_fix_brief: return mcp_evidence(ex, route);
       default: return send_error(ex.res, 404, "Not Found");
     }
+  }
+
+  // POST /mcp/failure-context and /mcp/fix-brief: with the project key the MCP proxy sends (or
+  // the console token), reads like the console's.
+  void mcp_evidence(Exchange& ex, Route route) {
+    json body;
+    if (auto error = read_json(ex, body)) return send_error(ex.res, *error);
+    if (route == Route::mcp_failure_context) return console->mcp_failure_context(body, ex.res);
+    return console->mcp_fix_brief(body, ex.res);
   }
 
   void dispatch_console(Exchange& ex, Route route, const std::vector<std::string>& segments) {

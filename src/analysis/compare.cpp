@@ -51,7 +51,7 @@ void add_distinct(std::vector<std::string>& list, std::string item) {
 
 Facts read_facts(const std::vector<Event>& events, const std::map<std::string, policy::Price>* prices) {
   Facts f;
-  f.timeline = build_timeline(events, prices);
+  f.timeline = build_timeline(events, prices, EntryText::none);  // the facts read no entry text
   std::unordered_map<std::string, std::string> tool_of_call;
   std::map<std::string, std::size_t> span_ordinals;
   for (const TimelineEntry& entry : f.timeline.entries) {

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <random>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -559,4 +561,50 @@ TEST_CASE("mcp reads the runs of a server with --api", "[mcp]") {
   CHECK(hit);
   CHECK(run.by_id(7)["result"]["isError"] == true);
   CHECK(run.tool_value(8)["failed"] == true);
+}
+
+TEST_CASE("mcp --hosted: the reference's proxy tools read the dev server's /mcp routes", "[mcp]") {
+  Spool spool;
+  TempDir work;
+  DevServer server(work.path() + "/dev");
+  REQUIRE(server.ready());
+  const std::vector<std::string> env{"PROMPTETHEUS_API_KEY=pt_dev_key", "PROMPTETHEUS_API_URL=" + server.url() + "/"};
+  REQUIRE(run_process(kCli, {"spool", "replay", "--dir", spool.dir.path()}, work.path(), env).exit_code == 0);
+
+  const std::string input = initialize_request() + call(1, "get_failure_context", {{"session_id", "fail_exc"}}) +
+                            call(2, "get_fix_brief", {{"session_id", "fail_exc"}, {"include_evidence", false}}) +
+                            call(3, "get_failure_context", {{"session_id", "nope"}});
+  const ProcessResult p = run_process_with_input(kCli, {"mcp", "--hosted"}, work.path(), input, env);
+  INFO(p.out << p.err);
+  REQUIRE(p.exit_code == 0);
+  std::map<int, json> results;
+  std::istringstream lines(p.out);
+  for (std::string line; std::getline(lines, line);) {
+    const json r = json::parse(line);
+    if (r["id"].is_number_integer() && r.contains("result")) results[r["id"].get<int>()] = r["result"]["structuredContent"];
+  }
+  REQUIRE(results.count(1) == 1);
+  const json& context = results[1];
+  CHECK(context["ok"] == true);
+  CHECK(context["status"] == 200);
+  CHECK(context["source"]["url"] == server.url() + "/mcp/failure-context");
+  CHECK(context["session_id"] == "fail_exc");
+  CHECK(context["failed_tool_calls"][0]["tool_name"] == "calendar.search");
+  const json& brief = results[2];
+  CHECK(brief["ok"] == true);
+  CHECK(brief["failed"] == true);
+  CHECK_FALSE(brief.contains("evidence"));
+  CHECK(brief["summary"].get<std::string>().find("calendar.search failed") != std::string::npos);
+  const json& missing = results[3];
+  CHECK(missing["ok"] == false);
+  CHECK(missing["status"] == 404);
+  CHECK(missing["error"]["type"] == "http_error");
+  CHECK(missing["error"]["message"] == "trace not found: nope");
+
+  // Without the API key it says what is missing, on stderr (stdout is the protocol's), and fails.
+  const ProcessResult unconfigured = run_process_with_input(
+      kCli, {"mcp", "--hosted"}, work.path(), input, {"PROMPTETHEUS_API_KEY=", "HOME=" + work.path()});
+  CHECK(unconfigured.exit_code == 1);
+  CHECK(unconfigured.out.empty());
+  CHECK(unconfigured.err.find("promptetheus mcp requires PROMPTETHEUS_API_KEY") != std::string::npos);
 }

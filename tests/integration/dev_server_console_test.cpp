@@ -747,3 +747,56 @@ TEST_CASE("dev console: a 100000-event session page in the browser (manual run)"
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
 }
+
+TEST_CASE("dev server: the MCP proxy's failure-context and fix-brief routes answer from its data") {
+  DevServerFixture server;
+  add_ok_session(server, "sess_ok");
+  add_failed_session(server, "sess_fail", false);
+  const auto post = [&](const std::string& path, const json& body, const std::string& key) {
+    auto res = server.client().Post(path.c_str(), bearer(key), body.dump(), "application/json");
+    REQUIRE(res);
+    return std::make_pair(res->status, json::parse(res->body, nullptr, false));
+  };
+
+  // By session id, with the project key the proxy sends.
+  auto [status, context] = post("/mcp/failure-context", {{"session_id", "sess_fail"}}, server.api_key());
+  REQUIRE(status == 200);
+  CHECK(context["session_id"] == "sess_fail");
+  CHECK(context["failed"] == true);
+  CHECK(context["chosen_as_newest_failed"] == false);
+  REQUIRE(context["failed_tool_calls"].size() == 1);
+  CHECK(context["failed_tool_calls"][0]["tool_name"] == "book_flight");
+  CHECK(context["failed_tool_calls"][0]["arguments"] == json{{"day", "friday"}});
+  CHECK(context["failed_tool_calls"][0]["error"] == "TimeoutError: upstream timed out");
+  CHECK(context["end"]["error"] == "RuntimeError: agent selected the wrong day");
+  CHECK(context["failed_goal_checks"][0]["mismatches"][0] == "day: wanted saturday, got friday");
+
+  // No id: the newest failed session. A run or incident id is read as a session id.
+  auto [newest_status, newest] = post("/mcp/failure-context", json::object(), server.console_token());
+  REQUIRE(newest_status == 200);
+  CHECK(newest["session_id"] == "sess_fail");
+  CHECK(newest["chosen_as_newest_failed"] == true);
+  CHECK(post("/mcp/failure-context", {{"incident_id", "sess_fail"}}, server.api_key()).second["session_id"] == "sess_fail");
+  CHECK(post("/mcp/failure-context", {{"session_id", nullptr}, {"run_id", "sess_ok"}}, server.api_key()).second["failed"] == false);
+
+  auto [brief_status, brief] = post("/mcp/fix-brief", {{"session_id", "sess_fail"}}, server.api_key());
+  REQUIRE(brief_status == 200);
+  CHECK(brief["session_id"] == "sess_fail");
+  CHECK(brief["failed"] == true);
+  CHECK(brief["summary"].get<std::string>().find("book_flight failed") != std::string::npos);
+  CHECK(brief["summary"].get<std::string>().find("RuntimeError: agent selected the wrong day") != std::string::npos);
+  CHECK(brief["first_failure"]["type"] == "tool_result");
+  CHECK(brief["commands"].dump().find("promptetheus diff sess_ok sess_fail") != std::string::npos);  // a passing run to compare
+  CHECK(brief["evidence"]["failed_tool_calls"].size() == 1);
+  CHECK_FALSE(post("/mcp/fix-brief", {{"session_id", "sess_fail"}, {"include_evidence", false}}, server.api_key())
+                  .second.contains("evidence"));
+
+  // Errors: unknown session, wrong types, no credential.
+  CHECK(post("/mcp/failure-context", {{"session_id", "nope"}}, server.api_key()).first == 404);
+  CHECK(post("/mcp/failure-context", {{"session_id", 7}}, server.api_key()).first == 422);
+  CHECK(post("/mcp/fix-brief", {{"session_id", "sess_fail"}, {"include_evidence", "yes"}}, server.api_key()).first == 422);
+  CHECK(post("/mcp/fix-brief", json::object(), "wrong").first == 401);
+  auto get = server.client().Get("/mcp/failure-context", bearer(server.api_key()));
+  REQUIRE(get);
+  CHECK(get->status == 405);
+}
