@@ -20,60 +20,6 @@ struct ProcessResult {
   std::string err;
 };
 
-/// Runs `program args...` in `cwd` with stdin from /dev/null. `env` entries ("K=V") are added
-/// to (or override) the inherited environment.
-inline ProcessResult run_process(const std::string& program, const std::vector<std::string>& args,
-                                 const std::string& cwd, const std::vector<std::string>& env = {}) {
-  ProcessResult result;
-  int out_pipe[2], err_pipe[2];
-  if (pipe(out_pipe) != 0) return result;
-  if (pipe(err_pipe) != 0) return result;
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    close(out_pipe[0]);
-    close(err_pipe[0]);
-    const int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(127);
-    for (const auto& kv : env) putenv(const_cast<char*>(kv.c_str()));
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(program.c_str()));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(program.c_str(), argv.data());
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  int open_fds = 2;
-  char buf[65536];
-  while (open_fds > 0) {
-    if (poll(fds, 2, -1) < 0) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      const ssize_t n = read(fds[i].fd, buf, sizeof buf);
-      if (n <= 0) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      } else {
-        (i == 0 ? result.out : result.err).append(buf, static_cast<std::size_t>(n));
-      }
-    }
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (WIFEXITED(status)) {
-    result.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    result.signal = WTERMSIG(status);
-  }
-  return result;
-}
-
 /// Runs `program args...` in `cwd` with `input` written to its stdin, which is then closed (end
 /// of input). Writing and reading are interleaved, so a child that answers while it reads never
 /// blocks on a full pipe. `env` entries ("K=V") are added to the inherited environment.
@@ -144,6 +90,13 @@ inline ProcessResult run_process_with_input(const std::string& program, const st
     result.signal = WTERMSIG(status);
   }
   return result;
+}
+
+/// Runs `program args...` in `cwd` with an empty stdin (end of input at once). `env` entries
+/// ("K=V") are added to (or override) the inherited environment.
+inline ProcessResult run_process(const std::string& program, const std::vector<std::string>& args,
+                                 const std::string& cwd, const std::vector<std::string>& env = {}) {
+  return run_process_with_input(program, args, cwd, std::string(), env);
 }
 
 /// A fresh temporary directory, removed when this object is destroyed.
