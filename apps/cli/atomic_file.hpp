@@ -14,4 +14,8 @@ namespace promptetheus::cli {
 /// says what went wrong. Never throws.
 bool write_file_atomically(const std::string& path, std::string_view data, std::string& error);
 
+/// Writes all of `data` to `fd`, retrying interrupted and short writes; false when writing
+/// failed (errno says why), e.g. the other end of a pipe is gone. Blocks. Never throws.
+bool write_all(int fd, std::string_view data);
+
 }  // namespace promptetheus::cli

@@ -8,6 +8,8 @@
 #include <exception>
 #include <new>
 
+#include "atomic_file.hpp"
+
 namespace promptetheus::cli::mcp {
 
 namespace {
@@ -171,19 +173,6 @@ std::optional<std::string> Server::handle_line(std::string_view line) {
 }
 
 namespace {
-
-// Writes all of `text`; false when the other end is gone or writing failed.
-bool write_all(int fd, std::string_view text) {
-  while (!text.empty()) {
-    const ssize_t n = ::write(fd, text.data(), text.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    text.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
 
 // One response line, or none; a failure to answer (out of memory) becomes an internal error.
 bool answer(Server& server, std::string_view line, int out_fd) {
