@@ -1,5 +1,6 @@
-// `promptetheus export SESSION_ID [--dir D] [--out FILE] [--api URL]` (contract §6.11); with
-// --api, the session as the server stores it.
+// `promptetheus export SESSION_ID [--dir D] [--out FILE] [--api URL] [--format json|otlp]`
+// (contract §6.11); with --api, the session as the server stores it. `--format otlp` writes the
+// session as OpenTelemetry spans, the OTLP/HTTP JSON request a collector's /v1/traces accepts.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <cstring>
 
 #include "analysis/export_document.hpp"
+#include "analysis/otlp_export.hpp"
 #include "analysis/session_store.hpp"
 #include "api_access.hpp"
 #include "cli_common.hpp"
@@ -22,6 +24,7 @@ struct ExportOptions {
   std::string session_id;
   std::string dir;  // empty until parsed: then --dir or the configured spool directory
   std::string out;
+  std::string format = "json";
   ApiOptions api;
 };
 }  // namespace
@@ -31,7 +34,10 @@ void add_export_command(CLI::App& app, ExitCode& rc) {
   auto* cmd = app.add_subcommand("export", "Write a spooled session as one JSON document");
   cmd->add_option("session_id", opts->session_id, "Session id")->required();
   add_spool_dir_option(*cmd, opts->dir);
-  cmd->add_option("--out", opts->out, "Write to this file instead of stdout");
+  cmd->add_option("-o,--out", opts->out, "Write to this file instead of stdout");
+  cmd->add_option("--format", opts->format,
+                  "json: the recorded events (default); otlp: OpenTelemetry spans as OTLP/HTTP JSON")
+      ->check(CLI::IsMember({"json", "otlp"}));
   add_api_options(*cmd, opts->api);
   cmd->callback([opts, &rc] {
     using namespace analysis;
@@ -72,7 +78,16 @@ void add_export_command(CLI::App& app, ExitCode& rc) {
     }
     warn_about_read({session->source, session->stats.blank, session->stats.malformed,
                      session->stats.unreadable, session->stats.error});
-    const std::string doc = export_document(id, *session);
+    const bool otlp = opts->format == "otlp";
+    std::size_t spans = 0;
+    std::string doc;
+    if (otlp) {
+      const nlohmann::ordered_json request = otlp_trace_document(*session);
+      spans = request["resourceSpans"][0]["scopeSpans"][0]["spans"].size();
+      doc = request.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    } else {
+      doc = export_document(id, *session);
+    }
     if (opts->out.empty()) {
       rc.value = 0;
       print_line(doc);
@@ -91,7 +106,8 @@ void add_export_command(CLI::App& app, ExitCode& rc) {
       return;
     }
     rc.value = 0;
-    print_line("Exported " + std::to_string(session->events.size()) + " event(s) to " + opts->out + ".");
+    print_line(otlp ? "Exported " + std::to_string(spans) + " span(s) to " + opts->out + "."
+                    : "Exported " + std::to_string(session->events.size()) + " event(s) to " + opts->out + ".");
   });
 }
 
