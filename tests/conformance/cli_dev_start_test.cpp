@@ -1,6 +1,7 @@
 // `promptetheus dev` start-up as a user meets it: a busy port is an error with its reason and exit
 // code 1 (no usage text), listening beyond loopback warns that the dev credentials are public;
-// and `export --out` writes a private file, like the spool it reads.
+// and `export --out` writes a private file, like the spool it reads; `export --format otlp` writes
+// the session as an OTLP/HTTP JSON request and leaves the default document as it was.
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -9,7 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "conformance/subprocess.hpp"
 
@@ -86,4 +90,60 @@ TEST_CASE("export --out writes a private file", "[conformance][cli]") {
   struct stat st {};
   REQUIRE(::stat((dir.path() + "/s.json").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
+}
+
+TEST_CASE("export --format otlp writes the session as OpenTelemetry spans", "[conformance][cli]") {
+  TempDir dir;
+  REQUIRE(run_process("/bin/mkdir", {"-p", dir.path() + "/spool"}, "").exit_code == 0);
+  const std::string span = "span_0af7651916cd43dd8448eb211c80319c";
+  const std::string lines =
+      R"({"idempotency_key":"s:n:0","payload":{"after":{"agent":"cal"},"name":"session_started"},"seq":0,)"
+      R"("session_id":"s","timestamp":"2024-01-01T00:00:00.000000Z","type":"state_change"})" "\n"
+      R"({"idempotency_key":"s:n:1","parent_id":null,"payload":{"name":"span_start","span_name":"search"},"seq":1,)"
+      R"("session_id":"s","span_id":")" + span + R"(","timestamp":"2024-01-01T00:00:00.000100Z","type":"state_change"})" "\n"
+      R"({"idempotency_key":"s:n:2","parent_id":null,"payload":{"error":"boom"},"seq":2,)"
+      R"("session_id":"s","span_id":")" + span + R"(","timestamp":"2024-01-01T00:00:00.000200Z","type":"tool_result"})" "\n"
+      R"({"idempotency_key":"s:n:3","parent_id":null,"payload":{"duration_ms":1.5,"name":"span_end","span_name":"search"},)"
+      R"("seq":3,"session_id":"s","span_id":")" + span + R"(","timestamp":"2024-01-01T00:00:00.002000Z","type":"state_change"})" "\n";
+  {
+    std::ofstream file(dir.path() + "/spool/s.jsonl", std::ios::binary);
+    file << lines;
+    REQUIRE(file.good());
+  }
+
+  const auto r = run_process(PROMPTETHEUS_CLI_PATH, {"export", "s", "--dir", "spool", "--format", "otlp"}, dir.path());
+  REQUIRE(r.exit_code == 0);
+  const auto doc = nlohmann::json::parse(r.out);
+  const auto& spans = doc.at("resourceSpans").at(0).at("scopeSpans").at(0).at("spans");
+  REQUIRE(spans.size() == 2);
+  CHECK(spans[0]["name"] == "promptetheus.session s");
+  CHECK(spans[0]["startTimeUnixNano"] == "1704067200000000000");
+  CHECK(spans[0]["endTimeUnixNano"] == "1704067200002000000");
+  CHECK(spans[1]["name"] == "search");
+  CHECK(spans[1]["spanId"] == "0af7651916cd43dd");
+  CHECK(spans[1]["parentSpanId"] == spans[0]["spanId"]);
+  CHECK(spans[1]["traceId"] == spans[0]["traceId"]);
+  CHECK(spans[1]["startTimeUnixNano"] == "1704067200000100000");
+  CHECK(spans[1]["endTimeUnixNano"] == "1704067200001600000");
+  CHECK(spans[1]["status"]["code"] == 2);
+  CHECK(spans[1]["events"].at(0)["name"] == "tool_result");
+  CHECK(doc["resourceSpans"][0]["resource"]["attributes"][0] ==
+        nlohmann::json::parse(R"({"key":"service.name","value":{"stringValue":"cal"}})"));
+
+  // -o writes a private file and says how many spans it holds.
+  const auto to_file =
+      run_process(PROMPTETHEUS_CLI_PATH, {"export", "s", "--dir", "spool", "--format", "otlp", "-o", "s.otlp.json"},
+                  dir.path());
+  REQUIRE(to_file.exit_code == 0);
+  CHECK(to_file.out == "Exported 2 span(s) to s.otlp.json.\n");
+  struct stat st {};
+  REQUIRE(::stat((dir.path() + "/s.otlp.json").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+
+  // The default document is the recorded events, as before; an unknown format is refused.
+  const auto plain = run_process(PROMPTETHEUS_CLI_PATH, {"export", "s", "--dir", "spool"}, dir.path());
+  REQUIRE(plain.exit_code == 0);
+  CHECK(plain.out.rfind("{\n  \"session_id\": \"s\",\n  \"events\": [", 0) == 0);
+  CHECK(nlohmann::json::parse(plain.out)["summary"]["count"] == 4);
+  CHECK(run_process(PROMPTETHEUS_CLI_PATH, {"export", "s", "--dir", "spool", "--format", "xml"}, dir.path()).exit_code != 0);
 }
