@@ -436,9 +436,11 @@ ojson otlp_trace_document(const Session& session, const OtlpExportOptions& optio
     }
     node.otel_id = otel_span_id_of(node.span_id);
   }
+  // Emitted by depth, in order of creation within a depth, so parents come before children.
   std::vector<std::size_t> order(nodes.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return nodes[a].depth < nodes[b].depth; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return nodes[a].depth < nodes[b].depth; });
 
   ojson spans = ojson::array();
   {
