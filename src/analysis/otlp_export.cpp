@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <set>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -424,18 +423,43 @@ ojson otlp_trace_document(const Session& session, const OtlpExportOptions& optio
       node.events.push_back(&e);
     }
   }
-  // Depth = the number of known ancestors; a parent cycle stops the count where it closes.
-  for (Node& node : nodes) {
-    std::set<std::size_t> seen{static_cast<std::size_t>(&node - nodes.data())};
-    const Node* at = &node;
-    while (at->parent_id) {
-      const auto parent = index.find(*at->parent_id);
-      if (parent == index.end() || !seen.insert(parent->second).second) break;
-      ++node.depth;
-      at = &nodes[parent->second];
-    }
-    node.otel_id = otel_span_id_of(node.span_id);
+  // Depth = the number of known ancestors. A parent cycle is cut where a walk up from the first
+  // span created in it closes (as the trace tree does, contract §7.3): a <-> b puts a under the
+  // root and b under a. One pass over the nodes, so that deeply nested sessions stay linear.
+  constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  std::vector<std::size_t> parent_of(nodes.size(), kNone);
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    if (!nodes[i].parent_id) continue;
+    const auto p = index.find(*nodes[i].parent_id);
+    if (p != index.end()) parent_of[i] = p->second;
   }
+  enum : std::uint8_t { unvisited, on_walk, placed };
+  std::vector<std::uint8_t> state(nodes.size(), unvisited);
+  std::vector<std::size_t> walk;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    walk.clear();
+    std::size_t at = i;
+    while (at != kNone && state[at] == unvisited) {
+      state[at] = on_walk;
+      walk.push_back(at);
+      const std::size_t up = parent_of[at];
+      if (up != kNone && state[up] == on_walk) {
+        // The cycle closes at `up`: it loses its parent and tops the rest of the cycle.
+        parent_of[up] = kNone;
+        nodes[up].depth = 0;
+        state[up] = placed;
+        break;
+      }
+      at = up;
+    }
+    // The walk goes up, so it is placed in reverse: each one after its parent.
+    for (auto it = walk.rbegin(); it != walk.rend(); ++it) {
+      if (state[*it] == placed) continue;
+      nodes[*it].depth = parent_of[*it] == kNone ? 0 : nodes[parent_of[*it]].depth + 1;
+      state[*it] = placed;
+    }
+  }
+  for (Node& node : nodes) node.otel_id = otel_span_id_of(node.span_id);
   // Emitted by depth, in order of creation within a depth, so parents come before children.
   std::vector<std::size_t> order(nodes.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -455,10 +479,7 @@ ojson otlp_trace_document(const Session& session, const OtlpExportOptions& optio
     const Node& node = nodes[i];
     // The parent is the already-emitted parent span, else the root (unknown parents, cycles).
     std::array<std::uint8_t, 8> parent = identity.root_span_id;
-    if (node.parent_id) {
-      const auto p = index.find(*node.parent_id);
-      if (p != index.end() && emitted[p->second]) parent = nodes[p->second].otel_id;
-    }
+    if (parent_of[i] != kNone && emitted[parent_of[i]]) parent = nodes[parent_of[i]].otel_id;
     // Start at the start marker; without a readable one, at the span's first event, else at
     // the session's start. End = start + duration_ms, else the end marker, else the last event.
     std::optional<std::int64_t> first_event, last_event;

@@ -345,3 +345,44 @@ TEST_CASE("otlp export: odd sessions never throw", "[analysis][otlp]") {
   CHECK(spans[0]["startTimeUnixNano"] == std::to_string(kEpoch2024) + "000000000");
   CHECK(spans[0]["status"]["code"] == 2);
 }
+
+TEST_CASE("otlp export: deep nesting, and a longer parent cycle cut where it closes", "[analysis][otlp]") {
+  const auto id = [](int i) {
+    char text[64];
+    std::snprintf(text, sizeof text, "span_%016x%016x", i + 1, 0);
+    return std::string(text);
+  };
+  SECTION("twenty thousand nested spans, each under the one before") {
+    constexpr int kDepth = 20000;
+    std::string lines;
+    for (int i = 0; i < kDepth; ++i) {
+      lines += ev(i, i, "state_change", R"({"name":"span_start","span_name":"s)" + std::to_string(i) + "\"}", id(i),
+                  i == 0 ? "" : id(i - 1));
+    }
+    const ojson doc = otlp_trace_document(parse_jsonl(lines, "t"));
+    const ojson& spans = spans_of(doc);
+    REQUIRE(spans.size() == kDepth + 1);
+    CHECK(spans[1]["parentSpanId"] == spans[0]["spanId"]);
+    bool nested = true;
+    for (int i = 2; i <= kDepth; ++i) nested = nested && spans[i]["parentSpanId"] == spans[i - 1]["spanId"];
+    CHECK(nested);
+  }
+  SECTION("x under a, and a under b under c under a") {
+    const std::string lines =
+        ev(0, 0, "state_change", R"({"name":"span_start","span_name":"x"})", id(0), id(1)) +
+        ev(1, 1, "state_change", R"({"name":"span_start","span_name":"a"})", id(1), id(2)) +
+        ev(2, 2, "state_change", R"({"name":"span_start","span_name":"b"})", id(2), id(3)) +
+        ev(3, 3, "state_change", R"({"name":"span_start","span_name":"c"})", id(3), id(1));
+    const ojson doc = otlp_trace_document(parse_jsonl(lines, "t"));
+    const ojson& spans = spans_of(doc);
+    REQUIRE(spans.size() == 5);
+    // Walking up from x, the cycle closes at a: a is under the root, c under a, b under c.
+    CHECK(spans[1]["name"] == "a");
+    CHECK(spans[1]["parentSpanId"] == spans[0]["spanId"]);
+    CHECK(span_named(doc, "x")->at("parentSpanId") == spans[1]["spanId"]);
+    CHECK(span_named(doc, "c")->at("parentSpanId") == spans[1]["spanId"]);
+    CHECK(span_named(doc, "b")->at("parentSpanId") == span_named(doc, "c")->at("spanId"));
+    // The recorded parents are kept as attributes.
+    CHECK(attribute(spans[1], "promptetheus.parent_id") == str(id(2)));
+  }
+}
