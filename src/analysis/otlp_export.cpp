@@ -327,12 +327,14 @@ ojson span_event(const Event& e, std::int64_t fallback_ns) {
   return event;
 }
 
-ojson span_json(const std::string& trace_id, const std::array<std::uint8_t, 8>& span_id,
-                const std::optional<std::array<std::uint8_t, 8>>& parent, std::string name, std::int64_t start_ns,
-                std::int64_t end_ns, ojson attributes, const std::vector<const Event*>& events) {
+ojson span_json(const std::string& trace_id, const std::string& trace_state,
+                const std::array<std::uint8_t, 8>& span_id, const std::optional<std::array<std::uint8_t, 8>>& parent,
+                std::string name, std::int64_t start_ns, std::int64_t end_ns, ojson attributes,
+                const std::vector<const Event*>& events) {
   ojson span = ojson::object();
   span["traceId"] = trace_id;
   span["spanId"] = hex(span_id);
+  if (!trace_state.empty()) span["traceState"] = trace_state;
   if (parent) span["parentSpanId"] = hex(*parent);
   span["name"] = std::move(name);
   span["kind"] = kSpanKindInternal;
@@ -379,6 +381,7 @@ ojson otlp_trace_document(const Session& session, const OtlpExportOptions& optio
   // replaced by the incoming one that session_started recorded.
   detail::TraceIdentity identity = detail::trace_identity(session_id.value_or(""), TraceContext{});
   std::optional<std::array<std::uint8_t, 8>> root_parent;
+  std::string trace_state;
   std::optional<std::string> agent;
   if (started != nullptr) {
     const JsonView metadata = started->value.get("metadata");
@@ -390,6 +393,13 @@ ojson otlp_trace_document(const Session& session, const OtlpExportOptions& optio
       identity.trace_id = incoming_trace;
       const JsonView parent_id = metadata.get(detail::kParentSpanIdKey);
       if (parent_id.plain_string(body) && parse_hex_id(body, incoming_parent)) root_parent = incoming_parent;
+      // The vendors' tracestate travels with the trace, as the SDK passes it on; kept only
+      // when W3C's grammar accepts it (TraceContext drops an invalid one whole).
+      const JsonView tracestate = metadata.get(detail::kTracestateKey);
+      if (tracestate.is_string()) {
+        const std::string traceparent = "00-" + hex(incoming_trace) + "-" + hex(identity.root_span_id) + "-01";
+        trace_state = TraceContext::parse(traceparent, text_of(tracestate)).tracestate();
+      }
     }
     agent = nonempty_string(started->payload_get("after").get("agent"));
   }
@@ -470,7 +480,7 @@ ojson otlp_trace_document(const Session& session, const OtlpExportOptions& optio
   {
     ojson attributes = ojson::array();
     if (session_id) add_attribute(attributes, "promptetheus.session_id", string_value(*session_id));
-    spans.push_back(span_json(trace_id, identity.root_span_id, root_parent,
+    spans.push_back(span_json(trace_id, trace_state, identity.root_span_id, root_parent,
                               session_id ? "promptetheus.session " + *session_id : "promptetheus.session", *first_ns,
                               *last_ns, std::move(attributes), rootless));
   }
@@ -506,7 +516,7 @@ ojson otlp_trace_document(const Session& session, const OtlpExportOptions& optio
     if (node.parent_id) add_attribute(attributes, "promptetheus.parent_id", string_value(*node.parent_id));
     if (session_id) add_attribute(attributes, "promptetheus.session_id", string_value(*session_id));
     if (node.start) add_members(attributes, "promptetheus.span.", node.start->payload);
-    spans.push_back(span_json(trace_id, node.otel_id, parent, node.name.value_or("span"), start_ns, end_ns,
+    spans.push_back(span_json(trace_id, trace_state, node.otel_id, parent, node.name.value_or("span"), start_ns, end_ns,
                               std::move(attributes), node.events));
     emitted[i] = true;
   }

@@ -240,6 +240,14 @@ TEST_CASE("otlp export: a session started by a traced request stays in that trac
     // The root keeps its own id, derived from the session id.
     CHECK(spans[0]["spanId"] == digest_hex("s1").substr(32, 16));
     CHECK(spans[1]["parentSpanId"] == spans[0]["spanId"]);
+    CHECK_FALSE(spans[0].contains("traceState"));
+  }
+  SECTION("the recorded tracestate goes with the trace, when it is valid") {
+    const std::string ids = R"("trace_id":")" + trace + R"(","parent_span_id":")" + caller + "\"";
+    const ojson doc = otlp_trace_document(parse_jsonl(started("{" + ids + R"(,"tracestate":"rojo=1,congo=t61"})"), "t"));
+    for (const auto& span : spans_of(doc)) CHECK(span["traceState"] == "rojo=1,congo=t61");
+    const ojson bad = otlp_trace_document(parse_jsonl(started("{" + ids + R"(,"tracestate":"Bad Key=1"})"), "t"));
+    CHECK_FALSE(spans_of(bad)[0].contains("traceState"));
   }
   SECTION("invalid ids are not used") {
     for (const std::string& bad : {std::string(32, '0'), std::string("4BF92F3577B34DA6A3CE929D0E0E4736"),

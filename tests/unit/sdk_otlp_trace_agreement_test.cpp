@@ -79,7 +79,8 @@ TEST_CASE("otlp export and trace_context agree for a session started by a traced
   sdk_test::TempDir dir;
   const std::string trace = "0af7651916cd43dd8448eb211c80319c";
   const std::string caller = "b7ad6b7169203331";
-  const Recorded r = record(dir, "agree-traced", TraceContext::parse("00-" + trace + "-" + caller + "-01"));
+  const Recorded r =
+      record(dir, "agree-traced", TraceContext::parse("00-" + trace + "-" + caller + "-01", "rojo=00f067aa0ba902b7"));
   const auto session = analysis::read_jsonl_file((dir.path / "spool" / "agree-traced.jsonl").string());
   REQUIRE_FALSE(session.events.empty());
   const ojson doc = analysis::otlp_trace_document(session);
@@ -87,6 +88,10 @@ TEST_CASE("otlp export and trace_context agree for a session started by a traced
   const ojson& root = doc["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
   CHECK(root["traceId"] == trace);
   CHECK(root["parentSpanId"] == caller);
+  REQUIRE(r.root.tracestate() == "rojo=00f067aa0ba902b7");
+  for (const auto& span : doc["resourceSpans"][0]["scopeSpans"][0]["spans"]) {
+    CHECK(span["traceState"] == r.root.tracestate());
+  }
 }
 
 TEST_CASE("otlp export and trace_context agree for a session without an incoming trace", "[sdk][trace_context][otlp]") {
