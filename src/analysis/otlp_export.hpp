@@ -29,7 +29,8 @@ struct OtlpExportOptions {
 /// - one span per Promptetheus span (parents, names, times and attributes as §9.1 says), its
 ///   span events the events recorded in it;
 /// - trace and span ids as the SDK's trace_context() gives them: the incoming trace id, else
-///   derived from the session id; a span "span_<32 hex>" has the id of its first 16 digits.
+///   derived from the session id; a span "span_<32 hex>" has the id of its first 16 digits;
+///   the incoming tracestate, when recorded, is every span's traceState.
 /// Ids are lowercase hex and 64-bit integers decimal strings, as OTLP/HTTP JSON requires.
 /// Values that are neither primitives nor lists of one primitive type become compact JSON text.
 /// Never throws on any input (only std::bad_alloc).
