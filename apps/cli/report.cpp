@@ -9,17 +9,15 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <sstream>
-#include <system_error>
-#include <thread>
 
 #include "analysis/fingerprint.hpp"
 #include "analysis/reports.hpp"
+#include "analysis/run_beside.hpp"
 #include "analysis/script_safe_json.hpp"
 #include "analysis/timeline.hpp"
 #include "cli_common.hpp"
@@ -147,37 +145,6 @@ std::string safe_file_name(const std::string& id) {
   return out.empty() ? "session" : out;
 }
 
-/// Runs `side` on another thread while `here` runs on this one, and returns what `here`
-/// returns; both on this thread when no thread can be started. An exception of either (only
-/// std::bad_alloc is expected) is rethrown here once both have finished.
-template <typename Side, typename Here>
-auto run_beside(Side&& side, Here&& here) {
-  std::exception_ptr side_failure;
-  const auto guarded_side = [&] {
-    try {
-      side();
-    } catch (...) {
-      side_failure = std::current_exception();
-    }
-  };
-  std::thread helper;
-  try {
-    helper = std::thread(guarded_side);
-  } catch (const std::system_error&) {
-    guarded_side();
-  }
-  struct JoinAtExit {
-    std::thread& thread;
-    ~JoinAtExit() {
-      if (thread.joinable()) thread.join();
-    }
-  } join_at_exit{helper};
-  auto result = here();
-  if (helper.joinable()) helper.join();
-  if (side_failure) std::rethrow_exception(side_failure);
-  return result;
-}
-
 /// Writes `pieces` to `path`, created readable by its owner only.
 bool write_private(const std::string& path, const std::vector<std::string_view>& pieces, std::string& error) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -212,7 +179,7 @@ void add_report_command(CLI::App& app, ExitCode& rc) {
     // The fingerprint is computed beside the timeline (a report is read whole, 100 000 events
     // and more, and both read every event).
     analysis::Fingerprint fp;
-    const analysis::Timeline timeline = run_beside(
+    const analysis::Timeline timeline = analysis::run_beside(
         [&] { fp = analysis::fingerprint_v1(session->events); },
         [&] { return analysis::build_timeline(session->events, configured_prices()); });
     std::string id = timeline.overview.session_id.value_or("");
@@ -297,7 +264,7 @@ void add_report_command(CLI::App& app, ExitCode& rc) {
     // as one array.
     const std::size_t count = timeline.entries.size();
     std::string first_half, second_half;
-    run_beside([&] { analysis::append_entries_json(second_half, timeline, count / 2, count); },
+    analysis::run_beside([&] { analysis::append_entries_json(second_half, timeline, count / 2, count); },
                [&] {
                  analysis::append_entries_json(first_half, timeline, 0, count / 2);
                  return 0;

@@ -1,9 +1,12 @@
 #include "analysis/failure_context.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <map>
 #include <unordered_map>
 
 #include "analysis/fingerprint.hpp"
+#include "analysis/run_beside.hpp"
 #include "analysis/timeline.hpp"
 
 namespace promptetheus::analysis {
@@ -43,12 +46,45 @@ json member(const Event& e, const char* key, const JsonBounds& bounds) {
   return bounded(view_to_json(e.payload_get(key)), bounds);
 }
 
+// The call of each of the first `max` failed tool_results: the last tool_call before it with
+// its call_id. Two passes, so that only the ids of failed results are indexed, not the calls of
+// the results that passed (nearly all of them in a long run).
+std::unordered_map<const Event*, const Event*> calls_of_failed_results(const Timeline& timeline, std::size_t max) {
+  // failed call_id → the latest call so far; few ids, looked up by view without a copy.
+  std::map<std::string, const Event*, std::less<>> latest_call;
+  for (const TimelineEntry& entry : timeline.entries) {
+    if (latest_call.size() >= max) break;
+    if (entry.type != "tool_result" || !entry.failure) continue;
+    const JsonView call_id = entry.event->payload_get("call_id");
+    if (call_id.is_string()) latest_call.emplace(call_id.as_string(), nullptr);
+  }
+  std::unordered_map<const Event*, const Event*> calls;
+  if (latest_call.empty()) return calls;
+  for (const TimelineEntry& entry : timeline.entries) {
+    const bool call = entry.type == "tool_call";
+    if (!call && (entry.type != "tool_result" || !entry.failure)) continue;
+    const JsonView call_id = entry.event->payload_get("call_id");
+    if (!call_id.is_string()) continue;
+    std::string_view plain;
+    const auto found = call_id.plain_string(plain) ? latest_call.find(plain) : latest_call.find(call_id.as_string());
+    if (found == latest_call.end()) continue;
+    if (call) {
+      found->second = entry.event;
+    } else if (found->second != nullptr) {
+      calls.emplace(entry.event, found->second);
+    }
+  }
+  return calls;
+}
+
 }  // namespace
 
 json failure_context(const Session& session, const FailureContextOptions& options) {
-  // Only the entries shown before the failure need their text: written below.
-  Timeline timeline = build_timeline(session.events, options.prices, EntryText::none);
-  const Fingerprint fp = fingerprint_v1(session.events);
+  // Only the entries shown before the failure need their text: written below. The fingerprint
+  // is computed beside the timeline: both read every event of what may be a 100,000-event run.
+  Fingerprint fp;
+  Timeline timeline = run_beside([&] { fp = fingerprint_v1(session.events); },
+                                 [&] { return build_timeline(session.events, options.prices, EntryText::none); });
   const JsonBounds& bounds = options.bounds;
 
   json out = json::object();
@@ -62,7 +98,7 @@ json failure_context(const Session& session, const FailureContextOptions& option
   BoundedList errors("errors", options.max_items);
   BoundedList goal_checks("failed_goal_checks", options.max_items);
   BoundedList screenshots("screenshots", options.max_items);
-  std::unordered_map<std::string, const Event*> calls;  // call_id → its tool_call
+  const std::unordered_map<const Event*, const Event*> calls = calls_of_failed_results(timeline, options.max_items);
   json end = nullptr;
   std::optional<std::size_t> first_failure;
 
@@ -71,16 +107,13 @@ json failure_context(const Session& session, const FailureContextOptions& option
     const Event& e = *entry.event;
     if (entry.failure && !first_failure) first_failure = i;
     const std::string& type = entry.type;
-    if (type == "tool_call") {
-      const JsonView call_id = e.payload_get("call_id");
-      if (call_id.is_string()) calls[call_id.as_string()] = &e;
-    } else if (type == "tool_result" && entry.failure) {
+    if (type == "tool_result" && entry.failure) {
       if (!tool_failures.has_room()) {
         tool_failures.drop();
         continue;
       }
       const JsonView call_id = e.payload_get("call_id");
-      const auto call = call_id.is_string() ? calls.find(call_id.as_string()) : calls.end();
+      const auto call = calls.find(&e);
       const Event* c = call != calls.end() ? call->second : nullptr;
       tool_failures.add(json{{"seq", seq_of(e)},
                              {"call_seq", c ? seq_of(*c) : json(nullptr)},

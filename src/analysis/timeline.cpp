@@ -1,6 +1,7 @@
 #include "analysis/timeline.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include "analysis/unicode.hpp"
 #include "core/ids.hpp"
 #include "core/json_writer.hpp"
+#include "policy/cost_tally.hpp"
 
 namespace promptetheus::analysis {
 
@@ -52,22 +54,34 @@ std::string seq_of(const Event& e) {
 }
 
 // A JSON value of the tree form, for the policy functions: NaN and Infinity (which Python's
-// json reads and nlohmann does not) as doubles.
+// json reads and nlohmann does not) as doubles. A short integer (a token count, nearly always)
+// is read directly: the same value nlohmann reads, without its parser.
 nlohmann::json to_json(const JsonView& v) {
   if (!v.present()) return nullptr;
-  nlohmann::json j = nlohmann::json::parse(v.raw(), nullptr, false);
+  const std::string_view raw = v.raw();
+  if (v.is_number() && raw.size() <= 18 && v.is_integer_literal()) {
+    std::int64_t value = 0;
+    if (std::from_chars(raw.data(), raw.data() + raw.size(), value).ec == std::errc()) return value;
+  }
+  nlohmann::json j = nlohmann::json::parse(raw, nullptr, false);
   if (!j.is_discarded()) return j;
   return v.is_number() ? nlohmann::json(v.as_double()) : nlohmann::json(pystr(v));
 }
 
-// The members of an llm_call that its cost is computed from.
-nlohmann::json llm_call_for_cost(const Event& e) {
-  nlohmann::json payload = nlohmann::json::object();
-  for (const char* key : {"model", "input_tokens", "output_tokens"}) {
-    const JsonView v = e.payload_get(key);
-    if (v.present()) payload[key] = to_json(v);
+// Adds an llm_call's model and token counts to the session's cost.
+void add_to_cost(const Event& e, policy::CostTally& cost) {
+  if (!e.payload.is_object()) {
+    cost.add_call(std::nullopt, nullptr, nullptr);
+    return;
   }
-  return nlohmann::json{{"type", "llm_call"}, {"payload", std::move(payload)}};
+  const JsonView model = e.payload.get("model");
+  std::optional<std::string> model_name;
+  if (model.is_string()) model_name = model.as_string();
+  const JsonView in = e.payload.get("input_tokens");
+  const JsonView out = e.payload.get("output_tokens");
+  const nlohmann::json in_count = to_json(in), out_count = to_json(out);
+  cost.add_call(model_name ? std::optional<std::string_view>(*model_name) : std::nullopt,
+                in.present() ? &in_count : nullptr, out.present() ? &out_count : nullptr);
 }
 
 // What the timeline says of each event (its text), and whether it is a failure (classify).
@@ -319,7 +333,7 @@ Timeline build_timeline(const std::vector<Event>& events, const std::map<std::st
   if (last_event) overview.ended_at = last_event->timestamp.as_string();
   if (first_us && last_us) overview.duration_ms = static_cast<double>(*last_us - *first_us) / 1000.0;
 
-  std::vector<nlohmann::json> llm_calls;
+  policy::CostTally cost(prices);
   SpanIndex span_index;
   const EntryWriter writer(prices, timeline.tool_names);
   int depth = 0;
@@ -356,11 +370,11 @@ Timeline build_timeline(const std::vector<Event>& events, const std::map<std::st
       overview.status = string_member(e->payload, "status");
       overview.end_error = string_member(e->payload, "error");
     }
-    if (entry.type == "llm_call") llm_calls.push_back(llm_call_for_cost(*e));
+    if (entry.type == "llm_call") add_to_cost(*e, cost);
     timeline.entries.push_back(std::move(entry));
   }
   overview.events = timeline.entries.size();
-  overview.cost = policy::session_cost(llm_calls, prices);
+  overview.cost = cost.totals();
   return timeline;
 }
 

@@ -171,6 +171,16 @@ void format_timestamp(char* out, std::int64_t unix_us) noexcept {
   out[26] = 'Z';
 }
 
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
+  // Howard Hinnant's civil algorithm: years counted from March, so the leap day ends a year.
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
 std::optional<std::int64_t> parse_timestamp(std::string_view text) noexcept {
   // Digits at [at, at + n) as a number, or -1.
   const auto digits = [&](std::size_t at, std::size_t n) -> int {
@@ -201,14 +211,11 @@ std::optional<std::int64_t> parse_timestamp(std::string_view text) noexcept {
   }
   const std::string_view zone = text.substr(i);
   if (zone != "Z" && zone != "+00:00") return std::nullopt;
-  struct tm tm {};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  return static_cast<std::int64_t>(::timegm(&tm)) * 1000000 + micros;
+  // Computed, not timegm: the timeline parses one per event. A second of 60 counts on into the
+  // next minute, as timegm counts it.
+  const std::int64_t seconds = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
+                               hour * 3600 + minute * 60 + second;
+  return seconds * 1000000 + micros;
 }
 
 void append_timestamp(std::string& out, std::int64_t unix_us) {

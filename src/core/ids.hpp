@@ -31,6 +31,9 @@ inline constexpr std::size_t kTimestampLength = 27;
 void append_timestamp(std::string& out, std::int64_t unix_us);
 /// The same into `out[0..27)` (no terminator).
 void format_timestamp(char* out, std::int64_t unix_us) noexcept;
+/// Days since 1970-01-01 of a proleptic Gregorian date. Linear in `d`, so a day past the end
+/// of the month counts on into the next one (as timegm normalises it).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept;
 /// Unix time in microseconds of a UTC timestamp `YYYY-MM-DDTHH:MM:SS[.f…]` ending in `Z` or
 /// `+00:00` (the SDK's own form, and Python's isoformat of an aware UTC time); fraction digits
 /// past the sixth are ignored. Nothing for any other text.

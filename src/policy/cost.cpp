@@ -14,6 +14,7 @@
 #include <string>
 
 #include "core/utf8.hpp"
+#include "policy/cost_tally.hpp"
 
 PROMPTETHEUS_BEGIN_NAMESPACE
 namespace policy {
@@ -239,47 +240,6 @@ std::int64_t estimate_tokens(std::string_view text) noexcept {
 
 namespace {
 
-/// The reference's accumulate_session_cost, with token totals as exact decimals.
-struct Accumulated {
-  double total = 0.0;
-  std::string in_total = "0", out_total = "0";
-  std::int64_t llm_calls = 0, priced_calls = 0;
-  std::set<std::string> unknown;  // byte order of UTF-8 is code point order: sorted as Python sorts
-};
-
-Accumulated accumulate(const std::vector<nlohmann::json>& events, const std::map<std::string, Price>* prices) {
-  Accumulated a;
-  for (const json& event : events) {
-    if (!event.is_object()) continue;
-    const auto type = event.find("type");
-    if (type == event.end() || !type->is_string() || type->get_ref<const std::string&>() != "llm_call") continue;
-    ++a.llm_calls;
-    const auto payload_it = event.find("payload");
-    const json* payload = payload_it != event.end() && payload_it->is_object() ? &*payload_it : nullptr;
-    const json* model = nullptr;
-    std::string in = "0", out = "0";
-    if (payload != nullptr) {
-      const auto m = payload->find("model");
-      if (m != payload->end() && m->is_string()) model = &*m;
-      const auto i = payload->find("input_tokens");
-      if (i != payload->end()) in = count_digits(*i);
-      const auto o = payload->find("output_tokens");
-      if (o != payload->end()) out = count_digits(*o);
-    }
-    a.in_total = add_decimal(a.in_total, in);
-    a.out_total = add_decimal(a.out_total, out);
-    const std::string_view model_name = model != nullptr ? std::string_view(model->get_ref<const std::string&>()) : "";
-    const std::optional<Price> price = resolve_price(model_name, prices);
-    if (!price) {
-      if (!model_name.empty()) a.unknown.emplace(model_name);
-      continue;
-    }
-    ++a.priced_calls;
-    a.total += cost_of(*price, count_value(in), count_value(out));
-  }
-  return a;
-}
-
 /// A decimal count as an int64, saturating.
 std::int64_t saturating(const std::string& digits) {
   constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
@@ -294,30 +254,81 @@ std::int64_t saturating(const std::string& digits) {
 
 }  // namespace
 
-SessionCost session_cost(const std::vector<nlohmann::json>& events, const std::map<std::string, Price>* prices) {
-  const Accumulated a = accumulate(events, prices);
+void CostTally::add_call(std::optional<std::string_view> model, const nlohmann::json* input_tokens,
+                         const nlohmann::json* output_tokens) {
+  ++llm_calls_;
+  const std::string in = input_tokens != nullptr ? count_digits(*input_tokens) : "0";
+  const std::string out = output_tokens != nullptr ? count_digits(*output_tokens) : "0";
+  in_total_ = add_decimal(in_total_, in);
+  out_total_ = add_decimal(out_total_, out);
+  const std::string_view model_name = model.value_or("");
+  if (!has_last_ || model_name != last_model_) {
+    last_price_ = resolve_price(model_name, prices_);
+    last_model_.assign(model_name);
+    has_last_ = true;
+  }
+  if (!last_price_) {
+    if (!model_name.empty()) unknown_.emplace(model_name);
+    return;
+  }
+  ++priced_calls_;
+  total_ += cost_of(*last_price_, count_value(in), count_value(out));
+}
+
+SessionCost CostTally::totals() const {
   SessionCost cost;
-  cost.total_usd = a.total;
-  cost.input_tokens = saturating(a.in_total);
-  cost.output_tokens = saturating(a.out_total);
-  cost.llm_calls = a.llm_calls;
-  cost.priced_calls = a.priced_calls;
-  cost.unknown_models.assign(a.unknown.begin(), a.unknown.end());
+  cost.total_usd = total_;
+  cost.input_tokens = saturating(in_total_);
+  cost.output_tokens = saturating(out_total_);
+  cost.llm_calls = llm_calls_;
+  cost.priced_calls = priced_calls_;
+  cost.unknown_models.assign(unknown_.begin(), unknown_.end());
   return cost;
 }
 
+namespace {
+
+/// The reference's accumulate_session_cost over a list of events.
+CostTally accumulate(const std::vector<nlohmann::json>& events, const std::map<std::string, Price>* prices) {
+  CostTally tally(prices);
+  for (const json& event : events) {
+    if (!event.is_object()) continue;
+    const auto type = event.find("type");
+    if (type == event.end() || !type->is_string() || type->get_ref<const std::string&>() != "llm_call") continue;
+    const auto payload_it = event.find("payload");
+    if (payload_it == event.end() || !payload_it->is_object()) {
+      tally.add_call(std::nullopt, nullptr, nullptr);
+      continue;
+    }
+    const json& payload = *payload_it;
+    const auto m = payload.find("model");
+    const auto i = payload.find("input_tokens");
+    const auto o = payload.find("output_tokens");
+    tally.add_call(m != payload.end() && m->is_string() ? std::optional<std::string_view>(m->get_ref<const std::string&>())
+                                                        : std::nullopt,
+                   i != payload.end() ? &*i : nullptr, o != payload.end() ? &*o : nullptr);
+  }
+  return tally;
+}
+
+}  // namespace
+
+SessionCost session_cost(const std::vector<nlohmann::json>& events, const std::map<std::string, Price>* prices) {
+  return accumulate(events, prices).totals();
+}
+
 std::string format_cost(const std::vector<nlohmann::json>& events, const std::map<std::string, Price>* prices) {
-  const Accumulated a = accumulate(events, prices);
-  std::string line = "$" + format_usd(a.total) + " across " + std::to_string(a.llm_calls) + " LLM call(s); " +
-                     a.in_total + " in / " + a.out_total + " out tokens";
-  const std::int64_t unpriced = a.llm_calls - a.priced_calls;
+  const CostTally a = accumulate(events, prices);
+  std::string line = "$" + format_usd(a.total_usd()) + " across " + std::to_string(a.llm_calls()) + " LLM call(s); " +
+                     a.input_total() + " in / " + a.output_total() + " out tokens";
+  const std::int64_t unpriced = a.llm_calls() - a.priced_calls();
   if (unpriced > 0) {
     line += "; " + std::to_string(unpriced) + " unpriced (";
-    if (a.unknown.empty()) {
+    if (a.unknown_models().empty()) {
       line += "unknown";
     } else {
       bool first = true;
-      for (const std::string& name : a.unknown) {
+      for (const std::string& name : a.unknown_models()) {
         if (!first) line += ", ";
         line += name;
         first = false;

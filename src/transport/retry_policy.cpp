@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/ids.hpp"
+
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 SteadyClock::duration backoff_delay(unsigned attempt, SteadyClock::duration base,
@@ -24,16 +26,6 @@ SteadyClock::duration backoff_delay(unsigned attempt, SteadyClock::duration base
 }
 
 namespace {
-
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's civil algorithm).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);

@@ -1,4 +1,7 @@
 // Identifier and timestamp formats (contract §1.2) and spool file names (§4.3, §4.7).
+#include <time.h>
+
+#include <cstdio>
 #include <regex>
 #include <set>
 #include <string>
@@ -101,6 +104,30 @@ TEST_CASE("parse_timestamp reads back what the SDK writes, and Python's +00:00 f
                           "2026-01-02T03:04:05Zjunk", "２026-01-02T03:04:05Z"}) {
     INFO(bad);
     CHECK_FALSE(parse_timestamp(bad).has_value());
+  }
+}
+
+TEST_CASE("parse_timestamp counts every date as the C library's timegm does", "[sdk][ids]") {
+  // Year ends, leap days, century years, days past a month's end and second 60 (both roll on).
+  const int years[] = {1, 1899, 1900, 1969, 1970, 1999, 2000, 2024, 2026, 2100, 2400, 9999};
+  for (const int year : years) {
+    for (int month = 1; month <= 12; ++month) {
+      for (const int day : {1, 28, 29, 30, 31}) {
+        for (const int second : {0, 59, 60}) {
+          char text[32];
+          std::snprintf(text, sizeof text, "%04d-%02d-%02dT23:59:%02d.000001Z", year, month, day, second);
+          struct tm tm {};
+          tm.tm_year = year - 1900;
+          tm.tm_mon = month - 1;
+          tm.tm_mday = day;
+          tm.tm_hour = 23;
+          tm.tm_min = 59;
+          tm.tm_sec = second;
+          INFO(text);
+          CHECK(parse_timestamp(text) == std::int64_t{timegm(&tm)} * 1000000 + 1);
+        }
+      }
+    }
   }
 }
 
