@@ -57,6 +57,43 @@ TEST_CASE("JSONL reading skips and counts blank and malformed lines", "[analysis
   CHECK(s.events[3].seq.raw() == "2");
 }
 
+TEST_CASE("a large JSONL text, parsed in two halves, gives the events in file order and every line counted",
+          "[analysis][json]") {
+  // Past the size where the second half is parsed on another thread; blank and malformed lines
+  // throughout, so that both halves count some, and a last line with no newline.
+  std::string text;
+  std::size_t expected_events = 0, blank = 0, malformed = 0, lines = 0;
+  while (text.size() < (std::size_t{9} << 20)) {
+    const std::size_t n = lines++;
+    if (n % 97 == 0) {
+      text += "   \n";
+      ++blank;
+    } else if (n % 89 == 0) {
+      text += "{\"seq\":\n";
+      ++malformed;
+    } else {
+      text += "{\"payload\":{\"pad\":\"" + std::string(200, 'x') + "\"},\"seq\":" + std::to_string(expected_events++) +
+              ",\"type\":\"metric\"}\n";
+    }
+  }
+  text += "{\"seq\":" + std::to_string(expected_events++) + "}";
+  ++lines;
+  const Session s = parse_jsonl(text, "big");
+  CHECK(s.stats.lines == lines);
+  CHECK(s.stats.blank == blank);
+  CHECK(s.stats.malformed == malformed);
+  REQUIRE(s.events.size() == expected_events);
+  for (std::size_t i = 0; i < s.events.size(); ++i) {
+    if (s.events[i].seq.raw() != std::to_string(i)) FAIL("event " << i << " has seq " << s.events[i].seq.raw());
+  }
+
+  // A text whose middle newline is its last byte: the second half is empty.
+  const std::string one_line = "{\"seq\":0,\"pad\":\"" + std::string(std::size_t{5} << 20, 'y') + "\"}\n";
+  const Session single = parse_jsonl(one_line, "one");
+  CHECK(single.stats.lines == 1);
+  CHECK(single.events.size() == 1);
+}
+
 TEST_CASE("streaming a file reads the same events as loading it", "[analysis][json]") {
   promptetheus::test::TempDir dir;
   const std::string path = dir.path() + "/s.jsonl";

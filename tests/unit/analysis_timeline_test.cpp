@@ -2,7 +2,12 @@
 // session's start, totals, and the run tree in time order.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <limits>
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "analysis/readable_text.hpp"
 #include "analysis/timeline.hpp"
@@ -226,4 +231,49 @@ TEST_CASE("timeline entries as text: each event as stored when plain JSON, else 
   append_entries_json(empty, t, 9, 100);
   CHECK(empty == "[]");
   CHECK(nlohmann::json::parse(timeline_json(t)["entries"].dump()) == entries);
+}
+
+TEST_CASE("the timeline's cost totals are session_cost's over the same llm_calls, whatever their counts",
+          "[analysis][timeline]") {
+  using nlohmann::json;
+  using promptetheus::policy::Price;
+  // Counts as integers, floats, strings, huge and negative numbers, NaN, bools and nulls; models
+  // priced, unknown, repeated, missing and not strings; a payload that is not an object. NaN and
+  // Infinity are not JSON to nlohmann: their reference payloads are written by hand.
+  const std::pair<const char*, json> cases[] = {
+      {R"({"input_tokens":1200,"model":"gpt-4o-mini","output_tokens":300})", nullptr},
+      {R"({"input_tokens":999999999999999999,"model":"gpt-4o-mini","output_tokens":-5})", nullptr},
+      {R"({"input_tokens":12345678901234567890123,"model":"gpt-4o","output_tokens":1e3})", nullptr},
+      {R"({"input_tokens":"1_000","model":"my-model","output_tokens":" 42 "})", nullptr},
+      {R"({"input_tokens":2.9,"model":"MY-MODEL","output_tokens":true})", nullptr},
+      {R"({"input_tokens":NaN,"model":7,"output_tokens":null})",
+       json{{"input_tokens", std::nan("")}, {"model", 7}, {"output_tokens", nullptr}}},
+      {R"({"input_tokens":-Infinity,"output_tokens":"x"})",
+       json{{"input_tokens", -std::numeric_limits<double>::infinity()}, {"output_tokens", "x"}}},
+      {R"({"input_tokens":0,"model":"claude-3-5-sonnet","output_tokens":18446744073709551615})", nullptr},
+      {R"({"input_tokens":-0,"model":"gpt-4o-mini","output_tokens":100})", nullptr},
+      {R"("not an object")", nullptr},
+  };
+  std::string text;
+  std::vector<json> events;
+  int seq = 0;
+  for (const auto& [payload, by_hand] : cases) {
+    text += ev(seq++, 0, "llm_call", payload);
+    events.push_back(json{{"type", "llm_call"}, {"payload", by_hand.is_null() ? json::parse(payload) : by_hand}});
+  }
+  const Session s = parse_jsonl(text, "costs");
+  const std::map<std::string, Price> custom{{"my-model", {1.0, 2.0}}};
+  for (const std::map<std::string, Price>* prices : {static_cast<const std::map<std::string, Price>*>(nullptr), &custom}) {
+    INFO((prices ? "custom prices" : "default prices"));
+    const promptetheus::policy::SessionCost& cost = build_timeline(s.events, prices, EntryText::none).overview.cost;
+    const promptetheus::policy::SessionCost expected = promptetheus::policy::session_cost(events, prices);
+    CHECK(cost.llm_calls == 10);
+    CHECK(cost.llm_calls == expected.llm_calls);
+    CHECK(cost.priced_calls == expected.priced_calls);
+    CHECK(cost.input_tokens == expected.input_tokens);
+    CHECK(cost.output_tokens == expected.output_tokens);
+    CHECK(cost.total_usd == expected.total_usd);
+    CHECK(cost.unknown_models == expected.unknown_models);
+    if (prices) CHECK(cost.priced_calls == 2);  // "my-model" and "MY-MODEL", lowercased
+  }
 }
