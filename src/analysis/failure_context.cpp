@@ -52,15 +52,18 @@ json member(const Event& e, const char* key, const JsonBounds& bounds) {
 std::unordered_map<const Event*, const Event*> calls_of_failed_results(const Timeline& timeline, std::size_t max) {
   // failed call_id → the latest call so far; few ids, looked up by view without a copy.
   std::map<std::string, const Event*, std::less<>> latest_call;
-  for (const TimelineEntry& entry : timeline.entries) {
-    if (latest_call.size() >= max) break;
+  std::size_t end = 0;  // past the last of those results: the calls after it are not needed
+  for (std::size_t i = 0; i < timeline.entries.size() && latest_call.size() < max; ++i) {
+    const TimelineEntry& entry = timeline.entries[i];
     if (entry.type != "tool_result" || !entry.failure) continue;
     const JsonView call_id = entry.event->payload_get("call_id");
     if (call_id.is_string()) latest_call.emplace(call_id.as_string(), nullptr);
+    end = i + 1;
   }
   std::unordered_map<const Event*, const Event*> calls;
   if (latest_call.empty()) return calls;
-  for (const TimelineEntry& entry : timeline.entries) {
+  for (std::size_t i = 0; i < end; ++i) {
+    const TimelineEntry& entry = timeline.entries[i];
     const bool call = entry.type == "tool_call";
     if (!call && (entry.type != "tool_result" || !entry.failure)) continue;
     const JsonView call_id = entry.event->payload_get("call_id");

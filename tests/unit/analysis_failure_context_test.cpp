@@ -49,6 +49,35 @@ TEST_CASE("failure context names the failed tool call with its arguments and err
   CHECK(call["result"].is_null());
 }
 
+TEST_CASE("each failed result is matched with the latest call of its id before it", "[failure_context]") {
+  // A call id used twice (each result answers the call just before it), a call id written with
+  // an escape, a result with no call, and a call that comes only after its result.
+  const std::string run =
+      ev(0, "tool_call", R"({"arguments":{"n":1},"call_id":"dup","tool_name":"first"})") +
+      ev(1, "tool_result", R"({"call_id":"dup","error":"E1","result":null})") +
+      ev(2, "tool_call", R"({"arguments":{"n":2},"call_id":"dup","tool_name":"second"})") +
+      ev(3, "tool_result", R"({"call_id":"dup","error":"E2","result":null})") +
+      ev(4, "tool_call", R"({"arguments":{},"call_id":"caf\u00e9","tool_name":"escaped"})") +
+      ev(5, "tool_result", R"({"call_id":"café","error":"E3","result":null})") +
+      ev(6, "tool_result", R"({"call_id":"nobody","error":"E4","result":null})") +
+      ev(7, "tool_result", R"({"call_id":"late","error":"E5","result":null})") +
+      ev(8, "tool_call", R"({"arguments":{},"call_id":"late","tool_name":"after"})") +
+      ev(9, "session_end", R"({"error":"E","status":"failed"})");
+  const json c = failure_context(parse_jsonl(run));
+  const json& calls = c["failed_tool_calls"];
+  REQUIRE(calls.size() == 5);
+  CHECK(calls[0]["tool_name"] == "first");
+  CHECK(calls[0]["call_seq"] == 0);
+  CHECK(calls[1]["tool_name"] == "second");
+  CHECK(calls[1]["arguments"] == json{{"n", 2}});
+  CHECK(calls[2]["tool_name"] == "escaped");
+  CHECK(calls[2]["call_seq"] == 4);
+  CHECK(calls[3]["tool_name"].is_null());
+  CHECK(calls[3]["call_seq"].is_null());
+  CHECK(calls[4]["tool_name"].is_null());
+  CHECK(calls[4]["error"] == "E5");
+}
+
 TEST_CASE("failure context has the end, the goal checks, the errors and the screenshots", "[failure_context]") {
   const json c = failure_context(parse_jsonl(kFailedRun));
   CHECK(c["end"]["status"] == "failed");
