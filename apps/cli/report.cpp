@@ -145,6 +145,21 @@ std::string safe_file_name(const std::string& id) {
   return out.empty() ? "session" : out;
 }
 
+/// Timeline entries per data block of a report: the console's page, so that showing a page
+/// parses one block.
+constexpr std::size_t kEntriesPerBlock = 500;
+
+/// Blocks [first, end) of the timeline's entries, each a JSON array of kEntriesPerBlock entries
+/// (the last one fewer) in `<script type="application/json" id="promptetheus-entries-K">`.
+void append_entry_blocks(std::string& out, const analysis::Timeline& timeline, std::size_t first, std::size_t end) {
+  for (std::size_t k = first; k < end; ++k) {
+    out += "<script type=\"application/json\" id=\"promptetheus-entries-" + std::to_string(k) + "\">";
+    const std::size_t begin = k * kEntriesPerBlock;
+    analysis::append_entries_json(out, timeline, begin, std::min(begin + kEntriesPerBlock, timeline.entries.size()));
+    out += "</script>\n";
+  }
+}
+
 /// Writes `pieces` to `path`, created readable by its owner only.
 bool write_private(const std::string& path, const std::vector<std::string_view>& pieces, std::string& error) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -258,26 +273,19 @@ void add_report_command(CLI::App& app, ExitCode& rc) {
     data += ",\"fingerprint\":" + small(analysis::fingerprint_json(fp, *session));
     data += ",\"overview\":" + small(analysis::overview_json(timeline.overview));
     data += ",\"total_entries\":" + std::to_string(timeline.entries.size());
-    data += ",\"offset\":0,\"limit\":" + std::to_string(timeline.entries.size());
-    data += ",\"entries\":";
-    // The entries, most of the page, are written by two threads: [first half] + [second half]
-    // as one array.
-    const std::size_t count = timeline.entries.size();
+    data += ",\"entries_per_block\":" + std::to_string(kEntriesPerBlock);
+    // The entries, most of the page, are written in blocks after this one, by two threads (the
+    // first half of the blocks and the second).
+    const std::size_t blocks = (timeline.entries.size() + kEntriesPerBlock - 1) / kEntriesPerBlock;
     std::string first_half, second_half;
-    analysis::run_beside([&] { analysis::append_entries_json(second_half, timeline, count / 2, count); },
-               [&] {
-                 analysis::append_entries_json(first_half, timeline, 0, count / 2);
-                 return 0;
-               });
-    if (count / 2 > 0) {
-      first_half.pop_back();  // ']'
-      second_half.front() = ',';
-    } else {
-      first_half.clear();
-    }
+    analysis::run_beside([&] { append_entry_blocks(second_half, timeline, blocks / 2, blocks); },
+                         [&] {
+                           append_entry_blocks(first_half, timeline, 0, blocks / 2);
+                           return 0;
+                         });
     std::string rest = ",\"spans\":" + small(analysis::spans_json(timeline.spans));
     rest += ",\"images\":" + small(images);
-    rest += ",\"omitted_images\":" + small(omitted) + "}";
+    rest += ",\"omitted_images\":" + small(omitted) + "}</script>\n";
     const std::string css = asset("/console.css");
     const std::string js = asset("/console.js");
     // The page is written in pieces: the data block is most of it, and is not copied.
@@ -291,8 +299,8 @@ void add_report_command(CLI::App& app, ExitCode& rc) {
     head += "<header class=\"top\">\n  <strong class=\"brand\">Promptetheus</strong>\n  <span class=\"muted\">session report</span>\n</header>\n";
     head += "<main id=\"app\"><p class=\"muted\">Loading…</p></main>\n";
     head += "<script type=\"application/json\" id=\"promptetheus-report\">";
-    const std::string tail = "</script>\n<script>" + js + "</script>\n</body>\n</html>\n";
-    const std::vector<std::string_view> page{head, data, first_half, second_half, rest, tail};
+    const std::string tail = "<script>" + js + "</script>\n</body>\n</html>\n";
+    const std::vector<std::string_view> page{head, data, rest, first_half, second_half, tail};
 
     for (const std::string& note : notes) print_error("promptetheus: " + note);
     const std::string summary = std::to_string(session->events.size()) + " events, " + std::to_string(shots) +

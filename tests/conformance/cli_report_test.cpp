@@ -68,9 +68,21 @@ std::string csp_hash(const std::string& text) {
   return "'sha256-" + base64(std::string(reinterpret_cast<const char*>(d.data()), d.size())) + "'";
 }
 
+// The report's data: its main block, with "entries" put together from the entry blocks that
+// follow it ("promptetheus-entries-0", -1, ...: each must be a JSON array, in order).
 json data_block(const std::string& html) {
-  const std::string data = between(html, kDataOpen, "</script>");
-  return json::parse(data, nullptr, false);
+  json data = json::parse(between(html, kDataOpen, "</script>"), nullptr, false);
+  if (!data.is_object()) return data;
+  json entries = json::array();
+  for (std::size_t k = 0;; ++k) {
+    const std::string open = "<script type=\"application/json\" id=\"promptetheus-entries-" + std::to_string(k) + "\">";
+    if (html.find(open) == std::string::npos) break;
+    const json block = json::parse(between(html, open, "</script>"), nullptr, false);
+    if (!block.is_array()) return json::value_t::discarded;
+    for (const json& e : block) entries.push_back(e);
+  }
+  data["entries"] = std::move(entries);
+  return data;
 }
 
 std::string chromium_binary() {
@@ -251,6 +263,56 @@ TEST_CASE("report CLI: a 100000-event session", "[conformance][cli][report]") {
   CHECK(r.out == "Wrote big.html (100000 events, 0 screenshots).\n");
   const json data = data_block(slurp(dir.path() + "/big.html"));
   CHECK(data["entries"].size() == 100000);
+}
+
+TEST_CASE("report CLI: the entries are in blocks of 500, and Chromium shows any page of them", "[conformance][cli][report]") {
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 1234; ++i) {
+    text += "{\"seq\":" + std::to_string(i) +
+            ",\"session_id\":\"paged\",\"timestamp\":\"2026-11-21T20:53:34.800000Z\",\"type\":\"agent_message\","
+            "\"payload\":{\"content\":\"step " + std::to_string(i) + "\"}}\n";
+  }
+  write_file(dir.path() + "/paged.jsonl", text);
+  const auto r = run_process(PROMPTETHEUS_CLI_PATH, {"report", dir.path() + "/paged.jsonl"}, dir.path());
+  REQUIRE(r.exit_code == 0);
+  const std::string html = slurp(dir.path() + "/paged.html");
+  // Three blocks (500, 500, 234), then no more; the main block counts them all.
+  for (int k = 0; k < 3; ++k) {
+    const std::string open = "<script type=\"application/json\" id=\"promptetheus-entries-" + std::to_string(k) + "\">";
+    const json block = json::parse(between(html, open, "</script>"), nullptr, false);
+    REQUIRE(block.is_array());
+    CHECK(block.size() == (k < 2 ? 500u : 234u));
+    CHECK(block[0]["event"]["seq"] == 500 * k);
+  }
+  CHECK(html.find("id=\"promptetheus-entries-3\"") == std::string::npos);
+  const json data = data_block(html);
+  CHECK(data["total_entries"] == 1234);
+  CHECK(data["entries_per_block"] == 500);
+  REQUIRE(data["entries"].size() == 1234);
+  CHECK(data["entries"][1233]["text"] == "step 1233");
+
+  INFO("chromium is not installed: scripts/setup.sh installs it (apt-get install chromium)");
+  REQUIRE_FALSE(chromium_binary().empty());
+  const auto row = [](int i) { return "<span class=\"text\">step " + std::to_string(i) + "</span>"; };
+  TempDir profile;
+  const std::string first = dump_dom(dir.path() + "/paged.html", profile.path());
+  CHECK(first.find("events 1–500 of 1234") != std::string::npos);
+  CHECK(first.find(row(0)) != std::string::npos);
+  CHECK(first.find(row(499)) != std::string::npos);
+  CHECK(first.find(row(500)) == std::string::npos);
+  // A page that starts inside one block and ends in the next, and the last page.
+  TempDir profile2;
+  const std::string across = dump_dom(dir.path() + "/paged.html#/session/paged?offset=750", profile2.path());
+  CHECK(across.find("events 751–1234 of 1234") != std::string::npos);
+  CHECK(across.find(row(749)) == std::string::npos);
+  CHECK(across.find(row(750)) != std::string::npos);
+  CHECK(across.find(row(1000)) != std::string::npos);
+  CHECK(across.find(row(1233)) != std::string::npos);
+  TempDir profile3;
+  const std::string past_end = dump_dom(dir.path() + "/paged.html#/session/paged?offset=5000", profile3.path());
+  CHECK(past_end.find("of 1234") != std::string::npos);
+  CHECK(past_end.find("<span class=\"text\">step ") == std::string::npos);
 }
 
 TEST_CASE("report CLI: a server named with --api that cannot be read exits 3", "[conformance][cli][report]") {

@@ -9,8 +9,9 @@
   const TIMELINE_PAGE = 500;
   const MAX_WATERFALL_SPANS = 1000;
   const app = document.getElementById('app');
-  // Static report mode (`promptetheus report`): the whole session's analysis is in this block and
-  // the page is rendered from it, with no server and no navigation that needs one.
+  // Static report mode (`promptetheus report`): the session's analysis is in this block (its
+  // timeline entries in the blocks read by reportPage) and the page is rendered from it, with no
+  // server and no navigation that needs one.
   const reportBlock = document.getElementById('promptetheus-report');
   const REPORT = reportBlock ? JSON.parse(reportBlock.textContent) : null;
 
@@ -261,14 +262,34 @@
     return wrap;
   }
 
+  // The report's entries are in blocks of REPORT.entries_per_block, one <script> each, parsed
+  // the first time a page shows them: a 100,000-event report opens without parsing them all.
+  const reportBlocks = new Map();
+  function reportEntryBlock(k) {
+    if (!reportBlocks.has(k)) {
+      const node = document.getElementById('promptetheus-entries-' + k);
+      reportBlocks.set(k, node ? JSON.parse(node.textContent) : []);
+    }
+    return reportBlocks.get(k);
+  }
+
   // One page of the report's entries, shaped like the analysis route's answer.
   function reportPage(offset) {
-    const all = REPORT.entries || [];
-    const first = Math.min(offset, all.length);
-    return Object.assign({}, REPORT, {
-      total_entries: all.length, offset: first, limit: TIMELINE_PAGE,
-      entries: all.slice(first, first + TIMELINE_PAGE),
-    });
+    const total = REPORT.total_entries || 0;
+    const per = REPORT.entries_per_block || TIMELINE_PAGE;
+    const first = Math.min(offset, total);
+    const end = Math.min(first + TIMELINE_PAGE, total);
+    const entries = [];
+    for (let i = first; i < end;) {
+      const k = Math.floor(i / per);
+      const block = reportEntryBlock(k);
+      const from = i - k * per;
+      const take = Math.min(block.length - from, end - i);
+      if (take <= 0) break;  // a block shorter than it should be: show what there is
+      for (let j = from; j < from + take; j++) entries.push(block[j]);
+      i += take;
+    }
+    return Object.assign({}, REPORT, { offset: first, limit: TIMELINE_PAGE, entries });
   }
 
   async function sessionPage(id, params) {
