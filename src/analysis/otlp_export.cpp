@@ -12,6 +12,7 @@
 
 #include "analysis/pyrepr.hpp"
 #include "analysis/unicode.hpp"
+#include "core/hex.hpp"
 #include "core/ids.hpp"
 #include "core/sha256.hpp"
 #include "core/trace_identity.hpp"
@@ -30,37 +31,10 @@ constexpr int kStatusError = 2;
 
 constexpr const char* kDefaultServiceName = "promptetheus-agent";
 
-template <std::size_t N>
-std::string hex(const std::array<std::uint8_t, N>& bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * N);
-  for (const std::uint8_t b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 0x0F];
-  }
-  return out;
-}
-
-int hex_digit(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 // Lowercase hex of exactly 2*N digits, not all zero (W3C's rule for trace and parent ids).
 template <std::size_t N>
 bool parse_hex_id(std::string_view text, std::array<std::uint8_t, N>& out) noexcept {
-  if (text.size() != 2 * N) return false;
-  bool nonzero = false;
-  for (std::size_t i = 0; i < N; ++i) {
-    const int hi = hex_digit(text[2 * i]);
-    const int lo = hex_digit(text[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[i] = static_cast<std::uint8_t>(hi * 16 + lo);
-    nonzero = nonzero || out[i] != 0;
-  }
-  return nonzero;
+  return detail::parse_lower_hex(text, out) && !detail::all_zero(out);
 }
 
 // Strings decoded from JSON may hold lone surrogates (from `\ud800` escapes), which are not
@@ -333,9 +307,9 @@ ojson span_json(const std::string& trace_id, const std::string& trace_state,
                 const std::vector<const Event*>& events) {
   ojson span = ojson::object();
   span["traceId"] = trace_id;
-  span["spanId"] = hex(span_id);
+  span["spanId"] = detail::lower_hex(span_id);
   if (!trace_state.empty()) span["traceState"] = trace_state;
-  if (parent) span["parentSpanId"] = hex(*parent);
+  if (parent) span["parentSpanId"] = detail::lower_hex(*parent);
   span["name"] = std::move(name);
   span["kind"] = kSpanKindInternal;
   span["startTimeUnixNano"] = ns_text(start_ns);
@@ -397,13 +371,14 @@ ojson otlp_trace_document(const Session& session, const OtlpExportOptions& optio
       // when W3C's grammar accepts it (TraceContext drops an invalid one whole).
       const JsonView tracestate = metadata.get(detail::kTracestateKey);
       if (tracestate.is_string()) {
-        const std::string traceparent = "00-" + hex(incoming_trace) + "-" + hex(identity.root_span_id) + "-01";
+        const std::string traceparent =
+            "00-" + detail::lower_hex(incoming_trace) + "-" + detail::lower_hex(identity.root_span_id) + "-01";
         trace_state = TraceContext::parse(traceparent, text_of(tracestate)).tracestate();
       }
     }
     agent = nonempty_string(started->payload_get("after").get("agent"));
   }
-  const std::string trace_id = hex(identity.trace_id);
+  const std::string trace_id = detail::lower_hex(identity.trace_id);
 
   // Nodes by span id, in order of creation (§9.1 tree rules).
   std::vector<Node> nodes;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/hex.hpp"
 #include "core/ids.hpp"
 
 PROMPTETHEUS_BEGIN_NAMESPACE
@@ -12,40 +13,6 @@ constexpr std::size_t kTraceparentLength = 55;  // version 00: 2+1+32+1+16+1+2
 constexpr std::size_t kMaxTracestateMembers = 32;
 constexpr std::size_t kTracestatePropagationLimit = 512;
 constexpr std::size_t kLongMember = 128;
-
-int lower_hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;  // uppercase is invalid in traceparent
-}
-
-template <std::size_t N>
-bool parse_hex(std::string_view text, std::array<std::uint8_t, N>& out) noexcept {
-  if (text.size() != 2 * N) return false;
-  for (std::size_t i = 0; i < N; ++i) {
-    const int hi = lower_hex_value(text[2 * i]);
-    const int lo = lower_hex_value(text[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[i] = static_cast<std::uint8_t>(hi * 16 + lo);
-  }
-  return true;
-}
-
-template <std::size_t N>
-bool all_zero(const std::array<std::uint8_t, N>& bytes) noexcept {
-  return std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b == 0; });
-}
-
-template <std::size_t N>
-std::string to_hex(const std::array<std::uint8_t, N>& bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(2 * N, '0');
-  for (std::size_t i = 0; i < N; ++i) {
-    out[2 * i] = kDigits[bytes[i] >> 4];
-    out[2 * i + 1] = kDigits[bytes[i] & 0x0F];
-  }
-  return out;
-}
 
 bool is_blank(char c) noexcept { return c == ' ' || c == '\t'; }
 
@@ -153,18 +120,18 @@ TraceContext TraceContext::parse(std::string_view traceparent, std::string_view 
   if (t.size() < kTraceparentLength) return ctx;
   std::array<std::uint8_t, 1> version{};
   std::array<std::uint8_t, 1> flags{};
-  if (!parse_hex(t.substr(0, 2), version) || version[0] == 0xFF) return ctx;
+  if (!detail::parse_lower_hex(t.substr(0, 2), version) || version[0] == 0xFF) return ctx;
   if (t[2] != '-' || t[35] != '-' || t[52] != '-') return ctx;
   // Version 00 has nothing after the flags; a later version may add fields after a '-'.
   if (version[0] == 0x00 ? t.size() != kTraceparentLength
                          : t.size() > kTraceparentLength && t[kTraceparentLength] != '-') {
     return ctx;
   }
-  if (!parse_hex(t.substr(3, 32), ctx.trace_id_) || !parse_hex(t.substr(36, 16), ctx.parent_id_) ||
-      !parse_hex(t.substr(53, 2), flags)) {
+  if (!detail::parse_lower_hex(t.substr(3, 32), ctx.trace_id_) ||
+      !detail::parse_lower_hex(t.substr(36, 16), ctx.parent_id_) || !detail::parse_lower_hex(t.substr(53, 2), flags)) {
     return ctx;
   }
-  if (all_zero(ctx.trace_id_) || all_zero(ctx.parent_id_)) return TraceContext();
+  if (detail::all_zero(ctx.trace_id_) || detail::all_zero(ctx.parent_id_)) return TraceContext();
   ctx.flags_ = flags[0];
   ctx.valid_ = true;
   std::vector<std::string_view> members;
@@ -185,28 +152,30 @@ TraceContext TraceContext::generate() {
   do {
     const detail::SpanId trace = detail::new_span_id();
     std::copy(trace.begin(), trace.end(), ctx.trace_id_.begin());
-  } while (all_zero(ctx.trace_id_));
+  } while (detail::all_zero(ctx.trace_id_));
   do {
     const detail::SpanId parent = detail::new_span_id();
     std::copy(parent.begin(), parent.begin() + 8, ctx.parent_id_.begin());
-  } while (all_zero(ctx.parent_id_));
+  } while (detail::all_zero(ctx.parent_id_));
   ctx.flags_ = 0x01;
   ctx.valid_ = true;
   return ctx;
 }
 
-std::string TraceContext::trace_id() const { return valid_ ? to_hex(trace_id_) : std::string(); }
-std::string TraceContext::parent_id() const { return valid_ ? to_hex(parent_id_) : std::string(); }
+std::string TraceContext::trace_id() const { return valid_ ? detail::lower_hex(trace_id_) : std::string(); }
+std::string TraceContext::parent_id() const { return valid_ ? detail::lower_hex(parent_id_) : std::string(); }
 
 std::string TraceContext::traceparent() const {
   if (!valid_) return {};
   const std::array<std::uint8_t, 1> flags{flags_};
-  return "00-" + to_hex(trace_id_) + "-" + to_hex(parent_id_) + "-" + to_hex(flags);
+  return "00-" + detail::lower_hex(trace_id_) + "-" + detail::lower_hex(parent_id_) + "-" + detail::lower_hex(flags);
 }
 
 TraceContext TraceContext::with_parent(std::string_view parent_id) const {
   TraceContext ctx = *this;
-  if (!valid_ || !parse_hex(parent_id, ctx.parent_id_) || all_zero(ctx.parent_id_)) return TraceContext();
+  if (!valid_ || !detail::parse_lower_hex(parent_id, ctx.parent_id_) || detail::all_zero(ctx.parent_id_)) {
+    return TraceContext();
+  }
   return ctx;
 }
 

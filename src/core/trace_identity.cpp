@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/hex.hpp"
 #include "core/sha256.hpp"
 
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
@@ -9,21 +10,9 @@ PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 namespace {
 
 template <std::size_t N>
-std::string hex(const std::array<std::uint8_t, N>& bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * N);
-  for (const std::uint8_t b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 0x0F];
-  }
-  return out;
-}
-
-template <std::size_t N>
 void never_zero(std::array<std::uint8_t, N>& bytes) noexcept {
   // W3C forbids all-zero ids; one in 2^64 derived ids would be.
-  if (std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b == 0; })) bytes[N - 1] = 1;
+  if (all_zero(bytes)) bytes[N - 1] = 1;
 }
 
 }  // namespace
@@ -52,7 +41,8 @@ std::array<std::uint8_t, 8> otel_span_id(const SpanId& id) noexcept {
 
 TraceContext outgoing_context(const TraceIdentity& trace, const std::array<std::uint8_t, 8>& parent) {
   const std::array<std::uint8_t, 1> flags{trace.flags};
-  return TraceContext::parse("00-" + hex(trace.trace_id) + "-" + hex(parent) + "-" + hex(flags), trace.tracestate);
+  return TraceContext::parse("00-" + lower_hex(trace.trace_id) + "-" + lower_hex(parent) + "-" + lower_hex(flags),
+                             trace.tracestate);
 }
 
 PROMPTETHEUS_END_DETAIL_NAMESPACE
