@@ -22,6 +22,7 @@
 #include "dev/console_api.hpp"
 #include "dev/dev_store.hpp"
 #include "dev/http_server.hpp"
+#include "dev/otlp_receiver.hpp"
 #include "dev/session_record.hpp"
 #include "dev/wide_integers.hpp"
 
@@ -127,6 +128,8 @@ enum class Route {
   console_asset, analysis, console_sessions, failures, diff, artifact_file,
   // what the reference's MCP proxy calls on a hosted API, answered from this server's data
   mcp_failure_context, mcp_fix_brief,
+  // the OTLP/HTTP trace receiver
+  otlp_traces,
   not_found
 };
 
@@ -147,6 +150,7 @@ Route match_route(const std::vector<std::string>& s) {
   if (n == 3 && s[0] == "api" && s[1] == "onboarding" && s[2] == "bootstrap") return Route::bootstrap;
   if (n == 2 && s[0] == "mcp" && s[1] == "failure-context") return Route::mcp_failure_context;
   if (n == 2 && s[0] == "mcp" && s[1] == "fix-brief") return Route::mcp_fix_brief;
+  if (n == 2 && s[0] == "v1" && s[1] == "traces") return Route::otlp_traces;
   if (n >= 2 && s[0] == "api" && s[1] == "sessions" && n == 2) return Route::sessions;
   if (n < 2 || s[0] != "api" || s[1] != "traces") return Route::not_found;
   if (n == 2) return Route::traces;
@@ -242,7 +246,8 @@ struct DevServer::Impl {
       case Route::artifacts:
       case Route::bootstrap:
       case Route::mcp_failure_context:
-      case Route::mcp_fix_brief: allowed = method_is("POST"); break;
+      case Route::mcp_fix_brief:
+      case Route::otlp_traces: allowed = method_is("POST"); break;
       case Route::not_found: return send_error(ex.res, 404, "Not Found");
     }
     if (!allowed) return send_error(ex.res, 405, "Method Not Allowed");
@@ -258,6 +263,12 @@ struct DevServer::Impl {
     // Ingestion routes take project keys and console tokens; reading is a console feature.
     const bool is_read = method_is("GET");
     const std::string authorization = ex.req.get_header_value("Authorization");
+    // OpenTelemetry exporters are configured with an endpoint and rarely with headers: on a
+    // loopback bind they send spans without a credential, as the console reads without one.
+    if (route == Route::otlp_traces && !ex.req.has_header("Authorization") &&
+        console_read_without_credential(options.host, ex.req.get_header_value("Host"))) {
+      return receive_otlp(ex);
+    }
     // On a loopback bind the console's own read routes need no credential (from a loopback Host).
     if (is_console_read(route) && !ex.req.has_header("Authorization") &&
         console_read_without_credential(options.host, ex.req.get_header_value("Host"))) {
@@ -285,8 +296,20 @@ struct DevServer::Impl {
       case Route::bootstrap: return bootstrap(ex);
       case Route::mcp_failure_context:
       case Route::mcp_fix_brief: return mcp_evidence(ex, route);
+      case Route::otlp_traces: return receive_otlp(ex);
       default: return send_error(ex.res, 404, "Not Found");
     }
+  }
+
+  // POST /v1/traces (dev/otlp_receiver.hpp).
+  void receive_otlp(Exchange& ex) {
+    RawBody body;
+    if (auto error = read_raw(ex, body)) return send_error(ex.res, *error);
+    OtlpReceipt receipt = receive_otlp_traces(*store, body, media_type(ex.req.get_header_value("Content-Type")),
+                                              options.limits, kWorkspace, kProject);
+    for (const std::string& session : receipt.changed_sessions) console->invalidate(session);
+    ex.res.status = receipt.status;
+    ex.res.set_content(std::move(receipt.body), receipt.content_type);
   }
 
   // POST /mcp/failure-context and /mcp/fix-brief: with the project key the MCP proxy sends (or
@@ -509,6 +532,12 @@ struct DevServer::Impl {
       if (!outcomes) return send_error(ex.res, 404, "trace not found");
       if (std::find(outcomes->begin(), outcomes->end(), EventOutcome::stored) != outcomes->end()) {
         console->invalidate(id);
+      }
+      for (std::size_t k = 0; k < outcomes->size(); ++k) {
+        // A session's trace is known from its session_started: OTLP spans of it join it.
+        if ((*outcomes)[k] == EventOutcome::stored) {
+          claim_session_trace(*store, id, events[accepted_index[k]]);
+        }
       }
       for (std::size_t k = 0; k < outcomes->size(); ++k) {
         if ((*outcomes)[k] == EventOutcome::seq_conflict) {

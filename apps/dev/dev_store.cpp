@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <sqlite3.h>
 
+#include "core/json_writer.hpp"
 #include "dev/session_record.hpp"
 
 namespace promptetheus::devserver {
@@ -33,6 +35,11 @@ CREATE TABLE IF NOT EXISTS artifacts (
   artifact_id TEXT NOT NULL,
   body TEXT NOT NULL,
   PRIMARY KEY (session_id, artifact_id)
+);
+CREATE TABLE IF NOT EXISTS otel_traces (
+  trace_id TEXT PRIMARY KEY,
+  session_id TEXT NOT NULL,
+  root_span_id TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS counters (
   name TEXT PRIMARY KEY,
@@ -296,6 +303,92 @@ std::optional<std::vector<EventOutcome>> DevStore::add_events(
   }
   tx.commit();
   return outcomes;
+}
+
+std::optional<std::vector<EventOutcome>> DevStore::add_events_at_free_seq(
+    const std::string& trace_id, std::vector<UnnumberedEvent> events) {
+  constexpr std::int64_t kMaxProbes = 1024;
+  std::lock_guard<std::mutex> lock(mutex_);
+  Transaction tx(db_);
+  if (!trace_exists_locked(trace_id)) return std::nullopt;
+  std::vector<EventOutcome> outcomes;
+  outcomes.reserve(events.size());
+  std::int64_t previous = -1;
+  std::string text;
+  for (UnnumberedEvent& event : events) {
+    std::int64_t seq = std::max(event.preferred_seq, previous + 1);
+    std::optional<EventOutcome> outcome;
+    for (std::int64_t probe = 0; probe < kMaxProbes && !outcome; ++probe, ++seq) {
+      event.event["seq"] = seq;
+      text.clear();
+      detail::write_json(text, event.event);
+      Statement insert(db_, insert_event_);
+      const int rc = insert.bind(1, trace_id).bind(2, seq).bind(3, event.idempotency_key).bind(4, text).step();
+      if (rc == SQLITE_DONE) {
+        outcome = sqlite3_changes(db_) == 1 ? EventOutcome::stored : EventOutcome::duplicate;
+        if (*outcome == EventOutcome::stored) previous = seq;
+        break;
+      }
+      Statement find(db_, find_event_key_);
+      if (find.bind(1, trace_id).bind(2, event.idempotency_key).step() == SQLITE_ROW) {
+        outcome = EventOutcome::duplicate;
+      }
+    }
+    outcomes.push_back(outcome.value_or(EventOutcome::seq_conflict));
+  }
+  tx.commit();
+  return outcomes;
+}
+
+void DevStore::upsert_trace(const json& initial, const std::function<void(json&)>& update) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Transaction tx(db_);
+  const std::string id = initial.at("id").get<std::string>();
+  Statement select(db_, "SELECT body FROM traces WHERE id = ?1");
+  json row = initial;
+  if (select.bind(1, id).step() == SQLITE_ROW) {
+    row = json::parse(select.text(0));
+    update(row);
+  }
+  Statement(db_,
+            "INSERT INTO traces(id, body) VALUES(?1, ?2) "
+            "ON CONFLICT(id) DO UPDATE SET body = excluded.body")
+      .bind(1, id)
+      .bind(2, dump(row))
+      .step();
+  tx.commit();
+}
+
+std::vector<std::string> DevStore::started_span_ids(const std::string& trace_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::string> ids;
+  Statement select(db_,
+                   "SELECT DISTINCT json_extract(body, '$.span_id') FROM events WHERE session_id = ?1 "
+                   "AND json_extract(body, '$.payload.name') = 'span_start'");
+  select.bind(1, trace_id);
+  while (select.step() == SQLITE_ROW) {
+    std::string id = select.text(0);
+    if (!id.empty()) ids.push_back(std::move(id));
+  }
+  return ids;
+}
+
+void DevStore::claim_otel_trace(const std::string& trace_id, const OtelTraceClaim& claim) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement(db_,
+            "INSERT INTO otel_traces(trace_id, session_id, root_span_id) VALUES(?1, ?2, ?3) "
+            "ON CONFLICT(trace_id) DO NOTHING")
+      .bind(1, trace_id)
+      .bind(2, claim.session_id)
+      .bind(3, claim.root_span_hex)
+      .step();
+}
+
+std::optional<OtelTraceClaim> DevStore::otel_trace_claim(const std::string& trace_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement select(db_, "SELECT session_id, root_span_id FROM otel_traces WHERE trace_id = ?1");
+  if (select.bind(1, trace_id).step() != SQLITE_ROW) return std::nullopt;
+  return OtelTraceClaim{select.text(0), select.text(1)};
 }
 
 std::optional<std::vector<std::string>> DevStore::events(const std::string& trace_id) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -30,6 +31,20 @@ struct StoredEvent {
 
 enum class EventOutcome { stored, duplicate, seq_conflict };
 
+/// An event whose seq the store chooses: the first free one from `preferred_seq` on (see
+/// add_events_at_free_seq).
+struct UnnumberedEvent {
+  std::string idempotency_key;
+  std::int64_t preferred_seq = 0;
+  nlohmann::json event;  // the whole envelope but seq
+};
+
+/// The agent session that recorded a W3C trace as its own (dev/otlp_receiver.hpp).
+struct OtelTraceClaim {
+  std::string session_id;
+  std::string root_span_hex;  // the session's root span in that trace (16 hex)
+};
+
 class DevStore {
  public:
   /// Opens (creating if needed) the database. Throws std::runtime_error with the SQLite message.
@@ -52,6 +67,22 @@ class DevStore {
   /// does not exist.
   std::optional<std::vector<EventOutcome>> add_events(const std::string& trace_id,
                                                       const std::vector<StoredEvent>& events);
+  /// Stores events in one transaction, in the order given, each at the first seq that is at
+  /// least its preferred_seq, above the seq given to the event before it in this call, and free
+  /// in the trace (up to 1024 seqs on; beyond, a seq_conflict). An event whose key is stored is a
+  /// duplicate. Nothing when the trace does not exist.
+  std::optional<std::vector<EventOutcome>> add_events_at_free_seq(const std::string& trace_id,
+                                                                  std::vector<UnnumberedEvent> events);
+  /// Creates the trace row `initial` (an object with an "id") when there is none, else applies
+  /// `update` to the stored row; in one transaction, so concurrent callers never lose a change.
+  void upsert_trace(const nlohmann::json& initial, const std::function<void(nlohmann::json&)>& update);
+  /// The span ids ("span_…") of the span_start events of a trace.
+  std::vector<std::string> started_span_ids(const std::string& trace_id);
+
+  /// Records that `claim.session_id` holds W3C trace `trace_id`; the first claim of a trace wins.
+  void claim_otel_trace(const std::string& trace_id, const OtelTraceClaim& claim);
+  std::optional<OtelTraceClaim> otel_trace_claim(const std::string& trace_id);
+
   /// The events of a trace as stored JSON texts, sorted by seq; nothing when the trace is unknown.
   std::optional<std::vector<std::string>> events(const std::string& trace_id);
 

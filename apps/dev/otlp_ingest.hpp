@@ -1,0 +1,74 @@
+// OpenTelemetry spans as Promptetheus events: what `POST /v1/traces` of `promptetheus dev`
+// stores for each span of an OTLP ExportTraceServiceRequest (in its JSON form; the protobuf form
+// is decoded to it first, dev/otlp_protobuf.hpp).
+//
+// Each valid span becomes, in this order:
+//   - state_change `span_start` {name, span_name} at the span's start time;
+//   - one event per span event at its time (clamped into the span): an `exception` event becomes
+//     an `error` {message, error_type, traceback, handled:false} from its exception.* attributes,
+//     any other a state_change {name: <event name>, before: null, after: <its attributes>};
+//   - an `error` {message: status message or "span <name> failed", error_type: "otel.status"} at
+//     the end time when the status is ERROR and no exception event was recorded;
+//   - state_change `span_end` {name, span_name, duration_ms} at the span's end time.
+// Every event carries span_id "span_<16 hex of the OTel span id>" and the metadata keys
+// otel.trace_id and otel.span_id; the span_start also otel.parent_span_id (when there is one),
+// otel.kind ("internal", "server", "client", "producer", "consumer" or "unspecified"),
+// otel.service (the resource's service.name), otel.scope, otel.attributes and otel.resource
+// (attribute maps as JSON objects: int64 values as numbers, arrays as arrays, key-value lists as
+// objects, bytes as their base64 text); the span_end also otel.status {code, message} with code
+// "unset", "ok" or "error". Idempotency keys are "otlp:<trace id>:<span id>:<n>", n counting the
+// span's events from 0, so a resent span is a duplicate, not a copy.
+//
+// A span is rejected (counted, its reason kept) when its traceId is not 32 hex digits or all
+// zeros, its spanId not 16 hex digits or all zeros, its parentSpanId neither empty nor 16 hex
+// digits, or its startTimeUnixNano missing, zero or not a 64-bit count of nanoseconds. A missing
+// or earlier end time is the start time.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace promptetheus::devserver {
+
+/// One event made from a span, not yet placed in a session: the receiver sets session_id,
+/// parent_id and seq.
+struct OtlpEvent {
+  std::int64_t time_unix_nano = 0;
+  /// The OTel parent span id (16 hex) of the span this event belongs to, empty for a root span.
+  std::string parent_span_hex;
+  /// The envelope without session_id, seq and parent_id.
+  nlohmann::json event;
+};
+
+/// The events of the spans of one trace in a request, span by span in request order.
+struct OtlpTrace {
+  std::string trace_id;  // 32 lowercase hex
+  std::string service_name;  // of the resource of the trace's first span
+  std::int64_t earliest_start_unix_nano = 0;
+  /// Whether a span of it failed (status ERROR or an exception event).
+  bool failed = false;
+  std::vector<OtlpEvent> events;
+};
+
+struct OtlpMapping {
+  std::vector<OtlpTrace> traces;  // in order of first appearance
+  std::int64_t accepted_spans = 0;
+  std::int64_t rejected_spans = 0;
+  /// The reason of the first rejected span ("resourceSpans[0].scopeSpans[1].spans[2]: ...").
+  std::string error_message;
+};
+
+/// Maps a request. Nothing (and `error` set) when the document is not an
+/// ExportTraceServiceRequest at all (not an object, or resourceSpans/scopeSpans/spans not
+/// lists); odd members inside a span are ignored or rejected span by span. Never throws except
+/// std::bad_alloc.
+std::optional<OtlpMapping> map_otlp_request(const nlohmann::json& request, std::string& error);
+
+/// The OTel span id (16 hex) of an event's span_id "span_<16 hex>", as the mapping writes it.
+std::string otel_span_hex_of(const std::string& span_id);
+
+}  // namespace promptetheus::devserver

@@ -1,0 +1,197 @@
+#include "dev/otlp_receiver.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <set>
+#include <unordered_map>
+
+#include "core/hex.hpp"
+#include "core/ids.hpp"
+#include "core/trace_identity.hpp"
+#include "dev/otlp_ingest.hpp"
+#include "dev/otlp_protobuf.hpp"
+
+namespace promptetheus::devserver {
+
+using nlohmann::json;
+
+namespace {
+
+// google.rpc.Code INVALID_ARGUMENT: what OTLP/HTTP answers a request it cannot read with.
+constexpr std::int32_t kInvalidArgument = 3;
+
+OtlpReceipt failure(int status, const std::string& message, bool protobuf) {
+  OtlpReceipt receipt;
+  receipt.status = status;
+  if (protobuf) {
+    receipt.content_type = "application/x-protobuf";
+    receipt.body = encode_rpc_status(kInvalidArgument, message);
+  } else {
+    receipt.content_type = "application/json";
+    receipt.body = json{{"code", kInvalidArgument}, {"message", message}}.dump(-1, ' ', false,
+                                                                               json::error_handler_t::replace);
+  }
+  return receipt;
+}
+
+std::string seconds_timestamp(std::int64_t unix_nano) {
+  std::string text;
+  detail::append_timestamp(text, unix_nano / 1000);
+  return text.substr(0, 19) + "Z";  // the form the other routes give started_at
+}
+
+// The agent spans of a session by their OTel id (the first 16 hex digits of "span_<32 hex>").
+std::unordered_map<std::string, std::string> agent_spans_by_otel_id(DevStore& store, const std::string& session) {
+  std::unordered_map<std::string, std::string> spans;
+  for (std::string& id : store.started_span_ids(session)) {
+    if (id.size() == 5 + 32) spans.emplace(otel_span_hex_of(id), std::move(id));
+  }
+  return spans;
+}
+
+// Stores the events of one trace; returns the number of spans some event of which could not be
+// stored.
+std::int64_t store_trace(DevStore& store, OtlpTrace& trace, const std::string& workspace_id,
+                         const std::string& project_id, std::vector<std::string>& changed) {
+  std::optional<OtelTraceClaim> claim = store.otel_trace_claim(trace.trace_id);
+  if (claim && !store.has_trace(claim->session_id)) claim.reset();
+  const bool joined = claim.has_value();
+  const std::string session = joined ? claim->session_id : "otel_" + trace.trace_id;
+
+  if (!joined) {
+    const json initial{{"id", session},
+                       {"user_goal", ""},
+                       {"agent", trace.service_name},
+                       {"environment", nullptr},
+                       {"metadata", {{"otel.trace_id", trace.trace_id}}},
+                       {"tags", nullptr},
+                       {"source", "otlp"},
+                       {"workspace_id", workspace_id},
+                       {"project_id", project_id},
+                       {"status", trace.failed ? "failed" : "completed"},
+                       {"started_at", seconds_timestamp(trace.earliest_start_unix_nano)}};
+    const std::string started_at = initial["started_at"];
+    const bool failed = trace.failed;
+    store.upsert_trace(initial, [&](json& row) {
+      if (failed) row["status"] = "failed";
+      auto stored = row.find("started_at");
+      if (stored == row.end() || !stored->is_string() || started_at < stored->get<std::string>()) {
+        row["started_at"] = started_at;
+      }
+    });
+  }
+
+  std::unordered_map<std::string, std::string> agent_spans;
+  if (joined) agent_spans = agent_spans_by_otel_id(store, session);
+  const auto parent_of = [&](const std::string& parent_hex) -> json {
+    if (parent_hex.empty()) return nullptr;
+    if (joined && parent_hex == claim->root_span_hex) return nullptr;  // under the session itself
+    if (joined) {
+      auto agent = agent_spans.find(parent_hex);
+      if (agent != agent_spans.end()) return agent->second;
+    }
+    return "span_" + parent_hex;
+  };
+
+  // In time order (a span's own events are already in order), so seqs rise with time.
+  std::vector<std::size_t> order(trace.events.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return trace.events[a].time_unix_nano < trace.events[b].time_unix_nano;
+  });
+  std::vector<UnnumberedEvent> events;
+  events.reserve(order.size());
+  for (std::size_t i : order) {
+    OtlpEvent& source = trace.events[i];
+    json& event = source.event;
+    event["session_id"] = session;
+    event["parent_id"] = parent_of(source.parent_span_hex);
+    event["workspace_id"] = workspace_id;
+    event["project_id"] = project_id;
+    std::string key = event["idempotency_key"].get<std::string>();
+    events.push_back(UnnumberedEvent{std::move(key), source.time_unix_nano, std::move(event)});
+  }
+  std::vector<std::string> span_of(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) span_of[i] = events[i].event["span_id"].get<std::string>();
+  const auto outcomes = store.add_events_at_free_seq(session, std::move(events));
+  if (!outcomes) return 0;
+  std::set<std::string> failed_spans;
+  bool stored = false;
+  for (std::size_t i = 0; i < outcomes->size(); ++i) {
+    if ((*outcomes)[i] == EventOutcome::seq_conflict) failed_spans.insert(span_of[i]);
+    if ((*outcomes)[i] == EventOutcome::stored) stored = true;
+  }
+  if (stored) changed.push_back(session);
+  return static_cast<std::int64_t>(failed_spans.size());
+}
+
+}  // namespace
+
+OtlpReceipt receive_otlp_traces(DevStore& store, const RawBody& body, const std::string& media_type,
+                                const BodyLimits& limits, const std::string& workspace_id,
+                                const std::string& project_id) {
+  const bool protobuf = media_type == "application/x-protobuf";
+  if (!protobuf && media_type != "application/json") {
+    OtlpReceipt receipt = failure(415, "unsupported content type: use application/json or application/x-protobuf",
+                                  false);
+    return receipt;
+  }
+  json request;
+  std::string error;
+  if (protobuf) {
+    auto decoded = decode_otlp_trace_request(body.bytes, error);
+    if (!decoded) return failure(400, "malformed protobuf body: " + error, true);
+    request = std::move(*decoded);
+  } else if (auto http_error = parse_json_object(body, limits, request)) {
+    return failure(400, http_error->detail, false);
+  }
+  auto mapping = map_otlp_request(request, error);
+  if (!mapping) return failure(400, error, protobuf);
+
+  OtlpReceipt receipt;
+  std::int64_t rejected = mapping->rejected_spans;
+  std::string message = mapping->error_message;
+  for (OtlpTrace& trace : mapping->traces) {
+    const std::int64_t unstored = store_trace(store, trace, workspace_id, project_id, receipt.changed_sessions);
+    if (unstored > 0) {
+      rejected += unstored;
+      if (message.empty()) message = "trace " + trace.trace_id + ": no free seq for some events";
+    }
+  }
+  receipt.status = 200;
+  if (protobuf) {
+    receipt.content_type = "application/x-protobuf";
+    receipt.body = encode_otlp_trace_response(rejected, message);
+  } else {
+    receipt.content_type = "application/json";
+    json response = json::object();
+    if (rejected > 0 || !message.empty()) {
+      // int64 fields are strings in the protobuf JSON mapping
+      response["partialSuccess"] = json{{"rejectedSpans", std::to_string(rejected)}, {"errorMessage", message}};
+    }
+    receipt.body = response.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  return receipt;
+}
+
+void claim_session_trace(DevStore& store, const std::string& session_id, const json& event) {
+  if (!event.is_object() || event.value("type", "") != "state_change") return;
+  auto payload = event.find("payload");
+  if (payload == event.end() || !payload->is_object() || payload->value("name", "") != "session_started") return;
+  // The ids the SDK's trace_context() gives: derived from the session id, the trace id replaced
+  // by an incoming one that session_started recorded.
+  const detail::TraceIdentity identity = detail::trace_identity(session_id, TraceContext{});
+  std::string trace_id = detail::lower_hex(identity.trace_id);
+  auto metadata = event.find("metadata");
+  if (metadata != event.end() && metadata->is_object()) {
+    auto incoming = metadata->find(detail::kTraceIdKey);
+    std::array<std::uint8_t, 16> bytes{};
+    if (incoming != metadata->end() && incoming->is_string() &&
+        detail::parse_lower_hex(incoming->get_ref<const std::string&>(), bytes) && !detail::all_zero(bytes)) {
+      trace_id = incoming->get<std::string>();
+    }
+  }
+  store.claim_otel_trace(trace_id, OtelTraceClaim{session_id, detail::lower_hex(identity.root_span_id)});
+}
+
+}  // namespace promptetheus::devserver

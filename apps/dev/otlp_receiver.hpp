@@ -1,0 +1,47 @@
+// `POST /v1/traces` of `promptetheus dev`: the OTLP/HTTP trace receiver. It reads an
+// ExportTraceServiceRequest (JSON or protobuf, gzip undone by the body reader), maps its spans to
+// events (dev/otlp_ingest.hpp) and stores them:
+//   - in the agent session that holds the span's trace: the trace id its session_started
+//     recorded from an incoming traceparent, else the one derived from its session id (what the
+//     SDK's trace_context() hands to the calls it makes); a span whose parent is the session's
+//     root span is a top-level span there, and one whose parent is an agent span (by its first
+//     16 hex digits) nests under that span;
+//   - else in the session `otel_<trace id>`, created on its first span (agent: the service
+//     name, source "otlp", status "failed" once a span of it fails, else "completed").
+// An event's seq is its time in Unix nanoseconds (the next free one when that is taken), so
+// spans that arrive in any order read in time order, and never take a seq the SDK will use in
+// an agent session (the SDK counts from 0).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dev/dev_store.hpp"
+#include "dev/request_body.hpp"
+
+namespace promptetheus::devserver {
+
+struct OtlpReceipt {
+  int status = 200;
+  std::string content_type;
+  std::string body;
+  /// The sessions that got new events (for the console's caches).
+  std::vector<std::string> changed_sessions;
+};
+
+/// Handles one request body of media type `media_type` (lowercase, no parameters):
+/// 200 with an ExportTraceServiceResponse (partialSuccess counting rejected spans and the first
+/// reason), 400 with a google.rpc.Status for a body that is not a request, 415 for another
+/// media type. The response is protobuf for a protobuf request, else JSON. Thread-safe (the
+/// store serialises writes); throws only what the store throws.
+OtlpReceipt receive_otlp_traces(DevStore& store, const RawBody& body, const std::string& media_type,
+                                const BodyLimits& limits, const std::string& workspace_id,
+                                const std::string& project_id);
+
+/// Records the trace of an agent session when `event` (stored in `session_id`) is its
+/// session_started, so later spans of that trace join it. Other events are ignored.
+void claim_session_trace(DevStore& store, const std::string& session_id, const nlohmann::json& event);
+
+}  // namespace promptetheus::devserver

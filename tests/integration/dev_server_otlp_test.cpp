@@ -1,0 +1,414 @@
+// `POST /v1/traces` of the dev server (dev/otlp_receiver.hpp, dev/otlp_ingest.hpp) over real HTTP:
+// OTLP/HTTP JSON spans become sessions and events, join the agent session of their trace, and
+// bad input is answered as OTLP says. The OpenTelemetry JS SDK's exporters drive the same route
+// in tests/otel_js.
+#include <catch2/catch.hpp>
+
+#include "core/hex.hpp"
+#include "core/trace_identity.hpp"
+#include "dev/otlp_ingest.hpp"
+#include "dev_server_fixture.hpp"
+
+using nlohmann::json;
+using promptetheus::testing::DevServerFixture;
+using promptetheus::testing::gzip_compress;
+using promptetheus::testing::raw_http;
+
+namespace {
+
+const std::string kTrace = "5b8efff798038103d269b633813fc60c";
+const std::string kRootSpan = "eee19b7ec3c1b174";
+const std::string kChildSpan = "eee19b7ec3c1b173";
+constexpr std::int64_t kStart = 1764000000123456789;  // 2025-11-24T16:00:00.123456789Z
+
+json string_attribute(const std::string& key, const std::string& value) {
+  return {{"key", key}, {"value", {{"stringValue", value}}}};
+}
+
+json span(const std::string& trace, const std::string& id, const std::string& parent, const std::string& name,
+          std::int64_t start, std::int64_t end) {
+  json s{{"traceId", trace},
+         {"spanId", id},
+         {"name", name},
+         {"kind", 2},
+         {"startTimeUnixNano", std::to_string(start)},
+         {"endTimeUnixNano", std::to_string(end)}};
+  if (!parent.empty()) s["parentSpanId"] = parent;
+  return s;
+}
+
+// A list of spans, whatever their number (a one-element braced list of json would be the element).
+json request(std::initializer_list<json> spans, const std::string& service = "checkout");
+
+json request_of(const json& spans, const std::string& service = "checkout") {
+  json scope_spans = json::object({{"scope", {{"name", "shop.http"}, {"version", "1.0"}}}, {"spans", spans}});
+  json resource = json::object({{"attributes", json::array({string_attribute("service.name", service)})}});
+  json resource_spans = json::object({{"resource", resource}, {"scopeSpans", json::array({scope_spans})}});
+  return json::object({{"resourceSpans", json::array({resource_spans})}});
+}
+
+json request(std::initializer_list<json> spans, const std::string& service) {
+  json list = json::array();
+  for (const json& s : spans) list.push_back(s);
+  return request_of(list, service);
+}
+
+httplib::Result post_otlp(DevServerFixture& server, const std::string& body,
+                          const std::string& content_type = "application/json", httplib::Headers headers = {}) {
+  return server.client().Post("/v1/traces", headers, body, content_type.c_str());
+}
+
+json post_ok(DevServerFixture& server, const json& document) {
+  auto res = post_otlp(server, document.dump());
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  REQUIRE(res->get_header_value("Content-Type") == "application/json");
+  return json::parse(res->body);
+}
+
+std::vector<json> events_of(DevServerFixture& server, const std::string& session) {
+  auto events = server.events(session);
+  REQUIRE(events);
+  return *events;
+}
+
+// The events of one kind: "span_start", "span_end" or another payload name, or a type.
+std::vector<json> named(const std::vector<json>& events, const std::string& name) {
+  std::vector<json> out;
+  for (const json& e : events) {
+    if (e["type"] == name || (e["payload"].is_object() && e["payload"].value("name", "") == name)) out.push_back(e);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("otlp ingest: spans become a session with markers events and errors in time order", "[otlp]") {
+  DevServerFixture server;
+  json root = span(kTrace, kRootSpan, "", "GET /checkout", kStart, kStart + 25'400'000);
+  root["attributes"] = json::array(
+      {string_attribute("http.method", "GET"),
+       {{"key", "http.status_code"}, {"value", {{"intValue", "9007199254740993"}}}},
+       {{"key", "ratio"}, {"value", {{"doubleValue", 0.25}}}},
+       {{"key", "cached"}, {"value", {{"boolValue", true}}}},
+       {{"key", "tags"}, {"value", {{"arrayValue", {{"values", {{{"stringValue", "a"}}, {{"intValue", "2"}}}}}}}}},
+       {{"key", "map"}, {"value", {{"kvlistValue", {{"values", {string_attribute("k", "v")}}}}}}}});
+  json child = span(kTrace, kChildSpan, kRootSpan, "charge card", kStart + 1'000'000, kStart + 21'000'000);
+  child["kind"] = 3;
+  child["events"] = json::array(
+      {{{"timeUnixNano", std::to_string(kStart + 2'000'000)}, {"name", "retry"},
+        {"attributes", {{{"key", "attempt"}, {"value", {{"intValue", "2"}}}}}}},
+       {{"timeUnixNano", std::to_string(kStart + 3'000'000)}, {"name", "exception"},
+        {"attributes", {string_attribute("exception.type", "TimeoutError"),
+                        string_attribute("exception.message", "gateway timed out"),
+                        string_attribute("exception.stacktrace", "at charge()")}}}});
+  child["status"] = {{"code", 2}, {"message", "gateway timed out"}};
+  // The child first, as exporters send spans when they end.
+  CHECK(post_ok(server, request({child, root})) == json::object());
+
+  const std::string session = "otel_" + kTrace;
+  auto trace = server.trace(session);
+  REQUIRE(trace);
+  CHECK((*trace)["agent"] == "checkout");
+  CHECK((*trace)["source"] == "otlp");
+  CHECK((*trace)["status"] == "failed");
+  CHECK((*trace)["started_at"] == "2025-11-24T16:00:00Z");
+
+  const auto events = events_of(server, session);
+  REQUIRE(events.size() == 6);  // 2 starts, retry, exception, 2 ends (the exception stands for the status)
+  for (std::size_t i = 1; i < events.size(); ++i) {
+    CHECK(events[i - 1]["seq"].get<std::int64_t>() < events[i]["seq"].get<std::int64_t>());
+    CHECK(events[i - 1]["timestamp"].get<std::string>() <= events[i]["timestamp"].get<std::string>());
+  }
+  CHECK(events[0]["seq"] == kStart);  // seq is the time in Unix nanoseconds
+  CHECK(events[0]["timestamp"] == "2025-11-24T16:00:00.123456Z");
+  CHECK(events[0]["payload"] == json{{"name", "span_start"}, {"span_name", "GET /checkout"}});
+  CHECK(events[0]["span_id"] == "span_" + kRootSpan);
+  CHECK(events[0]["parent_id"].is_null());
+  const json& metadata = events[0]["metadata"];
+  CHECK(metadata["otel.kind"] == "server");
+  CHECK(metadata["otel.service"] == "checkout");
+  CHECK(metadata["otel.scope"] == "shop.http");
+  CHECK(metadata["otel.trace_id"] == kTrace);
+  CHECK(metadata["otel.resource"] == json{{"service.name", "checkout"}});
+  CHECK(metadata["otel.attributes"]["http.status_code"] == 9007199254740993LL);
+  CHECK(metadata["otel.attributes"]["ratio"] == 0.25);
+  CHECK(metadata["otel.attributes"]["cached"] == true);
+  CHECK(metadata["otel.attributes"]["tags"] == json::array({"a", 2}));
+  CHECK(metadata["otel.attributes"]["map"] == json{{"k", "v"}});
+
+  CHECK(events[1]["payload"]["span_name"] == "charge card");
+  CHECK(events[1]["parent_id"] == "span_" + kRootSpan);
+  CHECK(events[1]["metadata"]["otel.kind"] == "client");
+  CHECK(events[1]["metadata"]["otel.parent_span_id"] == kRootSpan);
+  CHECK(events[2]["type"] == "state_change");
+  CHECK(events[2]["payload"] == json{{"name", "retry"}, {"before", nullptr}, {"after", {{"attempt", 2}}}});
+  CHECK(events[2]["span_id"] == "span_" + kChildSpan);
+  CHECK(events[3]["type"] == "error");
+  CHECK(events[3]["payload"] == json{{"message", "gateway timed out"}, {"error_type", "TimeoutError"},
+                                     {"traceback", "at charge()"}, {"handled", false}});
+  CHECK(events[4]["payload"] == json{{"name", "span_end"}, {"span_name", "charge card"}, {"duration_ms", 20}});
+  CHECK(events[4]["metadata"]["otel.status"] == json{{"code", "error"}, {"message", "gateway timed out"}});
+  CHECK(events[5]["payload"]["duration_ms"] == 25);  // 25.4 ms rounds to 25
+  CHECK(events[5]["metadata"]["otel.status"]["code"] == "unset");
+
+  SECTION("a resent request stores nothing twice") {
+    CHECK(post_ok(server, request({root, child})) == json::object());
+    CHECK(events_of(server, session).size() == 6);
+  }
+  SECTION("an earlier span sent later still reads in time order") {
+    json early = span(kTrace, "0000000000000abc", kRootSpan, "warm cache", kStart - 5'000'000'000, kStart - 4'000'000'000);
+    post_ok(server, request({early}));
+    const auto all = events_of(server, session);
+    REQUIRE(all.size() == 8);
+    CHECK(all[0]["payload"]["span_name"] == "warm cache");
+    CHECK(all[1]["payload"]["name"] == "span_end");
+    CHECK(server.trace(session).value()["started_at"] == "2025-11-24T15:59:55Z");
+  }
+}
+
+TEST_CASE("otlp ingest: a status error without an exception event is an error event", "[otlp]") {
+  DevServerFixture server;
+  json failing = span(kTrace, kRootSpan, "", "lookup", kStart, kStart + 1'000'000);
+  failing["status"] = {{"code", "STATUS_CODE_ERROR"}};
+  post_ok(server, request({failing}));
+  const auto errors = named(events_of(server, "otel_" + kTrace), "error");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0]["payload"] == json{{"message", "span lookup failed"}, {"error_type", "otel.status"}, {"handled", false}});
+  CHECK(errors[0]["timestamp"] == "2025-11-24T16:00:00.124456Z");  // at the span's end
+}
+
+TEST_CASE("otlp ingest: a session turns failed when a failing span arrives in a later request", "[otlp]") {
+  DevServerFixture server;
+  post_ok(server, request({span(kTrace, kChildSpan, kRootSpan, "ok step", kStart + 10, kStart + 20)}));
+  CHECK(server.trace("otel_" + kTrace).value()["status"] == "completed");
+  json failing = span(kTrace, kRootSpan, "", "request", kStart, kStart + 100);
+  failing["status"] = {{"code", 2}, {"message", "boom"}};
+  post_ok(server, request({failing}));
+  CHECK(server.trace("otel_" + kTrace).value()["status"] == "failed");
+}
+
+TEST_CASE("otlp ingest: invalid spans are counted in partialSuccess and the others stored", "[otlp]") {
+  DevServerFixture server;
+  json spans = json::array({span(kTrace, kRootSpan, "", "good", kStart, kStart + 1),
+                            span("00000000000000000000000000000000", kRootSpan, "", "zero trace", kStart, kStart),
+                            span(kTrace, "xyz", "", "bad span id", kStart, kStart),
+                            span(kTrace, kChildSpan, "123", "bad parent", kStart, kStart)});
+  json no_start = span(kTrace, "0000000000000001", "", "no start", kStart, kStart);
+  no_start.erase("startTimeUnixNano");
+  spans.push_back(no_start);
+  const json response = post_ok(server, request_of(spans));
+  CHECK(response["partialSuccess"]["rejectedSpans"] == "4");  // int64 as a string
+  CHECK(response["partialSuccess"]["errorMessage"] ==
+        "resourceSpans[0].scopeSpans[0].spans[1]: traceId must be 32 hex digits, not all zero");
+  CHECK(events_of(server, "otel_" + kTrace).size() == 2);
+}
+
+TEST_CASE("otlp ingest: malformed bodies and media types get OTLP errors", "[otlp]") {
+  DevServerFixture server;
+  auto res = post_otlp(server, "{not json");
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  CHECK(json::parse(res->body)["code"] == 3);
+  res = post_otlp(server, R"({"resourceSpans": {"not": "a list"}})");
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  CHECK(json::parse(res->body)["message"] == "resourceSpans, scopeSpans and spans must be lists of objects");
+  res = post_otlp(server, "[]");
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  res = post_otlp(server, "spans", "text/plain");
+  REQUIRE(res);
+  CHECK(res->status == 415);
+  res = server.client().Get("/v1/traces");
+  REQUIRE(res);
+  CHECK(res->status == 405);
+  // An empty request is a request with no spans.
+  CHECK(post_ok(server, json::object()) == json::object());
+}
+
+TEST_CASE("otlp ingest: gzip bodies are accepted and limits apply", "[otlp]") {
+  DevServerFixture server([](promptetheus::devserver::DevServerOptions& options) {
+    options.limits.max_decoded_bytes = 4096;
+  });
+  const std::string body = request({span(kTrace, kRootSpan, "", "zipped", kStart, kStart + 1)}).dump();
+  auto res = post_otlp(server, gzip_compress(body), "application/json", {{"Content-Encoding", "gzip"}});
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  CHECK(events_of(server, "otel_" + kTrace).size() == 2);
+  const std::string big = request({span(kTrace, kChildSpan, "", std::string(8000, 'x'), kStart, kStart)}).dump();
+  res = post_otlp(server, gzip_compress(big), "application/json", {{"Content-Encoding", "gzip"}});
+  REQUIRE(res);
+  CHECK(res->status == 413);
+}
+
+TEST_CASE("otlp ingest: credentials on loopback are optional but checked when sent", "[otlp]") {
+  DevServerFixture server;
+  const std::string body = request({span(kTrace, kRootSpan, "", "s", kStart, kStart + 1)}).dump();
+  auto res = post_otlp(server, body, "application/json", {{"Authorization", "Bearer wrong"}});
+  REQUIRE(res);
+  CHECK(res->status == 401);
+  res = post_otlp(server, body, "application/json", {{"Authorization", "Bearer " + server.api_key()}});
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  // A page on another site that resolves to this machine (DNS rebinding) names its own host.
+  const std::string raw = raw_http(server.port(), "POST /v1/traces HTTP/1.1\r\nHost: attacker.test\r\n"
+                                                  "Content-Type: application/json\r\nContent-Length: " +
+                                                      std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  CHECK(raw.rfind("HTTP/1.1 401", 0) == 0);
+}
+
+TEST_CASE("otlp ingest: spans of an agent session's trace join that session under its spans", "[otlp]") {
+  DevServerFixture server;
+  const std::string agent_span = "span_aaaabbbbccccdddd0123456789abcdef";
+  const std::string caller_parent = "00f067aa0ba902b7";
+  const auto post_agent_events = [&](const std::string& session, const json& metadata) {
+    REQUIRE(server.create_trace(session) == 201);
+    json started{{"type", "state_change"}, {"session_id", session}, {"timestamp", "2025-11-24T16:00:00.000000Z"},
+                 {"seq", 0}, {"idempotency_key", session + ":0"},
+                 {"payload", {{"name", "session_started"}, {"before", nullptr}, {"after", json::object()}}}};
+    if (!metadata.is_null()) started["metadata"] = metadata;
+    json tool{{"type", "state_change"}, {"session_id", session}, {"timestamp", "2025-11-24T16:00:00.100000Z"},
+              {"seq", 1}, {"idempotency_key", session + ":1"},
+              {"payload", {{"name", "span_start"}, {"span_name", "call inventory"}}},
+              {"span_id", agent_span}, {"parent_id", nullptr}};
+    auto res = server.client().Post("/api/traces/" + session + "/events",
+                                    {{"Authorization", "Bearer " + server.api_key()}},
+                                    json{{"events", {started, tool}}}.dump(), "application/json");
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+  };
+
+  SECTION("a session that joined an incoming trace") {
+    post_agent_events("agent_in", {{"trace_id", kTrace}, {"parent_span_id", caller_parent}, {"trace_flags", "01"}});
+    const std::string root =
+        promptetheus::detail::lower_hex(promptetheus::detail::trace_identity("agent_in", {}).root_span_id);
+    post_ok(server, request({span(kTrace, "1111111111111111", agent_span.substr(5, 16), "GET /stock", kStart, kStart + 5),
+                             span(kTrace, "2222222222222222", root, "agent side work", kStart, kStart + 5),
+                             span(kTrace, "3333333333333333", "4444444444444444", "deeper", kStart + 1, kStart + 2)},
+                            "inventory"));
+    CHECK_FALSE(server.trace("otel_" + kTrace));
+    const auto events = events_of(server, "agent_in");
+    REQUIRE(events.size() == 2 + 6);
+    CHECK(events[0]["seq"] == 0);
+    CHECK(events[1]["seq"] == 1);  // the SDK's own seqs come first; the spans follow at their times
+    std::map<std::string, json> parents;
+    for (const json& e : named(events, "span_start")) parents[e["payload"]["span_name"]] = e["parent_id"];
+    CHECK(parents["GET /stock"] == agent_span);
+    CHECK(parents["agent side work"].is_null());
+    CHECK(parents["deeper"] == "span_4444444444444444");
+    CHECK(server.trace("agent_in").value()["status"] == "running");  // the agent's record is its own
+  }
+  SECTION("a session without an incoming trace owns the trace derived from its id") {
+    post_agent_events("agent_own", nullptr);
+    const std::string trace =
+        promptetheus::detail::lower_hex(promptetheus::detail::trace_identity("agent_own", {}).trace_id);
+    post_ok(server, request({span(trace, "1111111111111111", agent_span.substr(5, 16), "GET /stock", kStart, kStart + 5)}));
+    CHECK(events_of(server, "agent_own").size() == 4);
+    CHECK_FALSE(server.trace("otel_" + trace));
+  }
+}
+
+TEST_CASE("otlp mapping: lenient forms and bounds", "[otlp]") {
+  using promptetheus::devserver::map_otlp_request;
+  std::string error;
+  // Uppercase ids, enum names, numeric times, an end before the start, an event past the end.
+  json s{{"traceId", "5B8EFFF798038103D269B633813FC60C"}, {"spanId", "EEE19B7EC3C1B174"}, {"name", "n"},
+         {"kind", "SPAN_KIND_PRODUCER"}, {"startTimeUnixNano", 2000}, {"endTimeUnixNano", "1000"},
+         {"events", {{{"timeUnixNano", "999999"}, {"name", "late"}}}}};
+  // An attribute nested 100 levels deep: kept to 64 levels, the rest null, without deep recursion.
+  json deep = {{"stringValue", "bottom"}};
+  for (int i = 0; i < 100; ++i) deep = {{"arrayValue", {{"values", json::array({std::move(deep)})}}}};
+  s["attributes"] = json::array({{{"key", "deep"}, {"value", std::move(deep)}}});
+  auto mapping = map_otlp_request(request({s}), error);
+  REQUIRE(mapping);
+  CHECK(mapping->accepted_spans == 1);
+  REQUIRE(mapping->traces.size() == 1);
+  const auto& trace = mapping->traces[0];
+  CHECK(trace.trace_id == kTrace);
+  REQUIRE(trace.events.size() == 3);
+  CHECK(trace.events[0].event["metadata"]["otel.kind"] == "producer");
+  CHECK(trace.events[0].event["span_id"] == "span_" + kRootSpan);
+  CHECK(trace.events[1].time_unix_nano == 2000);  // clamped into the span (which ends at its start)
+  CHECK(trace.events[2].time_unix_nano == 2000);
+  CHECK(trace.events[2].event["payload"]["duration_ms"] == 0);
+  const json* level = &trace.events[0].event["metadata"]["otel.attributes"]["deep"];
+  int depth = 0;
+  while (level->is_array() && !level->empty()) {
+    level = &(*level)[0];
+    ++depth;
+  }
+  CHECK(depth == 64);
+  CHECK(level->is_null());
+
+  CHECK_FALSE(map_otlp_request(json::array(), error));
+  CHECK(error == "an ExportTraceServiceRequest must be a JSON object");
+  CHECK_FALSE(map_otlp_request(json{{"resourceSpans", {1}}}, error));
+  CHECK(map_otlp_request(json{{"resourceSpans", nullptr}}, error).value().traces.empty());
+  json too_late = s;
+  too_late["startTimeUnixNano"] = "9223372036854775808";  // past int64
+  CHECK(map_otlp_request(request({too_late}), error).value().rejected_spans == 1);
+}
+
+namespace {
+
+// Protobuf wire pieces for a minimal ExportTraceServiceRequest.
+std::string varint(std::uint64_t value) {
+  std::string out;
+  do {
+    const auto low = static_cast<char>(value & 0x7f);
+    value >>= 7;
+    out += static_cast<char>(low | (value ? 0x80 : 0));
+  } while (value);
+  return out;
+}
+std::string field(int number, const std::string& bytes) {
+  return varint(static_cast<std::uint64_t>(number) << 3 | 2) + varint(bytes.size()) + bytes;
+}
+std::string fixed64_field(int number, std::uint64_t value) {
+  std::string out = varint(static_cast<std::uint64_t>(number) << 3 | 1);
+  for (int i = 0; i < 8; ++i) out += static_cast<char>((value >> (8 * i)) & 0xff);
+  return out;
+}
+std::string bytes_of_hex(const std::string& hex) {
+  std::string out;
+  for (std::size_t i = 0; i < hex.size(); i += 2) out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("otlp ingest: protobuf requests are stored and answered in protobuf", "[otlp]") {
+  DevServerFixture server;
+  const std::string span_bytes = field(1, bytes_of_hex(kTrace)) + field(2, bytes_of_hex(kRootSpan)) +
+                                 field(5, "proto span") + fixed64_field(7, kStart) + fixed64_field(8, kStart + 2'000'000);
+  const std::string body = field(1, field(2, field(2, span_bytes)));  // resource_spans → scope_spans → spans
+  auto res = post_otlp(server, body, "application/x-protobuf");
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  CHECK(res->get_header_value("Content-Type") == "application/x-protobuf");
+  CHECK(res->body.empty());  // an ExportTraceServiceResponse with nothing to report
+  const auto events = events_of(server, "otel_" + kTrace);
+  REQUIRE(events.size() == 2);
+  CHECK(events[0]["payload"]["span_name"] == "proto span");
+  CHECK(events[1]["payload"]["duration_ms"] == 2);
+  CHECK(server.trace("otel_" + kTrace).value()["agent"] == "unknown_service");
+
+  // A span with a short span id is rejected: partial_success {rejected_spans: 1, error_message}.
+  const std::string bad_span = field(1, bytes_of_hex(kTrace)) + field(2, "abc") + fixed64_field(7, kStart);
+  res = post_otlp(server, field(1, field(2, field(2, bad_span))), "application/x-protobuf");
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  REQUIRE(res->body.size() > 4);
+  CHECK(res->body.substr(2, 2) == std::string("\x08\x01", 2));
+  CHECK(res->body.find("spanId must be 16 hex digits") != std::string::npos);
+
+  // Truncated: a google.rpc.Status with INVALID_ARGUMENT, in protobuf.
+  res = post_otlp(server, body.substr(0, body.size() - 3), "application/x-protobuf");
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  CHECK(res->get_header_value("Content-Type") == "application/x-protobuf");
+  CHECK(res->body.substr(0, 2) == std::string("\x08\x03", 2));
+  CHECK(res->body.find("malformed protobuf body") != std::string::npos);
+}
