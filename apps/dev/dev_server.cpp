@@ -534,9 +534,11 @@ struct DevServer::Impl {
         console->invalidate(id);
       }
       for (std::size_t k = 0; k < outcomes->size(); ++k) {
-        // A session's trace is known from its session_started: OTLP spans of it join it.
+        // OTLP spans of the session's trace join it (dev/otlp_receiver.hpp).
         if ((*outcomes)[k] == EventOutcome::stored) {
-          claim_session_trace(*store, id, events[accepted_index[k]]);
+          for (const std::string& changed : join_agent_event(*store, id, events[accepted_index[k]])) {
+            console->invalidate(changed);
+          }
         }
       }
       for (std::size_t k = 0; k < outcomes->size(); ++k) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <unordered_map>
 
 #include <sqlite3.h>
 
@@ -41,6 +42,12 @@ CREATE TABLE IF NOT EXISTS otel_traces (
   session_id TEXT NOT NULL,
   root_span_id TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS otel_pending_parents (
+  session_id TEXT NOT NULL,
+  parent_span_hex TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (session_id, parent_span_hex, seq)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (
   name TEXT PRIMARY KEY,
   value INTEGER NOT NULL
@@ -305,39 +312,129 @@ std::optional<std::vector<EventOutcome>> DevStore::add_events(
   return outcomes;
 }
 
+// The first seq from the event's preferred one (and above `previous`) that is free in the trace;
+// the event's key already stored makes it a duplicate. A stored event with a pending parent
+// records it.
+EventOutcome DevStore::insert_at_free_seq_locked(const std::string& trace_id, UnnumberedEvent& event,
+                                                 std::int64_t& previous) {
+  constexpr std::int64_t kMaxProbes = 1024;
+  std::int64_t seq = std::max(event.preferred_seq, previous + 1);
+  std::string text;
+  for (std::int64_t probe = 0; probe < kMaxProbes; ++probe, ++seq) {
+    event.event["seq"] = seq;
+    text.clear();
+    detail::write_json(text, event.event);
+    Statement insert(db_, insert_event_);
+    const int rc = insert.bind(1, trace_id).bind(2, seq).bind(3, event.idempotency_key).bind(4, text).step();
+    if (rc == SQLITE_DONE) {
+      if (sqlite3_changes(db_) != 1) return EventOutcome::duplicate;
+      previous = seq;
+      if (!event.pending_parent_hex.empty()) {
+        Statement(db_,
+                  "INSERT OR IGNORE INTO otel_pending_parents(session_id, parent_span_hex, seq) VALUES(?1, ?2, ?3)")
+            .bind(1, trace_id)
+            .bind(2, event.pending_parent_hex)
+            .bind(3, seq)
+            .step();
+      }
+      return EventOutcome::stored;
+    }
+    Statement find(db_, find_event_key_);
+    if (find.bind(1, trace_id).bind(2, event.idempotency_key).step() == SQLITE_ROW) return EventOutcome::duplicate;
+  }
+  return EventOutcome::seq_conflict;
+}
+
 std::optional<std::vector<EventOutcome>> DevStore::add_events_at_free_seq(
     const std::string& trace_id, std::vector<UnnumberedEvent> events) {
-  constexpr std::int64_t kMaxProbes = 1024;
   std::lock_guard<std::mutex> lock(mutex_);
   Transaction tx(db_);
   if (!trace_exists_locked(trace_id)) return std::nullopt;
   std::vector<EventOutcome> outcomes;
   outcomes.reserve(events.size());
   std::int64_t previous = -1;
-  std::string text;
-  for (UnnumberedEvent& event : events) {
-    std::int64_t seq = std::max(event.preferred_seq, previous + 1);
-    std::optional<EventOutcome> outcome;
-    for (std::int64_t probe = 0; probe < kMaxProbes && !outcome; ++probe, ++seq) {
-      event.event["seq"] = seq;
-      text.clear();
-      detail::write_json(text, event.event);
-      Statement insert(db_, insert_event_);
-      const int rc = insert.bind(1, trace_id).bind(2, seq).bind(3, event.idempotency_key).bind(4, text).step();
-      if (rc == SQLITE_DONE) {
-        outcome = sqlite3_changes(db_) == 1 ? EventOutcome::stored : EventOutcome::duplicate;
-        if (*outcome == EventOutcome::stored) previous = seq;
-        break;
-      }
-      Statement find(db_, find_event_key_);
-      if (find.bind(1, trace_id).bind(2, event.idempotency_key).step() == SQLITE_ROW) {
-        outcome = EventOutcome::duplicate;
-      }
-    }
-    outcomes.push_back(outcome.value_or(EventOutcome::seq_conflict));
-  }
+  for (UnnumberedEvent& event : events) outcomes.push_back(insert_at_free_seq_locked(trace_id, event, previous));
   tx.commit();
   return outcomes;
+}
+
+std::size_t DevStore::resolve_otel_parents(const std::string& trace_id, const std::string& agent_span_id) {
+  if (agent_span_id.size() != 5 + 32 || agent_span_id.rfind("span_", 0) != 0) return 0;
+  const std::string otel_id = agent_span_id.substr(5, 16);
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::int64_t> seqs;
+  {
+    Statement select(db_, "SELECT seq FROM otel_pending_parents WHERE session_id = ?1 AND parent_span_hex = ?2");
+    select.bind(1, trace_id).bind(2, otel_id);
+    while (select.step() == SQLITE_ROW) seqs.push_back(select.integer(0));
+  }
+  if (seqs.empty()) return 0;
+  Transaction tx(db_);
+  std::string text;
+  for (std::int64_t seq : seqs) {
+    Statement select(db_, "SELECT body FROM events WHERE session_id = ?1 AND seq = ?2");
+    if (select.bind(1, trace_id).bind(2, seq).step() != SQLITE_ROW) continue;
+    json event = json::parse(select.text(0));
+    event["parent_id"] = agent_span_id;
+    text.clear();
+    detail::write_json(text, event);
+    Statement(db_, "UPDATE events SET body = ?3 WHERE session_id = ?1 AND seq = ?2")
+        .bind(1, trace_id)
+        .bind(2, seq)
+        .bind(3, text)
+        .step();
+  }
+  Statement(db_, "DELETE FROM otel_pending_parents WHERE session_id = ?1 AND parent_span_hex = ?2")
+      .bind(1, trace_id)
+      .bind(2, otel_id)
+      .step();
+  tx.commit();
+  return seqs.size();
+}
+
+bool DevStore::adopt_otel_session(const std::string& from, const std::string& to, const std::string& root_span_hex) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Transaction tx(db_);
+  if (!trace_exists_locked(from) || !trace_exists_locked(to)) return false;
+  std::unordered_map<std::string, std::string> agent_spans;  // OTel id → "span_<32 hex>"
+  for (std::string& id : started_span_ids_locked(to)) {
+    if (id.size() == 5 + 32) agent_spans.emplace(id.substr(5, 16), std::move(id));
+  }
+  std::vector<UnnumberedEvent> moved;
+  {
+    Statement select(db_, select_events_);
+    select.bind(1, from);
+    while (select.step() == SQLITE_ROW) {
+      json event = json::parse(select.text(0));
+      UnnumberedEvent entry;
+      entry.preferred_seq = event.value("seq", std::int64_t{0});
+      entry.idempotency_key = event.value("idempotency_key", "");
+      event["session_id"] = to;
+      auto parent = event.find("parent_id");
+      if (parent != event.end() && parent->is_string()) {
+        const std::string& id = parent->get_ref<const std::string&>();
+        const std::string otel_id = id.size() == 5 + 16 && id.rfind("span_", 0) == 0 ? id.substr(5) : "";
+        if (!otel_id.empty() && otel_id == root_span_hex) {
+          *parent = nullptr;
+        } else if (auto agent = agent_spans.find(otel_id); !otel_id.empty() && agent != agent_spans.end()) {
+          *parent = agent->second;
+        } else if (!otel_id.empty()) {
+          entry.pending_parent_hex = otel_id;
+        }
+      }
+      event.erase("seq");
+      entry.event = std::move(event);
+      moved.push_back(std::move(entry));
+    }
+  }
+  std::int64_t previous = -1;
+  for (UnnumberedEvent& event : moved) insert_at_free_seq_locked(to, event, previous);
+  for (const char* sql : {"DELETE FROM events WHERE session_id = ?1", "DELETE FROM otel_pending_parents WHERE session_id = ?1",
+                          "DELETE FROM traces WHERE id = ?1"}) {
+    Statement(db_, sql).bind(1, from).step();
+  }
+  tx.commit();
+  return true;
 }
 
 void DevStore::upsert_trace(const json& initial, const std::function<void(json&)>& update) {
@@ -361,6 +458,10 @@ void DevStore::upsert_trace(const json& initial, const std::function<void(json&)
 
 std::vector<std::string> DevStore::started_span_ids(const std::string& trace_id) {
   std::lock_guard<std::mutex> lock(mutex_);
+  return started_span_ids_locked(trace_id);
+}
+
+std::vector<std::string> DevStore::started_span_ids_locked(const std::string& trace_id) {
   std::vector<std::string> ids;
   Statement select(db_,
                    "SELECT DISTINCT json_extract(body, '$.span_id') FROM events WHERE session_id = ?1 "

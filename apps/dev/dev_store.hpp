@@ -37,6 +37,9 @@ struct UnnumberedEvent {
   std::string idempotency_key;
   std::int64_t preferred_seq = 0;
   nlohmann::json event;  // the whole envelope but seq
+  /// When set: the event's parent_id is "span_<this>", an OTel id of a span that may be an agent
+  /// span not stored yet; resolve_otel_parents rewrites it when that span arrives.
+  std::string pending_parent_hex;
 };
 
 /// The agent session that recorded a W3C trace as its own (dev/otlp_receiver.hpp).
@@ -78,6 +81,14 @@ class DevStore {
   void upsert_trace(const nlohmann::json& initial, const std::function<void(nlohmann::json&)>& update);
   /// The span ids ("span_…") of the span_start events of a trace.
   std::vector<std::string> started_span_ids(const std::string& trace_id);
+  /// Points the events stored with a pending parent that `agent_span_id` ("span_<32 hex>")
+  /// starts with (its OTel id) at that span. Returns how many were changed.
+  std::size_t resolve_otel_parents(const std::string& trace_id, const std::string& agent_span_id);
+  /// Moves every event of trace `from` (an `otel_<trace>` session) into trace `to` (the agent
+  /// session that claimed that trace), in one transaction: a parent that is `to`'s root span
+  /// becomes none, one that is an agent span of `to` that span, and the rest wait as pending
+  /// parents; then deletes `from`. False when `from` does not exist.
+  bool adopt_otel_session(const std::string& from, const std::string& to, const std::string& root_span_hex);
 
   /// Records that `claim.session_id` holds W3C trace `trace_id`; the first claim of a trace wins.
   void claim_otel_trace(const std::string& trace_id, const OtelTraceClaim& claim);
@@ -99,6 +110,9 @@ class DevStore {
   void exec(const char* sql);
   sqlite3_stmt* prepare(const char* sql);
   bool trace_exists_locked(const std::string& id);
+  std::vector<std::string> started_span_ids_locked(const std::string& trace_id);
+  EventOutcome insert_at_free_seq_locked(const std::string& trace_id, UnnumberedEvent& event,
+                                         std::int64_t& previous);
 
   std::mutex mutex_;
   sqlite3* db_ = nullptr;

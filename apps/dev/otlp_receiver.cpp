@@ -83,12 +83,15 @@ std::int64_t store_trace(DevStore& store, OtlpTrace& trace, const std::string& w
 
   std::unordered_map<std::string, std::string> agent_spans;
   if (joined) agent_spans = agent_spans_by_otel_id(store, session);
-  const auto parent_of = [&](const std::string& parent_hex) -> json {
+  // The parent_id of a span's events, and the OTel id to resolve later when the parent may be an
+  // agent span the SDK has not delivered yet.
+  const auto parent_of = [&](const std::string& parent_hex, std::string& pending) -> json {
     if (parent_hex.empty()) return nullptr;
     if (joined && parent_hex == claim->root_span_hex) return nullptr;  // under the session itself
     if (joined) {
       auto agent = agent_spans.find(parent_hex);
       if (agent != agent_spans.end()) return agent->second;
+      pending = parent_hex;
     }
     return "span_" + parent_hex;
   };
@@ -104,12 +107,13 @@ std::int64_t store_trace(DevStore& store, OtlpTrace& trace, const std::string& w
   for (std::size_t i : order) {
     OtlpEvent& source = trace.events[i];
     json& event = source.event;
+    std::string pending;
     event["session_id"] = session;
-    event["parent_id"] = parent_of(source.parent_span_hex);
+    event["parent_id"] = parent_of(source.parent_span_hex, pending);
     event["workspace_id"] = workspace_id;
     event["project_id"] = project_id;
     std::string key = event["idempotency_key"].get<std::string>();
-    events.push_back(UnnumberedEvent{std::move(key), source.time_unix_nano, std::move(event)});
+    events.push_back(UnnumberedEvent{std::move(key), source.time_unix_nano, std::move(event), std::move(pending)});
   }
   std::vector<std::string> span_of(events.size());
   for (std::size_t i = 0; i < events.size(); ++i) span_of[i] = events[i].event["span_id"].get<std::string>();
@@ -122,6 +126,15 @@ std::int64_t store_trace(DevStore& store, OtlpTrace& trace, const std::string& w
     if ((*outcomes)[i] == EventOutcome::stored) stored = true;
   }
   if (stored) changed.push_back(session);
+  // An agent session may have claimed the trace while these spans were mapped: they move there
+  // now, as they would have when the claim was made.
+  if (!joined) {
+    if (auto late_claim = store.otel_trace_claim(trace.trace_id)) {
+      if (store.adopt_otel_session(session, late_claim->session_id, late_claim->root_span_hex)) {
+        changed.push_back(late_claim->session_id);
+      }
+    }
+  }
   return static_cast<std::int64_t>(failed_spans.size());
 }
 
@@ -174,10 +187,18 @@ OtlpReceipt receive_otlp_traces(DevStore& store, const RawBody& body, const std:
   return receipt;
 }
 
-void claim_session_trace(DevStore& store, const std::string& session_id, const json& event) {
-  if (!event.is_object() || event.value("type", "") != "state_change") return;
+std::vector<std::string> join_agent_event(DevStore& store, const std::string& session_id, const json& event) {
+  if (!event.is_object() || event.value("type", "") != "state_change") return {};
   auto payload = event.find("payload");
-  if (payload == event.end() || !payload->is_object() || payload->value("name", "") != "session_started") return;
+  if (payload == event.end() || !payload->is_object()) return {};
+  const std::string name = payload->value("name", "");
+  if (name == "span_start") {
+    auto span_id = event.find("span_id");
+    if (span_id == event.end() || !span_id->is_string()) return {};
+    if (store.resolve_otel_parents(session_id, span_id->get<std::string>()) == 0) return {};
+    return {session_id};
+  }
+  if (name != "session_started") return {};
   // The ids the SDK's trace_context() gives: derived from the session id, the trace id replaced
   // by an incoming one that session_started recorded.
   const detail::TraceIdentity identity = detail::trace_identity(session_id, TraceContext{});
@@ -191,7 +212,16 @@ void claim_session_trace(DevStore& store, const std::string& session_id, const j
       trace_id = incoming->get<std::string>();
     }
   }
-  store.claim_otel_trace(trace_id, OtelTraceClaim{session_id, detail::lower_hex(identity.root_span_id)});
+  const std::string root_span_hex = detail::lower_hex(identity.root_span_id);
+  store.claim_otel_trace(trace_id, OtelTraceClaim{session_id, root_span_hex});
+  // Spans of the trace that arrived before the session started wait in otel_<trace>: they join
+  // the session now (when this session's claim is the one that holds).
+  const auto claim = store.otel_trace_claim(trace_id);
+  const std::string waiting = "otel_" + trace_id;
+  if (claim && claim->session_id == session_id && store.adopt_otel_session(waiting, session_id, root_span_hex)) {
+    return {session_id, waiting};
+  }
+  return {};
 }
 
 }  // namespace promptetheus::devserver

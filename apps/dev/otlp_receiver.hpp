@@ -7,7 +7,10 @@
 //     root span is a top-level span there, and one whose parent is an agent span (by its first
 //     16 hex digits) nests under that span;
 //   - else in the session `otel_<trace id>`, created on its first span (agent: the service
-//     name, source "otlp", status "failed" once a span of it fails, else "completed").
+//     name, source "otlp", status "failed" once a span of it fails, else "completed"); when an
+//     agent session later claims that trace, these events move into it.
+// Joins do not depend on arrival order: a span whose parent is an agent span not delivered yet
+// is pointed at it when it arrives (join_agent_event).
 // An event's seq is its time in Unix nanoseconds (the next free one when that is taken), so
 // spans that arrive in any order read in time order, and never take a seq the SDK will use in
 // an agent session (the SDK counts from 0).
@@ -40,8 +43,11 @@ OtlpReceipt receive_otlp_traces(DevStore& store, const RawBody& body, const std:
                                 const BodyLimits& limits, const std::string& workspace_id,
                                 const std::string& project_id);
 
-/// Records the trace of an agent session when `event` (stored in `session_id`) is its
-/// session_started, so later spans of that trace join it. Other events are ignored.
-void claim_session_trace(DevStore& store, const std::string& session_id, const nlohmann::json& event);
+/// Keeps OTLP spans joined to an agent session as its own events arrive, for `event` just stored
+/// in `session_id`: its session_started claims the session's trace (and spans of it that came
+/// first move in from `otel_<trace>`); an agent span_start becomes the parent of stored spans
+/// that named it. Returns the sessions whose stored events changed (none for other events).
+std::vector<std::string> join_agent_event(DevStore& store, const std::string& session_id,
+                                          const nlohmann::json& event);
 
 }  // namespace promptetheus::devserver

@@ -21,7 +21,7 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, defaultTextMapGetter, defaultTe
 import { TraceState, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 const [apiUrl, agentBinary, scratch] = process.argv.slice(2);
 if (!apiUrl || !agentBinary || !scratch) {
@@ -44,21 +44,21 @@ const check = (condition, message, details) => {
 
 const propagator = new W3CTraceContextPropagator();
 
-// One tracer provider per service, as two separately deployed services would have. Spans are
-// batched and exported when flushed after the agent run: the dev server joins an OTel span to
-// an agent session only once that session's start is stored (it learns the trace from it); a
-// span that arrived earlier would open a session of its own, `otel_<trace id>`.
-function serviceTracer(serviceName) {
+// One tracer provider per service, as two separately deployed services would have. The callee
+// exports each span as it ends, while the agent is still running and before its session has
+// necessarily reached the server; the caller batches and flushes after the run. The dev server
+// joins the spans to the agent's session in either order.
+function serviceTracer(serviceName, processorFor) {
   const exporter = new OTLPTraceExporter({ url: `${apiUrl}/v1/traces` });
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': serviceName }),
-    spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 600_000 })],
+    spanProcessors: [processorFor(exporter)],
   });
   return { provider, tracer: provider.getTracer('promptetheus-traced-call-example', '1.0.0') };
 }
 
-const caller = serviceTracer('trip-api');
-const callee = serviceTracer('inventory-service');
+const caller = serviceTracer('trip-api', (exporter) => new BatchSpanProcessor(exporter, { scheduledDelayMillis: 600_000 }));
+const callee = serviceTracer('inventory-service', (exporter) => new SimpleSpanProcessor(exporter));
 
 // ---- the callee: GET /inventory -----------------------------------------------------------
 const received = [];  // what the callee got: headers and the context it extracted
@@ -85,8 +85,6 @@ const inventory = http.createServer((req, res) => {
   span.setAttribute('http.response.status_code', 200);
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(body);
-  // Ended here, not when the response is flushed: it must be ended before the agent exits,
-  // when the spans are exported.
   span.end();
 });
 await new Promise((resolve) => inventory.listen(0, '127.0.0.1', resolve));

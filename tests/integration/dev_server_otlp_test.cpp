@@ -412,3 +412,56 @@ TEST_CASE("otlp ingest: protobuf requests are stored and answered in protobuf", 
   CHECK(res->body.substr(0, 2) == std::string("\x08\x03", 2));
   CHECK(res->body.find("malformed protobuf body") != std::string::npos);
 }
+
+TEST_CASE("otlp ingest: joins do not depend on whether the spans or the agent's events arrive first", "[otlp]") {
+  DevServerFixture server;
+  const std::string session = "agent_late";
+  const std::string agent_span = "span_aaaabbbbccccdddd0123456789abcdef";
+  const std::string root =
+      promptetheus::detail::lower_hex(promptetheus::detail::trace_identity(session, {}).root_span_id);
+  const auto post_agent = [&](const json& events) {
+    auto res = server.client().Post("/api/traces/" + session + "/events",
+                                    {{"Authorization", "Bearer " + server.api_key()}},
+                                    json{{"events", events}}.dump(), "application/json");
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+  };
+  // The caller's span and the callee's span (under the agent's tool span) are exported first.
+  post_ok(server, request({span(kTrace, "1111111111111111", "", "POST /plan", kStart, kStart + 900),
+                           span(kTrace, "2222222222222222", agent_span.substr(5, 16), "GET /stock", kStart + 10, kStart + 20)}));
+  REQUIRE(server.trace("otel_" + kTrace));
+
+  REQUIRE(server.create_trace(session) == 201);
+  post_agent(json::array({{{"type", "state_change"}, {"session_id", session}, {"timestamp", "2025-11-24T16:00:00.000000Z"},
+                           {"seq", 0}, {"idempotency_key", "late:0"},
+                           {"payload", {{"name", "session_started"}, {"before", nullptr}, {"after", json::object()}}},
+                           {"metadata", {{"trace_id", kTrace}, {"parent_span_id", "1111111111111111"}}}}}));
+  // The waiting spans moved into the agent session; the callee still waits for its parent.
+  CHECK_FALSE(server.trace("otel_" + kTrace));
+  auto events = events_of(server, session);
+  REQUIRE(events.size() == 5);
+  const auto parent_of = [&](const std::vector<json>& list, const std::string& name) {
+    for (const json& e : named(list, "span_start")) {
+      if (e["payload"]["span_name"] == name) return e["parent_id"];
+    }
+    FAIL("no span_start of " << name);
+    return json();
+  };
+  CHECK(parent_of(events, "POST /plan").is_null());
+  CHECK(parent_of(events, "GET /stock") == "span_" + agent_span.substr(5, 16));
+
+  // The agent's tool span arrives: the callee's events now point at it.
+  post_agent(json::array({{{"type", "state_change"}, {"session_id", session}, {"timestamp", "2025-11-24T16:00:00.000010Z"},
+                           {"seq", 1}, {"idempotency_key", "late:1"},
+                           {"payload", {{"name", "span_start"}, {"span_name", "inventory"}}},
+                           {"span_id", agent_span}, {"parent_id", nullptr}}}));
+  events = events_of(server, session);
+  REQUIRE(events.size() == 6);
+  CHECK(parent_of(events, "GET /stock") == agent_span);
+  for (const json& e : events) {
+    if (e.value("span_id", "") == "span_2222222222222222") CHECK(e["parent_id"] == agent_span);
+  }
+  // A span that names the session's root span arriving now is top-level at once.
+  post_ok(server, request({span(kTrace, "3333333333333333", root, "agent side", kStart + 30, kStart + 40)}));
+  CHECK(parent_of(events_of(server, session), "agent side").is_null());
+}
