@@ -62,6 +62,10 @@ struct Stats {
   /// stats. The first is reported under PROMPTETHEUS_DEBUG. Usually a thread that was not
   /// given the session (pass the session, or a Context: promptetheus/context.hpp).
   std::uint64_t no_session = 0;
+  /// Screenshot and recording files uploaded to the API (HTTP only), and files it refused for
+  /// good, kept in dead-letter/artifacts/ with the reason (their events are still delivered).
+  std::uint64_t artifacts_uploaded = 0;
+  std::uint64_t artifacts_dead_lettered = 0;
   std::uint64_t queue_depth = 0;           ///< waiting for the worker now
   std::string circuit_state = "closed";    ///< "closed", "open" or "half_open" (HTTP only)
   std::string transport;                   ///< the transport in use: "http", "spool", ...

@@ -39,6 +39,8 @@ struct TransportHealth {
   /// Events of replayed batches accounted for (delivered, dead-lettered or duplicate), counted
   /// as each batch ends: what a progress display reads while a replay runs.
   std::atomic<std::uint64_t> replay_handled_events{0};
+  std::atomic<std::uint64_t> uploaded_artifacts{0};       ///< artifact files the API took
+  std::atomic<std::uint64_t> dead_lettered_artifacts{0};  ///< refused for good, kept in dead-letter/
   std::atomic<int> circuit_state{0};              ///< 0 = closed, 1 = open, 2 = half-open
 };
 

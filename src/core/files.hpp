@@ -17,4 +17,9 @@ bool make_private_dirs(const std::string& path) noexcept;
 /// writes `data` to it. On failure nothing is left at `path`. Never throws.
 bool write_new_file(const std::string& path, std::string_view data) noexcept;
 
+/// Creates `path` as write_new_file does, with the bytes of the file `source`, copied through a
+/// small buffer (a large recording is never held in memory). On failure nothing is left at
+/// `path`. Never throws.
+bool copy_new_file(const std::string& source, const std::string& path) noexcept;
+
 PROMPTETHEUS_END_DETAIL_NAMESPACE

@@ -44,22 +44,16 @@ std::int64_t to_ns(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-// Writes an artifact's bytes (or copies its source file) before the event that references it.
-// Artifacts are as private as spool files: 0600 files in 0700 directories.
+// Writes an artifact's bytes (or copies its source file, through a small buffer: a recording
+// may be large) before the event that references it. Artifacts are as private as spool files:
+// 0600 files in 0700 directories.
 void store_artifact(const ArtifactWrite& artifact) {
-  std::string data;
-  if (!artifact.copy_from.empty()) {
-    std::ifstream in(artifact.copy_from, std::ios::binary);
-    if (!in) {
-      log_warn("cannot read artifact source " + artifact.copy_from);
-      return;
-    }
-    data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  } else {
-    data.assign(artifact.bytes.begin(), artifact.bytes.end());
-  }
-  // Each artifact id is fresh, so appending to a new file writes it whole.
-  if (!write_new_file(artifact.storage_path, data)) log_warn("cannot write artifact " + artifact.storage_path);
+  const bool ok = artifact.copy_from.empty()
+                      ? write_new_file(artifact.storage_path,
+                                       std::string_view(reinterpret_cast<const char*>(artifact.bytes.data()),
+                                                        artifact.bytes.size()))
+                      : copy_new_file(artifact.copy_from, artifact.storage_path);
+  if (!ok) log_warn("cannot write artifact " + artifact.storage_path);
 }
 
 // An internal-error Status, even when there is no memory left for its message.
@@ -640,6 +634,8 @@ Stats Pipeline::stats() const noexcept {
     s.written = s.delivered + s.spooled;
     s.dead_lettered = dead_lettered_.load();
     s.retries = health_ ? health_->retries.load() : 0;
+    s.artifacts_uploaded = health_ ? health_->uploaded_artifacts.load() : 0;
+    s.artifacts_dead_lettered = health_ ? health_->dead_lettered_artifacts.load() : 0;
     s.dropped_queue_full = dropped_queue_full_.load();
     s.dropped_after_end = dropped_after_end_.load();
     s.dropped_invalid = dropped_invalid_.load();

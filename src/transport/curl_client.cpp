@@ -157,15 +157,42 @@ std::size_t CurlClient::on_header(char* data, std::size_t size, std::size_t coun
 }
 
 HttpResult CurlClient::post(const PostRequest& req) noexcept {
-  return perform(req.url, &req.body, req.gzip, req.api_key, req.timeout, &req.extra_headers);
+  Body body;
+  body.bytes = &req.body;
+  body.gzip = req.gzip;
+  return perform(req.url, body, req.api_key, req.timeout, &req.extra_headers);
+}
+
+HttpResult CurlClient::post_file(const FilePostRequest& req) noexcept {
+  HttpResult result;
+  std::FILE* file = std::fopen(req.path.c_str(), "rbe");
+  if (!file) {
+    result.curl_code = CURLE_READ_ERROR;
+    result.error = "cannot open " + req.path;
+    return result;
+  }
+  Body body;
+  body.file = file;
+  body.content_type = &req.content_type;
+  if (std::fseek(file, 0, SEEK_END) == 0) body.file_size = std::ftell(file);
+  std::rewind(file);
+  if (body.file_size < 0) {
+    std::fclose(file);
+    result.curl_code = CURLE_READ_ERROR;
+    result.error = "cannot size " + req.path;
+    return result;
+  }
+  result = perform(req.url, body, req.api_key, req.timeout, &req.extra_headers);
+  std::fclose(file);
+  return result;
 }
 
 HttpResult CurlClient::get(const std::string& url, std::string_view bearer_token) noexcept {
-  return perform(url, nullptr, false, bearer_token, std::chrono::milliseconds(0), nullptr);
+  return perform(url, Body{}, bearer_token, std::chrono::milliseconds(0), nullptr);
 }
 
-HttpResult CurlClient::perform(const std::string& url, const std::string_view* body, bool gzip,
-                               std::string_view api_key, std::chrono::milliseconds timeout,
+HttpResult CurlClient::perform(const std::string& url, const Body& body, std::string_view api_key,
+                               std::chrono::milliseconds timeout,
                                const std::vector<std::string>* extra_headers) noexcept {
   HttpResult result;
   try {
@@ -181,11 +208,12 @@ HttpResult CurlClient::perform(const std::string& url, const std::string_view* b
       return result;
     }
     HeaderList headers;
-    if (body) {
-      headers.add("Content-Type: application/json");
+    const bool posting = body.bytes || body.file;
+    if (posting) {
+      headers.add("Content-Type: " + (body.content_type ? *body.content_type : std::string("application/json")));
       headers.add("Accept: application/json");
       headers.add("Expect:");  // no 100-continue round trip on large bodies
-      if (gzip) headers.add("Content-Encoding: gzip");
+      if (body.gzip) headers.add("Content-Encoding: gzip");
     }
     if (!api_key.empty()) headers.add("Authorization: Bearer " + std::string(api_key));
     if (extra_headers) {
@@ -200,11 +228,19 @@ HttpResult CurlClient::perform(const std::string& url, const std::string_view* b
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.list);
-    if (body) {
+    if (body.bytes) {
       // POSTFIELDSIZE_LARGE makes curl send Content-Length: never chunked (contract §4.6).
       curl_easy_setopt(h, CURLOPT_POST, 1L);
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data());
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.bytes->data());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.bytes->size()));
+    } else if (body.file) {
+      // Read as sent (curl's default read function freads READDATA), with the size known up
+      // front: Content-Length, never chunked.
+      curl_easy_setopt(h, CURLOPT_POST, 1L);
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, nullptr);
+      curl_easy_setopt(h, CURLOPT_READFUNCTION, nullptr);
+      curl_easy_setopt(h, CURLOPT_READDATA, body.file);
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.file_size));
     } else {
       curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     }
@@ -215,6 +251,7 @@ HttpResult CurlClient::perform(const std::string& url, const std::string_view* b
     current_ = nullptr;
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+    if (body.file) curl_easy_setopt(h, CURLOPT_READDATA, nullptr);  // the file is closed after this
 
     result.curl_code = rc;
     if (rc == CURLE_OK) {

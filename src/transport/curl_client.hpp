@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -39,6 +40,16 @@ struct PostRequest {
   std::vector<std::string> extra_headers;
 };
 
+/// A POST whose body is a file's bytes, read from disk as they are sent (never held whole).
+struct FilePostRequest {
+  std::string url;
+  std::string path;          ///< the file to send
+  std::string content_type;  ///< its media type ("image/png")
+  std::string_view api_key;  ///< adds `Authorization: Bearer <key>` when not empty
+  std::chrono::milliseconds timeout{0};
+  std::vector<std::string> extra_headers;
+};
+
 class CurlClient {
  public:
   explicit CurlClient(CurlOptions options);
@@ -48,6 +59,9 @@ class CurlClient {
 
   /// Performs one POST. Never throws; failures are reported in the result.
   HttpResult post(const PostRequest& request) noexcept;
+  /// Performs one POST streaming a file, with its size as Content-Length. A file that cannot be
+  /// opened is a result with curl code CURLE_READ_ERROR and no status. Never throws.
+  HttpResult post_file(const FilePostRequest& request) noexcept;
   /// Performs one GET, with `Authorization: Bearer <token>` when a token is given, bounded by
   /// total_timeout. Never throws.
   HttpResult get(const std::string& url, std::string_view bearer_token = {}) noexcept;
@@ -59,8 +73,15 @@ class CurlClient {
   bool aborted() const noexcept { return abort_.load(std::memory_order_acquire); }
 
  private:
-  /// A POST when `body` is set, else a GET.
-  HttpResult perform(const std::string& url, const std::string_view* body, bool gzip, std::string_view api_key,
+  /// What a request sends: nothing (a GET), bytes in memory, or an open file of a known size.
+  struct Body {
+    const std::string_view* bytes = nullptr;
+    bool gzip = false;
+    std::FILE* file = nullptr;
+    long long file_size = 0;
+    const std::string* content_type = nullptr;  ///< default application/json
+  };
+  HttpResult perform(const std::string& url, const Body& body, std::string_view api_key,
                      std::chrono::milliseconds timeout, const std::vector<std::string>* extra_headers) noexcept;
   static int on_progress(void* self, long long, long long, long long, long long);
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* self);

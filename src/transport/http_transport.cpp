@@ -2,11 +2,17 @@
 
 #include <zlib.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "core/files.hpp"
+#include "core/json_writer.hpp"
 #include "core/log.hpp"
+#include "core/session_file_name.hpp"
 
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
@@ -46,6 +52,7 @@ HttpTransportConfig http_config_from(const Options& options) {
   config.circuit_failure_threshold = static_cast<unsigned>(std::max(1, options.circuit_failure_threshold));
   config.circuit_reset = options.circuit_reset;
   config.max_spool_bytes = options.spool_max_bytes;
+  config.artifact_dir = options.artifact_dir;
   return config;
 }
 
@@ -231,8 +238,158 @@ void HttpTransport::account_accepted(const std::string& sid, const Batch& batch,
   }
 }
 
-HttpTransport::Delivery HttpTransport::deliver(const std::string& sid, const Batch& batch,
-                                               const Deadline& deadline, bool retried_404) {
+namespace {
+
+// A header value from a user's file name: no line breaks or other control bytes.
+std::string header_safe(std::string value) {
+  for (char& c : value) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '_';
+  }
+  return value;
+}
+
+bool is_artifact_event(const EncodedEvent& e) { return e.type == "screenshot" || e.type == "replay_artifact"; }
+
+// `object[key]` when it is a string, else "" (a JSON value from a spool line or a server).
+std::string string_at(const nlohmann::json& object, const char* key) {
+  if (!object.is_object()) return {};
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+std::string HttpTransport::dead_letter_artifact(const std::string& sid, const std::string& path,
+                                                const std::string& artifact_id, const std::string& reason) {
+  namespace fs = std::filesystem;
+  const std::string dir = spool_.dead_letter_dir() + "/artifacts/" + safe_session_name(sid) + "/" +
+                          safe_session_name(artifact_id);
+  const std::string target = dir + "/" + fs::path(path).filename().string();
+  if (!make_private_dirs(dir)) return path;
+  std::error_code ec;
+  fs::rename(path, target, ec);
+  if (ec && copy_new_file(path, target)) fs::remove(path, ec);  // another file system
+  const std::string kept = fs::exists(target, ec) ? target : path;
+  const std::string record = nlohmann::json{{"session_id", sid},
+                                            {"artifact_id", artifact_id},
+                                            {"path", kept},
+                                            {"reason", reason}}
+                                 .dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+  fs::remove(dir + "/reason.json", ec);
+  if (!write_new_file(dir + "/reason.json", record + "\n")) log_warn("cannot record why artifact " + artifact_id + " was refused");
+  log_warn("the API refused artifact " + artifact_id + " of session " + sid + " (" + reason + "); kept in " + dir);
+  return kept;
+}
+
+bool HttpTransport::upload_artifacts(const std::string& sid, const Batch& batch, const Deadline& deadline,
+                                     std::vector<std::pair<const EncodedEvent*, std::string>>& uploaded) {
+  if (config_.artifact_dir.empty()) return true;
+  const std::string local_prefix = config_.artifact_dir + "/";
+  for (EncodedEvent* e : batch) {
+    if (!is_artifact_event(*e)) continue;
+    nlohmann::json event = nlohmann::json::parse(e->json, nullptr, /*allow_exceptions=*/false);
+    if (!event.is_object() || !event["payload"].is_object()) continue;
+    nlohmann::json& payload = event["payload"];
+    if (payload.contains("upload_error")) continue;
+    const std::string path = string_at(payload, "storage_path");
+    const std::string artifact_id = string_at(payload, "artifact_id");
+    // Only the SDK's own copies are uploaded: a server path (after an upload) or a vanished
+    // file is sent as it is.
+    if (path.rfind(local_prefix, 0) != 0 || artifact_id.empty() || ::access(path.c_str(), R_OK) != 0) continue;
+    if (!may_attempt(deadline)) return false;
+
+    const bool screenshot = e->type == "screenshot";
+    FilePostRequest req;
+    req.url = join_url(config_.endpoint, "/api/traces/" + encode_path_segment(sid) + "/artifacts");
+    req.path = path;
+    req.content_type = screenshot ? "image/png" : "video/webm";
+    req.api_key = config_.api_key;
+    req.timeout = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(deadline.remaining()),
+                           std::chrono::milliseconds(1));
+    std::error_code size_error;
+    const auto size = std::filesystem::file_size(path, size_error);
+    // The reference SDK's headers (contract §4.4), and our artifact id so that a retried upload
+    // replaces the first copy instead of adding another.
+    req.extra_headers = {"X-Promptetheus-Filename: " + header_safe(std::filesystem::path(path).filename().string()),
+                         "X-Promptetheus-Size-Bytes: " + std::to_string(size_error ? 0 : size),
+                         std::string("X-Promptetheus-Artifact-Type: ") + (screenshot ? "screenshot" : "replay"),
+                         "X-Promptetheus-Artifact-Id: " + header_safe(artifact_id)};
+    HttpResult r = client_.post_file(req);
+    Outcome o = classify(r, std::chrono::system_clock::now(), config_.retry_after_cap);
+    // The server lost the trace (or never had it): create it, then try once more, as for events.
+    if (o.action == Action::trace_missing && ensure_trace(sid, deadline, true) && may_attempt(deadline)) {
+      r = client_.post_file(req);
+      o = classify(r, std::chrono::system_clock::now(), config_.retry_after_cap);
+    }
+    std::string refused;
+    switch (o.action) {
+      case Action::accepted:
+      case Action::duplicate: {
+        note_success(o);
+        // {"artifact": {...}}, or the bare row (as the reference SDK accepts it).
+        const auto answer = nlohmann::json::parse(r.body, nullptr, false);
+        const auto artifact = answer.is_object() && answer.contains("artifact") ? answer["artifact"] : answer;
+        const std::string server_id = string_at(artifact, "artifact_id");
+        const std::string server_path = string_at(artifact, "storage_path");
+        if (server_id.empty() || server_path.empty()) {
+          refused = "the answer to the upload has no artifact_id and storage_path";
+          break;
+        }
+        payload["artifact_id"] = server_id;
+        payload["storage_path"] = server_path;
+        e->json.clear();
+        write_json(e->json, event);
+        uploaded.emplace_back(e, path);
+        health_->uploaded_artifacts.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      case Action::transient:
+        note_failure(o, true);
+        return false;
+      case Action::pause:
+        breaker_.open_for(config_.pause_on_config_error);
+        note_failure(o, false);
+        return false;
+      case Action::interrupted:
+        return false;
+      case Action::trace_missing:
+      case Action::too_large:
+      case Action::dead_letter:
+        note_success(o);
+        refused = o.reason;
+        break;
+    }
+    // Refused for good: the bytes wait in the dead letter, the event still goes out and says why.
+    payload["storage_path"] = dead_letter_artifact(sid, path, artifact_id, refused);
+    payload["upload_error"] = refused;
+    health_->dead_lettered_artifacts.fetch_add(1, std::memory_order_relaxed);
+    e->json.clear();
+    write_json(e->json, event);
+  }
+  return true;
+}
+
+HttpTransport::Delivery HttpTransport::deliver(const std::string& sid, const Batch& batch, const Deadline& deadline) {
+  Delivery d;
+  if (batch.empty()) return d;
+  std::vector<std::pair<const EncodedEvent*, std::string>> uploaded;
+  if (!ensure_trace(sid, deadline, false) || !upload_artifacts(sid, batch, deadline, uploaded)) {
+    for (std::size_t i = 0; i < batch.size(); ++i) d.unaccounted.push_back(i);
+    return d;
+  }
+  d = deliver_events(sid, batch, deadline);
+  // The server has the bytes and the delivered event names its copy: the local one is not needed.
+  for (const auto& [event, path] : uploaded) {
+    if (event->outcome == DeliveryOutcome::delivered || event->outcome == DeliveryOutcome::duplicate) {
+      std::error_code ec;
+      std::filesystem::remove(path, ec);
+    }
+  }
+  return d;
+}
+
+HttpTransport::Delivery HttpTransport::deliver_events(const std::string& sid, const Batch& batch,
+                                                      const Deadline& deadline, bool retried_404) {
   Delivery d;
   auto all = [&] {
     d.unaccounted.resize(batch.size());
@@ -273,10 +430,10 @@ HttpTransport::Delivery HttpTransport::deliver(const std::string& sid, const Bat
       const std::size_t half = batch.size() / 2;
       Batch first(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(half));
       Batch second(batch.begin() + static_cast<std::ptrdiff_t>(half), batch.end());
-      Delivery a = deliver(sid, first, deadline, retried_404);
+      Delivery a = deliver_events(sid, first, deadline, retried_404);
       Delivery b;
       if (may_attempt(deadline)) {
-        b = deliver(sid, second, deadline, retried_404);
+        b = deliver_events(sid, second, deadline, retried_404);
       } else {
         for (std::size_t i = 0; i < second.size(); ++i) b.unaccounted.push_back(i);
       }
@@ -286,7 +443,7 @@ HttpTransport::Delivery HttpTransport::deliver(const std::string& sid, const Bat
     }
     case Action::trace_missing:
       if (!retried_404 && ensure_trace(sid, deadline, true) && may_attempt(deadline)) {
-        return deliver(sid, batch, deadline, true);
+        return deliver_events(sid, batch, deadline, true);
       }
       note_failure(o, true);
       return all();

@@ -65,6 +65,9 @@ struct HttpTransportConfig {
   /// delivers its file only.
   bool replay_outbox = true;
   bool replay_recorded_runs = false;
+  /// Where the SDK keeps screenshot and recording bytes (Options::artifact_dir): an artifact
+  /// event whose storage_path lies under it is uploaded before the event is sent. Empty: none.
+  std::string artifact_dir;
 };
 
 /// The HTTP transport's settings from Options: endpoint, key, spool, batching, timeout, gzip,
@@ -116,8 +119,19 @@ class HttpTransport final : public Transport {
 
   SteadyClock::time_point now() const;
   bool may_attempt(const Deadline& deadline);
-  Delivery deliver(const std::string& session_id, const Batch& batch, const Deadline& deadline,
-                   bool retried_404 = false);
+  /// Uploads the batch's artifacts, then posts its events; a local artifact file is removed
+  /// once the event that now names the server's copy is delivered.
+  Delivery deliver(const std::string& session_id, const Batch& batch, const Deadline& deadline);
+  Delivery deliver_events(const std::string& session_id, const Batch& batch, const Deadline& deadline,
+                          bool retried_404 = false);
+  /// Uploads each artifact of the batch that is still a local file (contract §2.5, §5.1) and
+  /// points its event at the server's copy; a file the server refuses for good is moved to the
+  /// dead letter with its reason and the event carries `upload_error`. False when delivery must
+  /// wait (the API is unreachable, paused or out of time): the batch then goes to the spool.
+  bool upload_artifacts(const std::string& session_id, const Batch& batch, const Deadline& deadline,
+                        std::vector<std::pair<const EncodedEvent*, std::string>>& uploaded);
+  std::string dead_letter_artifact(const std::string& session_id, const std::string& path,
+                                   const std::string& artifact_id, const std::string& reason);
   void account_accepted(const std::string& session_id, const Batch& batch, const HttpResult& r,
                         const Outcome& outcome, Delivery& d);
   void dead_letter(const std::string& session_id, const Batch& batch, const std::string& reason);
