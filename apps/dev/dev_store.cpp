@@ -140,6 +140,7 @@ DevStore::DevStore(const std::string& path) {
         prepare("SELECT 1 FROM events WHERE session_id = ?1 AND idempotency_key = ?2");
     trace_exists_ = prepare("SELECT 1 FROM traces WHERE id = ?1");
     select_events_ = prepare("SELECT body FROM events WHERE session_id = ?1 ORDER BY seq");
+    select_otel_claim_ = prepare("SELECT session_id, root_span_id FROM otel_traces WHERE trace_id = ?1");
   } catch (...) {
     close();
     throw;
@@ -149,10 +150,10 @@ DevStore::DevStore(const std::string& path) {
 DevStore::~DevStore() { close(); }
 
 void DevStore::close() noexcept {
-  for (sqlite3_stmt* stmt : {insert_event_, find_event_key_, trace_exists_, select_events_}) {
+  for (sqlite3_stmt* stmt : {insert_event_, find_event_key_, trace_exists_, select_events_, select_otel_claim_}) {
     sqlite3_finalize(stmt);
   }
-  insert_event_ = find_event_key_ = trace_exists_ = select_events_ = nullptr;
+  insert_event_ = find_event_key_ = trace_exists_ = select_events_ = select_otel_claim_ = nullptr;
   sqlite3_close(db_);
   db_ = nullptr;
 }
@@ -487,7 +488,7 @@ void DevStore::claim_otel_trace(const std::string& trace_id, const OtelTraceClai
 
 std::optional<OtelTraceClaim> DevStore::otel_trace_claim(const std::string& trace_id) {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement select(db_, "SELECT session_id, root_span_id FROM otel_traces WHERE trace_id = ?1");
+  Statement select(db_, select_otel_claim_);
   if (select.bind(1, trace_id).step() != SQLITE_ROW) return std::nullopt;
   return OtelTraceClaim{select.text(0), select.text(1)};
 }

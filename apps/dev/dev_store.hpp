@@ -120,6 +120,7 @@ class DevStore {
   sqlite3_stmt* find_event_key_ = nullptr;
   sqlite3_stmt* trace_exists_ = nullptr;
   sqlite3_stmt* select_events_ = nullptr;
+  sqlite3_stmt* select_otel_claim_ = nullptr;  // asked for each trace of each OTLP request
 };
 
 }  // namespace promptetheus::devserver
