@@ -14,18 +14,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cli=${1:?usage: run.sh <promptetheus binary> <traced_call_agent binary>}
 agent=${2:?usage: run.sh <promptetheus binary> <traced_call_agent binary>}
-command -v node >/dev/null || { echo "node is missing (scripts/setup.sh installs it)" >&2; exit 1; }
-command -v npm >/dev/null || { echo "npm is missing (scripts/setup.sh installs it)" >&2; exit 1; }
-
-lock_hash=$(sha256sum "$here/package-lock.json" | cut -c1-16)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/promptetheus-test/traced-call-$lock_hash
-if [[ ! -f "$cache/.installed" ]]; then
-  rm -rf "$cache"
-  mkdir -p "$cache"
-  cp "$here/package.json" "$here/package-lock.json" "$cache/"
-  (cd "$cache" && npm ci --no-audit --no-fund --loglevel=error)
-  touch "$cache/.installed"
-fi
+cache=$(bash "$here/../../scripts/npm_cached_install.sh" "$here" traced-call)
 cp "$here/traced_call.mjs" "$cache/traced_call.mjs"  # ESM resolves packages next to the script
 
 scratch=$(mktemp -d)

@@ -154,6 +154,20 @@ HttpResult HttpTransport::post(const std::string& path, const std::string& json,
   return client_.post(req);
 }
 
+void HttpTransport::note_unavailable(const Outcome& outcome) {
+  switch (outcome.action) {
+    case Action::transient:
+      note_failure(outcome, true);
+      break;
+    case Action::pause:
+      breaker_.open_for(config_.pause_on_config_error);
+      note_failure(outcome, false);
+      break;
+    default:
+      break;  // interrupted: shutdown is cutting the transfer short, not a failure of the API
+  }
+}
+
 bool HttpTransport::ensure_trace(const std::string& sid, const Deadline& deadline, bool force) {
   if (!force && traces_created_.count(sid)) return true;
   std::string bare;
@@ -179,13 +193,9 @@ bool HttpTransport::ensure_trace(const std::string& sid, const Deadline& deadlin
       note_success(o);
       return true;
     case Action::transient:
-      note_failure(o, true);
-      return false;
     case Action::pause:
-      breaker_.open_for(config_.pause_on_config_error);
-      note_failure(o, false);
-      return false;
     case Action::interrupted:
+      note_unavailable(o);
       return false;
     case Action::trace_missing:
     case Action::too_large:
@@ -344,13 +354,9 @@ bool HttpTransport::upload_artifacts(const std::string& sid, const Batch& batch,
         continue;
       }
       case Action::transient:
-        note_failure(o, true);
-        return false;
       case Action::pause:
-        breaker_.open_for(config_.pause_on_config_error);
-        note_failure(o, false);
-        return false;
       case Action::interrupted:
+        note_unavailable(o);
         return false;
       case Action::trace_missing:
       case Action::too_large:

@@ -140,6 +140,9 @@ class HttpTransport final : public Transport {
   void note_success(const Outcome& outcome);
   void note_failure(const Outcome& outcome, bool counts_for_breaker);
   void note_retry_after(const Outcome& outcome);
+  /// A request the API could not take now (transient failure, pause, interruption): backs off,
+  /// or pauses delivery, as the outcome says.
+  void note_unavailable(const Outcome& outcome);
   void publish_circuit_state();
   void remember_trace(const EncodedEvent& event);
   void forget_ended_sessions(const std::string& session_id, const Batch& batch);
