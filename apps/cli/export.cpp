@@ -1,6 +1,7 @@
-// `promptetheus export SESSION_ID [--dir D] [--out FILE] [--api URL] [--format json|otlp]`
-// (contract §6.11); with --api, the session as the server stores it. `--format otlp` writes the
-// session as OpenTelemetry spans, the OTLP/HTTP JSON request a collector's /v1/traces accepts.
+// `promptetheus export SESSION_ID [--dir D] [--out FILE] [--api URL] [--format json|otlp]
+//  [--to URL [--header K=V]...]` (contract §6.11); with --api, the session as the server stores
+// it. `--format otlp` writes the session as OpenTelemetry spans, the OTLP/HTTP JSON request a
+// collector's /v1/traces accepts; with --to it sends that request there.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "analysis/export_document.hpp"
@@ -15,6 +17,9 @@
 #include "analysis/session_store.hpp"
 #include "api_access.hpp"
 #include "cli_common.hpp"
+#include "cli_http.hpp"
+#include "core/otlp_headers.hpp"
+#include "promptetheus/version.hpp"
 #include "session_loading.hpp"
 
 namespace promptetheus::cli {
@@ -25,8 +30,60 @@ struct ExportOptions {
   std::string dir;  // empty until parsed: then --dir or the configured spool directory
   std::string out;
   std::string format = "json";
+  std::string to;                    // an OTLP/HTTP traces URL to send the document to
+  std::vector<std::string> headers;  // --header K=V
   ApiOptions api;
 };
+
+// The traces URL of an OTLP/HTTP endpoint: a base URL (no path) gets /v1/traces, as
+// OpenTelemetry's OTEL_EXPORTER_OTLP_ENDPOINT does; a URL with a path is used as it is.
+std::string traces_url(const std::string& endpoint) {
+  const auto scheme = endpoint.find("://");
+  const auto path = endpoint.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  if (path == std::string::npos) return endpoint + "/v1/traces";
+  if (endpoint.size() == path + 1) return endpoint + "v1/traces";
+  return endpoint;
+}
+
+// Sends the document; prints what the receiver made of it. Exit 0 when every span was taken.
+int send_otlp(const std::string& endpoint, const std::vector<std::string>& header_options,
+              const std::string& document, std::size_t spans) {
+  // PROMPTETHEUS_OTLP_HEADERS first, then each --header (the same `k=v` list form).
+  std::string list;
+  if (const char* env = std::getenv("PROMPTETHEUS_OTLP_HEADERS")) list = env;
+  for (const std::string& header : header_options) list += "," + header;
+  const detail::OtlpHeaders parsed = detail::parse_otlp_headers(list);
+  for (const std::string& problem : parsed.problems) print_error("promptetheus: " + problem);
+  HttpCaller caller;
+  caller.user_agent = "promptetheus-cli/" PROMPTETHEUS_VERSION_STRING;
+  for (const auto& [name, value] : parsed.headers) caller.extra_headers.push_back(name + ": " + value);
+  const std::string url = traces_url(endpoint);
+  const HttpReply reply = http_post_json(url, document, "", std::chrono::seconds(30), caller);
+  if (reply.status < 200 || reply.status >= 300) {
+    print_error("promptetheus: " + url + " did not take the spans: " +
+                (reply.status ? "HTTP " + std::to_string(reply.status) + " " + reply.body.substr(0, 500)
+                              : reply.reason));
+    return kApiErrorExit;
+  }
+  // ExportTraceServiceResponse: partialSuccess.rejectedSpans (an int64: a string or a number).
+  const auto answer = nlohmann::json::parse(reply.body, nullptr, false);
+  std::int64_t rejected = 0;
+  std::string why;
+  if (answer.is_object() && answer.contains("partialSuccess") && answer["partialSuccess"].is_object()) {
+    const auto& partial = answer["partialSuccess"];
+    const auto count = partial.value("rejectedSpans", nlohmann::json());
+    if (count.is_number_integer()) rejected = count.get<std::int64_t>();
+    if (count.is_string()) rejected = std::atoll(count.get<std::string>().c_str());
+    if (partial.contains("errorMessage") && partial["errorMessage"].is_string()) why = partial["errorMessage"];
+  }
+  if (rejected > 0) {
+    print_line("Sent " + std::to_string(spans) + " span(s) to " + url + "; " + std::to_string(rejected) +
+               " rejected: " + why);
+    return 1;
+  }
+  print_line("Sent " + std::to_string(spans) + " span(s) to " + url + ".");
+  return 0;
+}
 }  // namespace
 
 void add_export_command(CLI::App& app, ExitCode& rc) {
@@ -38,9 +95,18 @@ void add_export_command(CLI::App& app, ExitCode& rc) {
   cmd->add_option("--format", opts->format,
                   "json: the recorded events (default); otlp: OpenTelemetry spans as OTLP/HTTP JSON")
       ->check(CLI::IsMember({"json", "otlp"}));
+  cmd->add_option("--to", opts->to,
+                  "With --format otlp: send the spans to this OTLP/HTTP endpoint (a base URL gets /v1/traces)");
+  cmd->add_option("--header", opts->headers,
+                  "With --to: an extra request header K=V (repeatable; after PROMPTETHEUS_OTLP_HEADERS)");
   add_api_options(*cmd, opts->api);
   cmd->callback([opts, &rc] {
     using namespace analysis;
+    if (!opts->to.empty() && opts->format != "otlp") {
+      print_error("promptetheus export: error: --to sends OpenTelemetry spans: use it with --format otlp");
+      rc.value = kUsageErrorExit;
+      return;
+    }
     std::optional<Session> session;
     std::string id = opts->session_id;  // the argument as given, or the id a prefix stands for
     if (opts->api.url.empty()) {
@@ -84,6 +150,11 @@ void add_export_command(CLI::App& app, ExitCode& rc) {
     if (otlp) {
       const nlohmann::ordered_json request = otlp_trace_document(*session);
       spans = request["resourceSpans"][0]["scopeSpans"][0]["spans"].size();
+      if (!opts->to.empty()) {
+        rc.value = send_otlp(opts->to, opts->headers,
+                             request.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace), spans);
+        return;
+      }
       doc = request.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
     } else {
       doc = export_document(id, *session);

@@ -15,6 +15,9 @@ using nlohmann::json;
 
 namespace {
 
+// The instrumentation scope of the spans the Promptetheus SDK and CLI export (contract §9.1).
+constexpr const char* kPromptetheusScope = "promptetheus";
+
 // Attribute values nested deeper than this (arrays in arrays, lists in lists) are kept as null:
 // the request parser allows deeper documents, and the conversion recurses.
 constexpr int kMaxAttributeDepth = 64;
@@ -208,6 +211,14 @@ struct SpanMapper {
     }
     ++mapping.accepted_spans;
 
+    const json* attributes = member(span, "attributes");
+    json attribute_map = attributes ? key_values(*attributes, 0) : json::object();
+    std::string recorded_session;
+    if (scope == kPromptetheusScope) {
+      auto session = attribute_map.find("promptetheus.session_id");
+      if (session != attribute_map.end() && session->is_string()) recorded_session = session->get<std::string>();
+    }
+
     const json ids{{"otel.trace_id", *trace_id}, {"otel.span_id", *span_hex}};
     std::size_t n = 0;
     const auto add = [&](std::int64_t time, const char* type, json payload, json metadata) {
@@ -217,7 +228,7 @@ struct SpanMapper {
                  {"payload", std::move(payload)},
                  {"span_id", span_id},
                  {"metadata", std::move(metadata)}};
-      trace.events.push_back(OtlpEvent{time, parent_hex, std::move(event)});
+      trace.events.push_back(OtlpEvent{time, parent_hex, std::move(event), recorded_session});
     };
 
     json start_metadata = ids;
@@ -227,8 +238,7 @@ struct SpanMapper {
                                "SPAN_KIND_CLIENT", "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER"}));
     start_metadata["otel.service"] = service;
     start_metadata["otel.scope"] = scope;
-    const json* attributes = member(span, "attributes");
-    start_metadata["otel.attributes"] = attributes ? key_values(*attributes, 0) : json::object();
+    start_metadata["otel.attributes"] = std::move(attribute_map);
     start_metadata["otel.resource"] = resource_attributes;
     add(*start, "state_change", json{{"name", "span_start"}, {"span_name", name}}, std::move(start_metadata));
 

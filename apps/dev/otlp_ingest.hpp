@@ -42,6 +42,10 @@ struct OtlpEvent {
   std::string parent_span_hex;
   /// The envelope without session_id, seq and parent_id.
   nlohmann::json event;
+  /// For a span the Promptetheus SDK or CLI exported (scope "promptetheus"): the session it
+  /// describes (its promptetheus.session_id attribute). That session's own events already say
+  /// what the span says.
+  std::string recorded_session;
 };
 
 /// The events of the spans of one trace in a request, span by span in request order.

@@ -106,6 +106,9 @@ std::int64_t store_trace(DevStore& store, OtlpTrace& trace, const std::string& w
   events.reserve(order.size());
   for (std::size_t i : order) {
     OtlpEvent& source = trace.events[i];
+    // A span exported from this very session (the SDK's or CLI's OTLP export of it, sent here
+    // too) repeats the session's own events: nothing to add.
+    if (joined && source.recorded_session == session) continue;
     json& event = source.event;
     std::string pending;
     event["session_id"] = session;

@@ -9,6 +9,8 @@
 //   - else in the session `otel_<trace id>`, created on its first span (agent: the service
 //     name, source "otlp", status "failed" once a span of it fails, else "completed"); when an
 //     agent session later claims that trace, these events move into it.
+// Spans the Promptetheus SDK or CLI exported from an agent session (scope "promptetheus") are not
+// stored again in that session: its own events already hold them.
 // Joins do not depend on arrival order: a span whose parent is an agent span not delivered yet
 // is pointed at it when it arrives (join_agent_event).
 // An event's seq is its time in Unix nanoseconds (the next free one when that is taken), so

@@ -1,7 +1,8 @@
 // `promptetheus dev` start-up as a user meets it: a busy port is an error with its reason and exit
 // code 1 (no usage text), listening beyond loopback warns that the dev credentials are public;
 // and `export --out` writes a private file, like the spool it reads; `export --format otlp` writes
-// the session as an OTLP/HTTP JSON request and leaves the default document as it was.
+// the session as an OTLP/HTTP JSON request and leaves the default document as it was, and with
+// --to sends it to an OTLP/HTTP receiver (here `promptetheus dev`'s).
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -15,7 +16,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "conformance/dev_server_process.hpp"
 #include "conformance/subprocess.hpp"
+#include "dev/http.hpp"
 
 namespace {
 
@@ -92,8 +95,8 @@ TEST_CASE("export --out writes a private file", "[conformance][cli]") {
   CHECK((st.st_mode & 0777) == 0600);
 }
 
-TEST_CASE("export --format otlp writes the session as OpenTelemetry spans", "[conformance][cli]") {
-  TempDir dir;
+// A spooled session "s" (agent "cal") with one span "search" whose tool result failed.
+void write_span_session(const TempDir& dir) {
   REQUIRE(run_process("/bin/mkdir", {"-p", dir.path() + "/spool"}, "").exit_code == 0);
   const std::string span = "span_0af7651916cd43dd8448eb211c80319c";
   const std::string lines =
@@ -110,6 +113,12 @@ TEST_CASE("export --format otlp writes the session as OpenTelemetry spans", "[co
     file << lines;
     REQUIRE(file.good());
   }
+
+}
+
+TEST_CASE("export --format otlp writes the session as OpenTelemetry spans", "[conformance][cli]") {
+  TempDir dir;
+  write_span_session(dir);
 
   const auto r = run_process(PROMPTETHEUS_CLI_PATH, {"export", "s", "--dir", "spool", "--format", "otlp"}, dir.path());
   REQUIRE(r.exit_code == 0);
@@ -146,4 +155,46 @@ TEST_CASE("export --format otlp writes the session as OpenTelemetry spans", "[co
   CHECK(plain.out.rfind("{\n  \"session_id\": \"s\",\n  \"events\": [", 0) == 0);
   CHECK(nlohmann::json::parse(plain.out)["summary"]["count"] == 4);
   CHECK(run_process(PROMPTETHEUS_CLI_PATH, {"export", "s", "--dir", "spool", "--format", "xml"}, dir.path()).exit_code != 0);
+}
+
+TEST_CASE("export --format otlp --to sends the spans to an OTLP/HTTP receiver", "[conformance][cli]") {
+  TempDir dir;
+  write_span_session(dir);
+  promptetheus::test::DevServer server(dir.path() + "/dev");
+  REQUIRE(server.ready());
+
+  // A base URL gets /v1/traces; headers come from PROMPTETHEUS_OTLP_HEADERS and --header.
+  const auto sent = run_process(PROMPTETHEUS_CLI_PATH,
+                                {"export", "s", "--dir", "spool", "--format", "otlp", "--to", server.url(),
+                                 "--header", "x-team=agents", "--header", "broken"},
+                                dir.path(), {"PROMPTETHEUS_OTLP_HEADERS=x-env=1"});
+  CHECK(sent.exit_code == 0);
+  CHECK(sent.out == "Sent 2 span(s) to " + server.url() + "/v1/traces.\n");
+  CHECK(sent.err == "promptetheus: header 'broken' has no '='; left out\n");
+
+  // The receiver holds them as a session of their trace (the trace derived from the session id).
+  const auto doc = nlohmann::json::parse(
+      run_process(PROMPTETHEUS_CLI_PATH, {"export", "s", "--dir", "spool", "--format", "otlp"}, dir.path()).out);
+  const std::string trace = doc["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"];
+  httplib::Client client(server.url());
+  auto res = client.Get("/api/traces/otel_" + trace + "/events", {{"Authorization", "Bearer pt_console_token"}});
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  std::vector<std::string> started;
+  const auto stored = nlohmann::json::parse(res->body);
+  for (const auto& event : stored["events"]) {
+    if (event["payload"].value("name", "") == "span_start") started.push_back(event["payload"]["span_name"]);
+  }
+  CHECK(started == std::vector<std::string>{"promptetheus.session s", "search"});
+
+  // --to is for spans; a receiver that is not there is an API error.
+  CHECK(run_process(PROMPTETHEUS_CLI_PATH, {"export", "s", "--dir", "spool", "--to", server.url()}, dir.path())
+            .exit_code == 64);
+  const auto refused = run_process(
+      PROMPTETHEUS_CLI_PATH,
+      {"export", "s", "--dir", "spool", "--format", "otlp", "--to", "http://127.0.0.1:" +
+                                                                        std::to_string(promptetheus::test::free_port())},
+      dir.path());
+  CHECK(refused.exit_code == 3);
+  CHECK(refused.err.find("did not take the spans") != std::string::npos);
 }

@@ -465,3 +465,33 @@ TEST_CASE("otlp ingest: joins do not depend on whether the spans or the agent's 
   post_ok(server, request({span(kTrace, "3333333333333333", root, "agent side", kStart + 30, kStart + 40)}));
   CHECK(parent_of(events_of(server, session), "agent side").is_null());
 }
+
+TEST_CASE("otlp ingest: the SDK's own export of a session is not stored again in that session", "[otlp]") {
+  DevServerFixture server;
+  const std::string session = "agent_self";
+  REQUIRE(server.create_trace(session) == 201);
+  json started{{"type", "state_change"}, {"session_id", session}, {"timestamp", "2025-11-24T16:00:00.000000Z"},
+               {"seq", 0}, {"idempotency_key", "self:0"},
+               {"payload", {{"name", "session_started"}, {"before", nullptr}, {"after", json::object()}}}};
+  auto res = server.client().Post("/api/traces/" + session + "/events", {{"Authorization", "Bearer " + server.api_key()}},
+                                  json{{"events", {started}}}.dump(), "application/json");
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  const std::string trace =
+      promptetheus::detail::lower_hex(promptetheus::detail::trace_identity(session, {}).trace_id);
+  const auto exported = [&](const std::string& id, const std::string& recorded) {
+    json s = span(trace, id, "", "promptetheus.session " + recorded, kStart, kStart + 10);
+    s["attributes"] = json::array({string_attribute("promptetheus.session_id", recorded)});
+    return s;
+  };
+  // The session's own export (scope "promptetheus"), and a span of that scope about another run.
+  json document = request({exported("1111111111111111", session), exported("2222222222222222", "other")});
+  document["resourceSpans"][0]["scopeSpans"][0]["scope"]["name"] = "promptetheus";
+  CHECK(post_ok(server, document) == json::object());
+  const auto events = events_of(server, session);
+  REQUIRE(events.size() == 1 + 2);
+  CHECK(events[1]["span_id"] == "span_2222222222222222");
+  // The same spans from another instrumentation scope are other services' spans: stored.
+  post_ok(server, request({exported("3333333333333333", session)}));
+  CHECK(events_of(server, session).size() == 1 + 4);
+}
