@@ -18,6 +18,7 @@
 #include "analysis/reports.hpp"
 #include "analysis/session_store.hpp"
 #include "analysis/timeline.hpp"
+#include "core/percent_decoding.hpp"
 #include "dev/artifact_paths.hpp"
 #include "dev/console_assets.hpp"
 
@@ -49,29 +50,6 @@ void send_text(Response& res, int status, std::string body) {
 
 void send_error(Response& res, int status, const std::string& detail) {
   send_text(res, status, dump(json{{"detail", detail}}));
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string form_decode(const std::string& s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-               hex_value(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
 }
 
 std::string ascii_lower(std::string s) {
@@ -207,8 +185,9 @@ std::map<std::string, std::string> parse_query(const std::string& target) {
     const std::string pair = query.substr(start, amp - start);
     if (!pair.empty()) {
       const auto eq = pair.find('=');
-      std::string name = form_decode(pair.substr(0, eq));
-      std::string value = eq == std::string::npos ? std::string() : form_decode(pair.substr(eq + 1));
+      std::string name = detail::percent_decode(pair.substr(0, eq), /*plus_is_space=*/true);
+      std::string value =
+          eq == std::string::npos ? std::string() : detail::percent_decode(pair.substr(eq + 1), /*plus_is_space=*/true);
       out.emplace(std::move(name), std::move(value));
     }
     start = amp + 1;

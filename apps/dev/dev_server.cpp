@@ -18,6 +18,7 @@
 #include "core/event_validation.hpp"
 #include "core/files.hpp"
 #include "core/json_writer.hpp"
+#include "core/percent_decoding.hpp"
 #include "dev/artifact_paths.hpp"
 #include "dev/console_api.hpp"
 #include "dev/dev_store.hpp"
@@ -69,27 +70,6 @@ void send_error(Response& res, const HttpError& error) {
   send_error(res, error.status, error.detail);
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// "%2F" → "/", and so on; a malformed escape is kept as written. '+' is not a space in a path.
-std::string percent_decode(const std::string& segment) {
-  std::string out;
-  for (std::size_t i = 0; i < segment.size(); ++i) {
-    if (segment[i] == '%' && i + 2 < segment.size() && hex_value(segment[i + 1]) >= 0 && hex_value(segment[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(segment[i + 1]) * 16 + hex_value(segment[i + 2]));
-      i += 2;
-    } else {
-      out += segment[i];
-    }
-  }
-  return out;
-}
-
 // The decoded segments of the request target's path: "/api/traces/a%2Fb/events?x" →
 // {"api", "traces", "a/b", "events"}.
 std::vector<std::string> path_segments(const std::string& target) {
@@ -99,7 +79,7 @@ std::vector<std::string> path_segments(const std::string& target) {
   std::size_t start = 1;
   for (;;) {
     const auto slash = path.find('/', start);
-    segments.push_back(percent_decode(path.substr(start, slash - start)));
+    segments.push_back(detail::percent_decode(path.substr(start, slash - start)));
     if (slash == std::string::npos) break;
     start = slash + 1;
   }

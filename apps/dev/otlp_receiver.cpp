@@ -148,9 +148,7 @@ OtlpReceipt receive_otlp_traces(DevStore& store, const RawBody& body, const std:
                                 const std::string& project_id) {
   const bool protobuf = media_type == "application/x-protobuf";
   if (!protobuf && media_type != "application/json") {
-    OtlpReceipt receipt = failure(415, "unsupported content type: use application/json or application/x-protobuf",
-                                  false);
-    return receipt;
+    return failure(415, "unsupported content type: use application/json or application/x-protobuf", false);
   }
   json request;
   std::string error;

@@ -1,5 +1,7 @@
 #include "core/otlp_headers.hpp"
 
+#include "core/percent_decoding.hpp"
+
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 namespace {
@@ -8,28 +10,6 @@ std::string_view trimmed(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
   return text;
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// "%20" → " "; a '%' not followed by two hex digits is kept as written.
-std::string percent_decoded(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hex_digit(text[i + 1]) >= 0 && hex_digit(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_digit(text[i + 1]) * 16 + hex_digit(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
 }
 
 // An HTTP field name is a token (RFC 9110 §5.6.2).
@@ -67,7 +47,7 @@ OtlpHeaders parse_otlp_headers(std::string_view list) {
       continue;
     }
     const std::string name(trimmed(member.substr(0, equals)));
-    const std::string value = percent_decoded(trimmed(member.substr(equals + 1)));
+    const std::string value = percent_decode(trimmed(member.substr(equals + 1)));
     if (!is_token(name)) {
       result.problems.push_back("header name '" + name + "' is not a valid HTTP field name; left out");
       continue;

@@ -73,6 +73,21 @@ std::string served(DevServerFixture& server, const std::string& session, const s
   return res->body;
 }
 
+// Records session `id` with a client delivering to `port`: `record` adds the artifacts, the
+// session ends, and the client flushes (up to 20 s) and is destroyed. Returns its stats.
+template <typename Record>
+pt::Stats record_session(int port, const fs::path& dir, const std::string& id, Record record) {
+  pt::Client client(http_options(port, dir));
+  pt::SessionOptions options;
+  options.session_id = id;
+  options.client = &client;
+  pt::Session session(options);
+  record(session);
+  session.end();
+  REQUIRE(client.flush(std::chrono::seconds(20)));
+  return client.stats();
+}
+
 std::size_t regular_files_under(const fs::path& dir) {
   std::size_t n = 0;
   std::error_code ec;
@@ -92,19 +107,10 @@ TEST_CASE("artifact upload: screenshots and recordings are stored byte-identical
   fs::create_directories(dir);
   std::ofstream(recording, std::ios::binary).write(reinterpret_cast<const char*>(webm.data()),
                                                     static_cast<std::streamsize>(webm.size()));
-  pt::Stats stats;
-  {
-    pt::Client client(http_options(server.port(), dir));
-    pt::SessionOptions options;
-    options.session_id = "art_upload";
-    options.client = &client;
-    pt::Session session(options);
+  const pt::Stats stats = record_session(server.port(), dir, "art_upload", [&](pt::Session& session) {
     CHECK(session.screenshot(png));
     CHECK(session.replay_artifact(recording));
-    session.end();
-    REQUIRE(client.flush(std::chrono::seconds(20)));
-    stats = client.stats();
-  }
+  });
   CHECK(stats.artifacts_uploaded == 2);
   CHECK(stats.artifacts_dead_lettered == 0);
   CHECK(stats.delivered == stats.enqueued);
@@ -132,19 +138,10 @@ TEST_CASE("artifact upload: an artifact recorded during an outage is uploaded fr
   const fs::path dir = fresh_dir("outage");
   const auto png = random_bytes(64 * 1024 + 3, 3);
   server.stop();  // connections are refused
-  {
-    pt::Client client(http_options(server.port(), dir));
-    pt::SessionOptions options;
-    options.session_id = "art_outage";
-    options.client = &client;
-    pt::Session session(options);
-    CHECK(session.screenshot(png));
-    session.end();
-    REQUIRE(client.flush(std::chrono::seconds(20)));
-    const pt::Stats stats = client.stats();
-    CHECK(stats.spooled == stats.enqueued);
-    CHECK(stats.artifacts_uploaded == 0);
-  }
+  const pt::Stats offline = record_session(server.port(), dir, "art_outage",
+                                           [&](pt::Session& session) { CHECK(session.screenshot(png)); });
+  CHECK(offline.spooled == offline.enqueued);
+  CHECK(offline.artifacts_uploaded == 0);
   // The bytes wait where the SDK kept them, the event in the outbox.
   CHECK(regular_files_under(dir / "artifacts") == 1);
 
@@ -170,19 +167,10 @@ TEST_CASE("artifact upload: a file over the server's limit is dead-lettered with
   const fs::path dir = fresh_dir("oversize");
   const auto small = random_bytes(1000, 4);
   const auto large = random_bytes(10000, 5);
-  pt::Stats stats;
-  {
-    pt::Client client(http_options(server.port(), dir));
-    pt::SessionOptions options;
-    options.session_id = "art_large";
-    options.client = &client;
-    pt::Session session(options);
+  const pt::Stats stats = record_session(server.port(), dir, "art_large", [&](pt::Session& session) {
     CHECK(session.screenshot(large));
     CHECK(session.screenshot(small));
-    session.end();
-    REQUIRE(client.flush(std::chrono::seconds(20)));
-    stats = client.stats();
-  }
+  });
   CHECK(stats.artifacts_uploaded == 1);
   CHECK(stats.artifacts_dead_lettered == 1);
   CHECK(stats.delivered == stats.enqueued);  // every event reached the server
