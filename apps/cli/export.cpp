@@ -19,6 +19,7 @@
 #include "cli_common.hpp"
 #include "cli_http.hpp"
 #include "core/otlp_headers.hpp"
+#include "transport/otlp_exporter.hpp"
 #include "promptetheus/version.hpp"
 #include "session_loading.hpp"
 
@@ -35,16 +36,6 @@ struct ExportOptions {
   ApiOptions api;
 };
 
-// The traces URL of an OTLP/HTTP endpoint: a base URL (no path) gets /v1/traces, as
-// OpenTelemetry's OTEL_EXPORTER_OTLP_ENDPOINT does; a URL with a path is used as it is.
-std::string traces_url(const std::string& endpoint) {
-  const auto scheme = endpoint.find("://");
-  const auto path = endpoint.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  if (path == std::string::npos) return endpoint + "/v1/traces";
-  if (endpoint.size() == path + 1) return endpoint + "v1/traces";
-  return endpoint;
-}
-
 // Sends the document; prints what the receiver made of it. Exit 0 when every span was taken.
 int send_otlp(const std::string& endpoint, const std::vector<std::string>& header_options,
               const std::string& document, std::size_t spans) {
@@ -57,7 +48,7 @@ int send_otlp(const std::string& endpoint, const std::vector<std::string>& heade
   HttpCaller caller;
   caller.user_agent = "promptetheus-cli/" PROMPTETHEUS_VERSION_STRING;
   for (const auto& [name, value] : parsed.headers) caller.extra_headers.push_back(name + ": " + value);
-  const std::string url = traces_url(endpoint);
+  const std::string url = detail::otlp_traces_url(endpoint);
   const HttpReply reply = http_post_json(url, document, "", std::chrono::seconds(30), caller);
   if (reply.status < 200 || reply.status >= 300) {
     print_error("promptetheus: " + url + " did not take the spans: " +
@@ -65,17 +56,8 @@ int send_otlp(const std::string& endpoint, const std::vector<std::string>& heade
                               : reply.reason));
     return kApiErrorExit;
   }
-  // ExportTraceServiceResponse: partialSuccess.rejectedSpans (an int64: a string or a number).
-  const auto answer = nlohmann::json::parse(reply.body, nullptr, false);
-  std::int64_t rejected = 0;
   std::string why;
-  if (answer.is_object() && answer.contains("partialSuccess") && answer["partialSuccess"].is_object()) {
-    const auto& partial = answer["partialSuccess"];
-    const auto count = partial.value("rejectedSpans", nlohmann::json());
-    if (count.is_number_integer()) rejected = count.get<std::int64_t>();
-    if (count.is_string()) rejected = std::atoll(count.get<std::string>().c_str());
-    if (partial.contains("errorMessage") && partial["errorMessage"].is_string()) why = partial["errorMessage"];
-  }
+  const std::int64_t rejected = detail::otlp_rejected_spans(reply.body, &why);
   if (rejected > 0) {
     print_line("Sent " + std::to_string(spans) + " span(s) to " + url + "; " + std::to_string(rejected) +
                " rejected: " + why);

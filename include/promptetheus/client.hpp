@@ -66,9 +66,17 @@ struct Stats {
   /// good, kept in dead-letter/artifacts/ with the reason (their events are still delivered).
   std::uint64_t artifacts_uploaded = 0;
   std::uint64_t artifacts_dead_lettered = 0;
+  /// The OpenTelemetry destination (Options::otlp_endpoint), in spans, beside the counters
+  /// above (which count the events of the transport beside it): taken by the endpoint, waiting
+  /// in <spool_dir>/otlp/ (sent by the exporter's thread, or by a later process), refused by
+  /// it (a partial success, or kept in dead-letter/otlp/), and lost (the outbox's size cap).
+  std::uint64_t otlp_spans_exported = 0;
+  std::uint64_t otlp_spans_pending = 0;
+  std::uint64_t otlp_spans_rejected = 0;
+  std::uint64_t otlp_spans_dropped = 0;
   std::uint64_t queue_depth = 0;           ///< waiting for the worker now
   std::string circuit_state = "closed";    ///< "closed", "open" or "half_open" (HTTP only)
-  std::string transport;                   ///< the transport in use: "http", "spool", ...
+  std::string transport;                   ///< the transport in use: "http", "spool", "http+otlp", ...
 
   std::uint64_t dropped_total() const noexcept {
     return dropped_queue_full + dropped_after_end + dropped_invalid + dropped_io_error +

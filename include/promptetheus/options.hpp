@@ -27,13 +27,14 @@ enum class TransportMode {
   automatic,  ///< http when an API key is set, spool otherwise
   http,       ///< the Promptetheus HTTP API, with the spool as retry queue
   spool,      ///< JSONL files in spool_dir only
+  otlp,       ///< the spool as the record, and OpenTelemetry spans to otlp_endpoint
   memory,     ///< kept in memory (tests; see promptetheus/testing.hpp)
   off,        ///< nothing is recorded
 };
 
 enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3, off = 4 };
 
-/// Parses "auto", "http", "spool", "memory", "off" (or "none"). Returns false for anything else.
+/// Parses "auto", "http", "spool", "otlp", "memory", "off" (or "none"). Returns false for anything else.
 PROMPTETHEUS_API bool parse_transport_mode(std::string_view text, TransportMode& out) noexcept;
 PROMPTETHEUS_API const char* to_string(TransportMode mode) noexcept;
 
@@ -46,6 +47,16 @@ struct PROMPTETHEUS_API Options {
   std::chrono::milliseconds http_timeout{30000};                    // PROMPTETHEUS_HTTP_TIMEOUT (seconds)
   TransportMode transport = TransportMode::automatic;              // PROMPTETHEUS_TRANSPORT
   std::string spool_dir = ".promptetheus/spool";                    // PROMPTETHEUS_SPOOL_DIR
+  /// OpenTelemetry (docs/opentelemetry.md): when set, every span is also sent as OTLP/HTTP JSON
+  /// to this endpoint, beside the transport (both get every event, neither waits for the other),
+  /// each span as it ends. A base URL gets /v1/traces. Required by transport=otlp.
+  std::string otlp_endpoint;                                        // PROMPTETHEUS_OTLP_ENDPOINT
+  /// Extra headers of the OTLP requests, as OTEL_EXPORTER_OTLP_HEADERS: "k=v,k=v", values
+  /// percent-encoded.                                                PROMPTETHEUS_OTLP_HEADERS
+  std::string otlp_headers;
+  /// Resource attributes of the spans, the same "k=v,k=v" form. service.name defaults to the
+  /// session's agent name.                                  PROMPTETHEUS_OTLP_RESOURCE_ATTRIBUTES
+  std::string otlp_resource_attributes;
   /// Screenshots and recordings are kept here, under <artifact_dir>/<session>/<artifact_id>/.
   std::string artifact_dir = ".promptetheus/artifacts";
 

@@ -1,9 +1,11 @@
 #include "client/delivery_assembly.hpp"
 
 #include "core/log.hpp"
+#include "core/otlp_headers.hpp"
 #include "policy/recording_policy.hpp"
 #include "transport/http_transport.hpp"
 #include "transport/memory_transport.hpp"
+#include "transport/otlp_tee_transport.hpp"
 #include "transport/spool.hpp"
 #include "transport/spool_transport.hpp"
 
@@ -40,9 +42,9 @@ DeliveryParts spool_parts(const Options& options, Status status) {
   return parts(std::make_unique<SpoolTransport>(spool), "spool", &spool, nullptr, std::move(status));
 }
 
-// The transport and spill target for `options`; `policy` redacts what the HTTP transport
-// replays from the spool.
-DeliveryParts assemble_transport(const Options& options, const std::shared_ptr<const EventPolicy>& policy) noexcept {
+// The transport and spill target for `options` without the OpenTelemetry destination;
+// `policy` redacts what the HTTP transport replays from the spool.
+DeliveryParts assemble_primary(const Options& options, const std::shared_ptr<const EventPolicy>& policy) noexcept {
   try {
     if (options.transport_factory) {
       std::unique_ptr<Transport> transport;
@@ -65,6 +67,7 @@ DeliveryParts assemble_transport(const Options& options, const std::shared_ptr<c
       case TransportMode::memory:
         return parts(std::make_unique<MemoryTransport>(), "memory", nullptr, nullptr, Status{});
       case TransportMode::spool:
+      case TransportMode::otlp:  // the spool is the record; the spans are added by with_otlp
         return spool_parts(options, Status{});
       case TransportMode::automatic:
         if (options.api_key.empty()) return spool_parts(options, Status{});
@@ -99,14 +102,67 @@ DeliveryParts assemble_transport(const Options& options, const std::shared_ptr<c
   }
 }
 
+// "k=v,k=v" (OpenTelemetry's list form), its problems logged.
+std::vector<std::pair<std::string, std::string>> otlp_list(const std::string& list, const char* what) {
+  OtlpHeaders parsed = parse_otlp_headers(list);
+  for (const std::string& problem : parsed.problems) log_warn(std::string(what) + ": " + problem);
+  return std::move(parsed.headers);
+}
+
+// `primary` with the OpenTelemetry destination beside it, when options ask for one.
+DeliveryParts with_otlp(const Options& options, DeliveryParts primary) noexcept {
+  const bool wanted = options.transport == TransportMode::otlp || !options.otlp_endpoint.empty();
+  if (!wanted || options.transport == TransportMode::off || (!primary.transport && primary.name == "off")) {
+    return primary;
+  }
+  try {
+    if (options.otlp_endpoint.empty()) {
+      primary.status = Status(ErrorCode::invalid_argument,
+                              "transport=otlp requires otlp_endpoint or PROMPTETHEUS_OTLP_ENDPOINT; using the spool");
+      log_warn(primary.status.message());
+      return primary;
+    }
+    auto health = primary.health ? primary.health : std::make_shared<TransportHealth>();
+    OtlpSpanBuilderConfig spans;
+    for (auto& [key, value] : otlp_list(options.otlp_resource_attributes, "otlp_resource_attributes")) {
+      spans.resource_attributes[key] = value;
+    }
+    OtlpExporterConfig exporter;
+    exporter.traces_url = otlp_traces_url(options.otlp_endpoint);
+    for (auto& [name, value] : otlp_list(options.otlp_headers, "otlp_headers")) {
+      exporter.extra_headers.push_back(name + ": " + value);
+    }
+    exporter.outbox_dir = options.spool_dir + "/" + kOtlpOutboxDirName;
+    exporter.dead_letter_dir = options.spool_dir + "/dead-letter/" + kOtlpOutboxDirName;
+    exporter.request_timeout = options.http_timeout;
+    exporter.compress_min_bytes = options.compress_min_bytes;
+    exporter.max_outbox_bytes = options.spool_max_bytes;
+    primary.transport = std::make_unique<OtlpTeeTransport>(std::move(primary.transport), std::move(spans),
+                                                           std::move(exporter), health);
+    primary.health = std::move(health);
+    primary.name = options.transport == TransportMode::otlp ? "otlp" : primary.name + "+otlp";
+    return primary;
+  } catch (const std::exception& e) {
+    log_warn(std::string("cannot start the OpenTelemetry export: ") + e.what());
+  } catch (...) {
+    log_warn("cannot start the OpenTelemetry export");
+  }
+  return primary;
+}
+
+DeliveryParts assemble_transport(const Options& options, const std::shared_ptr<const EventPolicy>& policy) noexcept {
+  return with_otlp(options, assemble_primary(options, policy));
+}
+
 // What PROMPTETHEUS_DEBUG=1 shows of the client's set-up: where events go, never the key.
 void log_decisions(const Options& options, const DeliveryParts& parts) noexcept {
   try {
     std::string line = "client: transport " + parts.name + " (configured " + to_string(options.transport) +
                         ", api_key " + (options.api_key.empty() ? "not set" : "set") + ")";
-    if (parts.name == "http") line += ", api_url " + options.api_url;
+    if (parts.name.rfind("http", 0) == 0) line += ", api_url " + options.api_url;
+    if (parts.name.find("otlp") != std::string::npos) line += ", otlp_endpoint " + options.otlp_endpoint;
     line += ", spool_dir " + options.spool_dir;
-    if (parts.name == "http") line += " (undelivered events wait in " + options.spool_dir + "/" + kOutboxDirName + ")";
+    if (parts.name.rfind("http", 0) == 0) line += " (undelivered events wait in " + options.spool_dir + "/" + kOutboxDirName + ")";
     line += ", sample_rate " + std::to_string(options.sample_rate) + ", redact " +
             (options.redact.empty() ? std::string("off") : options.redact);
     log_debug(line);

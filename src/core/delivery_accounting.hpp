@@ -41,6 +41,11 @@ struct TransportHealth {
   std::atomic<std::uint64_t> replay_handled_events{0};
   std::atomic<std::uint64_t> uploaded_artifacts{0};       ///< artifact files the API took
   std::atomic<std::uint64_t> dead_lettered_artifacts{0};  ///< refused for good, kept in dead-letter/
+  // The OpenTelemetry destination (OtlpExporter), counted in spans.
+  std::atomic<std::uint64_t> otlp_exported_spans{0};  ///< taken by the endpoint
+  std::atomic<std::uint64_t> otlp_pending_spans{0};   ///< waiting in the OTLP outbox
+  std::atomic<std::uint64_t> otlp_rejected_spans{0};  ///< refused (partial success, or kept in dead-letter/otlp)
+  std::atomic<std::uint64_t> otlp_dropped_spans{0};   ///< lost: outbox cap, or not writable
   std::atomic<int> circuit_state{0};              ///< 0 = closed, 1 = open, 2 = half-open
 };
 

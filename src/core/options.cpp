@@ -246,6 +246,9 @@ void apply(Options& options, const Layer& layer) {
   if (get("environment", v)) options.environment = v;
   if (get("redact", v)) options.redact = v;
   if (get("spool_dir", v)) options.spool_dir = v;
+  if (get("otlp_endpoint", v)) options.otlp_endpoint = v;
+  if (get("otlp_headers", v)) options.otlp_headers = v;
+  if (get("otlp_resource_attributes", v)) options.otlp_resource_attributes = v;
   if (get("sample_rate", v)) {
     double rate = 1.0;
     if (!parse_double(v, rate)) {
@@ -307,7 +310,7 @@ Layer config_file_layer(Options& options) {
   static const std::set<std::string> kKnownKeys = {
       "api_url",   "api_key",      "project_id",         "environment", "redact", "spool_dir",
       "sample_rate", "http_timeout", "transport",        "event_sample_rates", "tail_sample", "debug",
-      "prices"};
+      "prices", "otlp_endpoint", "otlp_headers", "otlp_resource_attributes"};
   for (const auto& [key, value] : layer.values) {
     if (kKnownKeys.count(key) == 0) warn(options, "unknown key '" + key + "' in " + path + "; ignored");
   }
@@ -335,6 +338,8 @@ Layer environment_layer() {
       {"PROMPTETHEUS_SPOOL_DIR", "spool_dir"},     {"PROMPTETHEUS_DEBUG", "debug"},
       {"PROMPTETHEUS_EVENT_SAMPLE_RATES", "event_sample_rates"}, {"PROMPTETHEUS_TAIL_SAMPLE", "tail_sample"},
       {"PROMPTETHEUS_PRICES", "prices"},
+      {"PROMPTETHEUS_OTLP_ENDPOINT", "otlp_endpoint"}, {"PROMPTETHEUS_OTLP_HEADERS", "otlp_headers"},
+      {"PROMPTETHEUS_OTLP_RESOURCE_ATTRIBUTES", "otlp_resource_attributes"},
   };
   Layer layer;
   layer.source = "the environment";
@@ -351,6 +356,7 @@ bool parse_transport_mode(std::string_view text, TransportMode& out) noexcept {
   if (text == "auto") out = TransportMode::automatic;
   else if (text == "http") out = TransportMode::http;
   else if (text == "spool") out = TransportMode::spool;
+  else if (text == "otlp") out = TransportMode::otlp;
   else if (text == "memory") out = TransportMode::memory;
   else if (text == "off" || text == "none") out = TransportMode::off;
   else return false;
@@ -362,6 +368,7 @@ const char* to_string(TransportMode mode) noexcept {
     case TransportMode::automatic: return "auto";
     case TransportMode::http: return "http";
     case TransportMode::spool: return "spool";
+    case TransportMode::otlp: return "otlp";
     case TransportMode::memory: return "memory";
     case TransportMode::off: return "off";
   }

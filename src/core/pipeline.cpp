@@ -636,6 +636,12 @@ Stats Pipeline::stats() const noexcept {
     s.retries = health_ ? health_->retries.load() : 0;
     s.artifacts_uploaded = health_ ? health_->uploaded_artifacts.load() : 0;
     s.artifacts_dead_lettered = health_ ? health_->dead_lettered_artifacts.load() : 0;
+    if (health_) {
+      s.otlp_spans_exported = health_->otlp_exported_spans.load();
+      s.otlp_spans_pending = health_->otlp_pending_spans.load();
+      s.otlp_spans_rejected = health_->otlp_rejected_spans.load();
+      s.otlp_spans_dropped = health_->otlp_dropped_spans.load();
+    }
     s.dropped_queue_full = dropped_queue_full_.load();
     s.dropped_after_end = dropped_after_end_.load();
     s.dropped_invalid = dropped_invalid_.load();

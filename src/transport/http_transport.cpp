@@ -1,6 +1,5 @@
 #include "transport/http_transport.hpp"
 
-#include <zlib.h>
 
 #include <unistd.h>
 
@@ -13,31 +12,9 @@
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
 #include "core/session_file_name.hpp"
+#include "transport/gzip_stream.hpp"
 
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
-
-// One reusable deflate stream writing gzip (mtime 0, so equal input gives equal bytes).
-struct HttpTransport::Gzip {
-  z_stream zs{};
-  bool ready = false;
-  explicit Gzip(int level) {
-    ready = deflateInit2(&zs, std::clamp(level, 1, 9), Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
-  }
-  ~Gzip() {
-    if (ready) deflateEnd(&zs);
-  }
-  bool compress(const std::string& in, std::string& out) {
-    if (!ready || deflateReset(&zs) != Z_OK) return false;
-    out.resize(deflateBound(&zs, static_cast<uLong>(in.size())) + 32);
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    zs.avail_in = static_cast<uInt>(in.size());
-    zs.next_out = reinterpret_cast<Bytef*>(out.data());
-    zs.avail_out = static_cast<uInt>(out.size());
-    if (deflate(&zs, Z_FINISH) != Z_STREAM_END) return false;
-    out.resize(out.size() - zs.avail_out);
-    return true;
-  }
-};
 
 HttpTransportConfig http_config_from(const Options& options) {
   HttpTransportConfig config;
@@ -68,7 +45,7 @@ HttpTransport::HttpTransport(HttpTransportConfig config, std::shared_ptr<Transpo
                           config_.low_speed_time, config_.user_agent}),
       breaker_(config_.circuit_failure_threshold, config_.circuit_reset, config_.clock),
       rng_(config_.rng_seed ? config_.rng_seed : std::random_device{}()),
-      gzip_(std::make_unique<Gzip>(config_.gzip_level)) {
+      gzip_(std::make_unique<GzipStream>(config_.gzip_level)) {
   spool_pending_ = config_.replay_outbox || config_.replay_recorded_runs;
   config_.batch_size = std::max<std::size_t>(1, config_.batch_size);
   config_.max_batch_bytes = std::max<std::size_t>(1, config_.max_batch_bytes);

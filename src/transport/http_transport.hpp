@@ -31,6 +31,8 @@
 
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
+class GzipStream;
+
 struct HttpTransportConfig {
   std::string endpoint = "http://127.0.0.1:4318";
   std::string api_key;  ///< sent as `Authorization: Bearer <key>` when set; never logged
@@ -171,8 +173,7 @@ class HttpTransport final : public Transport {
 
   std::string body_;        ///< reused request body buffer
   std::string compressed_;  ///< reused gzip output buffer
-  struct Gzip;
-  std::unique_ptr<Gzip> gzip_;
+  std::unique_ptr<GzipStream> gzip_;
 };
 
 PROMPTETHEUS_END_DETAIL_NAMESPACE

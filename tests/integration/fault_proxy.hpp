@@ -1,6 +1,7 @@
 // A small in-process HTTP/1.1 ingestion server for delivery tests, on 127.0.0.1 with an
 // ephemeral port. By default it implements the events contract of spec §5 in memory (traces,
-// `{"accepted","rejected"}`, de-duplication by idempotency_key, 404 for unknown traces). A
+// `{"accepted","rejected"}`, de-duplication by idempotency_key, 404 for unknown traces), and
+// answers OTLP/HTTP's POST /v1/traces with an empty ExportTraceServiceResponse. A
 // fault hook can replace any answer: a status (500 storms, 429 with Retry-After), accepting and
 // never answering, or closing the connection without a response. Every request is recorded.
 //
