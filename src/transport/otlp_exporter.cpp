@@ -1,6 +1,8 @@
 #include "transport/otlp_exporter.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -97,7 +99,18 @@ OtlpExporter::OtlpExporter(OtlpExporterConfig config, std::shared_ptr<TransportH
   std::uint64_t pending = 0;
   for (const std::string& name : request_names(config_.outbox_dir)) pending += spans_of(name);
   health_->otlp_pending_spans.store(pending);
-  thread_ = std::thread([this] { run(); });
+  // The sender must never run the host's async signal handlers: it starts with every signal
+  // blocked (a thread inherits the mask), and the caller's mask is restored.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &previous);
+  try {
+    thread_ = std::thread([this] { run(); });
+  } catch (...) {
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    throw;
+  }
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
 OtlpExporter::~OtlpExporter() {
