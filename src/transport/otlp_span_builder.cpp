@@ -7,10 +7,9 @@
 #include <string_view>
 #include <utility>
 
-#include <nlohmann/json.hpp>
-
 #include "core/hex.hpp"
 #include "core/ids.hpp"
+#include "core/json_view.hpp"
 #include "core/json_writer.hpp"
 #include "core/trace_identity.hpp"
 #include "promptetheus/client.hpp"
@@ -20,7 +19,8 @@ PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 
 namespace {
 
-using nlohmann::json;
+using Kind = JsonView::Kind;
+using Ref = JsonView::Ref;
 
 constexpr const char* kDefaultServiceName = "promptetheus-agent";
 // OTLP enums (opentelemetry/proto/trace/v1/trace.proto), written as integers in JSON.
@@ -28,30 +28,18 @@ constexpr int kSpanKindInternal = 1;
 constexpr int kStatusUnset = 0;
 constexpr int kStatusError = 2;
 
-const json* member(const json& object, const char* key) {
-  if (!object.is_object()) return nullptr;
-  const auto it = object.find(key);
-  return it == object.end() ? nullptr : &*it;
-}
-
-std::string string_member(const json& object, const char* key) {
-  const json* v = member(object, key);
-  return v && v->is_string() ? v->get<std::string>() : std::string();
-}
+std::string_view string_member(Ref object, std::string_view key) { return object[key].string(); }
 
 // The payload's "name" of a state_change: span_start, span_end, session_started, ...
-bool is_state(const json& event, const char* type, const char* name) {
-  const json* t = member(event, "type");
-  if (!t || !t->is_string() || t->get_ref<const std::string&>() != type) return false;
-  const json* payload = member(event, "payload");
-  const json* n = payload ? member(*payload, "name") : nullptr;
-  return n && n->is_string() && n->get_ref<const std::string&>() == name;
+bool is_state(Ref event, std::string_view type, std::string_view name) {
+  return event["type"].is(Kind::string) && event["type"].string() == type && event["payload"]["name"].is(Kind::string) &&
+         event["payload"]["name"].string() == name;
 }
 
-std::optional<std::int64_t> timestamp_ns(const json& event) {
-  const json* ts = member(event, "timestamp");
-  if (!ts || !ts->is_string()) return std::nullopt;
-  const auto us = parse_timestamp(ts->get_ref<const std::string&>());
+std::optional<std::int64_t> timestamp_ns(Ref event) {
+  const Ref ts = event["timestamp"];
+  if (!ts.is(Kind::string)) return std::nullopt;
+  const auto us = parse_timestamp(ts.string());
   if (!us) return std::nullopt;
   return *us * 1000;
 }
@@ -60,54 +48,66 @@ std::optional<std::int64_t> timestamp_ns(const json& event) {
 
 enum class Primitive { none, string, integer, floating };
 
-Primitive primitive_of(const json& v) {
-  if (v.is_string()) return Primitive::string;
-  if (v.is_number_integer()) return Primitive::integer;
-  if (v.is_number_unsigned()) {
-    return v.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
-               ? Primitive::integer
-               : Primitive::none;  // beyond int64: no intValue, the list is written as text
+Primitive primitive_of(Ref v) {
+  switch (v.kind()) {
+    case Kind::string: return Primitive::string;
+    case Kind::integer: return Primitive::integer;
+    case Kind::unsigned_integer:
+      return v.unsigned_integer() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
+                 ? Primitive::integer
+                 : Primitive::none;  // beyond int64: no intValue, the list is written as text
+    case Kind::floating: return Primitive::floating;
+    default: return Primitive::none;
   }
-  if (v.is_number_float()) return Primitive::floating;
-  return Primitive::none;
 }
 
-void write_any_value(std::string& out, const json& v) {
-  switch (v.type()) {
-    case json::value_t::string:
+// A JSON string of `value`; the view's own text when it already is that (no escapes, ASCII).
+void write_string(std::string& out, Ref value) {
+  if (value.plain_string()) {
+    out += value.text();
+  } else {
+    write_json_string(out, value.string());
+  }
+}
+
+void write_any_value(std::string& out, Ref v) {
+  switch (v.kind()) {
+    case Kind::string:
       out += "{\"stringValue\":";
-      write_json_string(out, v.get_ref<const std::string&>());
+      write_string(out, v);
       out += '}';
       return;
-    case json::value_t::boolean:
-      out += v.get<bool>() ? "{\"boolValue\":true}" : "{\"boolValue\":false}";
+    case Kind::boolean:
+      out += v.boolean() ? "{\"boolValue\":true}" : "{\"boolValue\":false}";
       return;
-    case json::value_t::number_integer:
-      out += "{\"intValue\":\"" + std::to_string(v.get<std::int64_t>()) + "\"}";  // int64 is a string
+    case Kind::integer:
+      out += "{\"intValue\":\"";  // int64 is a string
+      out += std::to_string(v.integer());
+      out += "\"}";
       return;
-    case json::value_t::number_unsigned: {
-      const std::uint64_t u = v.get<std::uint64_t>();
-      if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-        out += "{\"intValue\":\"" + std::to_string(u) + "\"}";
-      } else {
-        out += "{\"stringValue\":\"" + std::to_string(u) + "\"}";  // every digit, as text
-      }
+    case Kind::unsigned_integer: {
+      const std::uint64_t u = v.unsigned_integer();
+      out += u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ? "{\"intValue\":\""
+                                                                                       : "{\"stringValue\":\"";  // every digit, as text
+      out += std::to_string(u);
+      out += "\"}";
       return;
     }
-    case json::value_t::number_float:
+    case Kind::floating:
       out += "{\"doubleValue\":";
-      write_json_double(out, v.get<double>());
+      write_json_double(out, v.number());
       out += '}';
       return;
-    case json::value_t::array: {
-      Primitive kind = v.empty() ? Primitive::none : primitive_of(v.front());
-      for (const json& element : v) {
+    case Kind::array: {
+      const std::vector<Ref> elements = v.elements();
+      Primitive kind = elements.empty() ? Primitive::none : primitive_of(elements.front());
+      for (const Ref element : elements) {
         if (primitive_of(element) != kind) kind = Primitive::none;
       }
       if (kind == Primitive::none) break;
       out += "{\"arrayValue\":{\"values\":[";
       bool first = true;
-      for (const json& element : v) {
+      for (const Ref element : elements) {
         if (!first) out += ',';
         first = false;
         write_any_value(out, element);
@@ -119,15 +119,17 @@ void write_any_value(std::string& out, const json& v) {
       break;
   }
   // Objects, mixed lists and the rest: their canonical JSON text.
+  std::string text;
+  write_json(text, v);
   out += "{\"stringValue\":";
-  write_json_string(out, canonical_json(v));
+  write_json_string(out, text);
   out += '}';
 }
 
 // Appends `,{"key":…,"value":…}` (the caller strips the first comma). Null values are
 // skipped, as the reference skips None.
-void add_attribute(std::string& out, std::string_view key, const json& value) {
-  if (value.is_null()) return;
+void add_attribute(std::string& out, std::string_view key, Ref value) {
+  if (!value || value.is(Kind::null)) return;
   out += ",{\"key\":";
   write_json_string(out, key);
   out += ",\"value\":";
@@ -143,12 +145,12 @@ void add_string_attribute(std::string& out, std::string_view key, std::string_vi
   out += "}}";
 }
 
-void add_members(std::string& out, const std::string& prefix, const json* object) {
-  if (!object || !object->is_object()) return;
+void add_members(std::string& out, std::string_view prefix, Ref object) {
+  if (!object.is(Kind::object)) return;
   std::string key;
-  for (auto it = object->begin(); it != object->end(); ++it) {
-    key.assign(prefix).append(it.key());
-    add_attribute(out, key, it.value());
+  for (const auto& [name, value] : object.sorted_members()) {
+    key.assign(prefix).append(name);
+    add_attribute(out, key, value);
   }
 }
 
@@ -159,67 +161,72 @@ void append_list(std::string& out, const std::string& comma_list) {
   out += ']';
 }
 
-bool in_error(const json& event) {
-  const std::string type = string_member(event, "type");
-  const json* payload = member(event, "payload");
+bool in_error(Ref event) {
+  const std::string_view type = string_member(event, "type");
+  const Ref payload = event["payload"];
   if (type == "error") return true;
   if (!payload) return false;
   if (type == "tool_result") {
-    const json* error = member(*payload, "error");
-    if (!error || error->is_null()) return false;
-    if (error->is_boolean()) return error->get<bool>();
-    if (error->is_string() || error->is_array() || error->is_object()) return !error->empty();
-    if (error->is_number_float()) return error->get<double>() != 0.0;
-    return error->is_number() && error->get<std::int64_t>() != 0;
+    const Ref error = payload["error"];
+    switch (error.kind()) {
+      case Kind::boolean: return error.boolean();
+      case Kind::string: return !error.string().empty();
+      case Kind::array:
+      case Kind::object: return error.size() != 0;
+      case Kind::floating: return error.number() != 0.0;
+      case Kind::integer: return error.integer() != 0;
+      case Kind::unsigned_integer: return error.unsigned_integer() != 0;
+      default: return false;  // absent or null
+    }
   }
   if (type == "session_end") {
-    const json* status = member(*payload, "status");
-    std::string lowered = status && status->is_string() ? status->get<std::string>() : std::string();
+    std::string lowered(string_member(payload, "status"));
     std::transform(lowered.begin(), lowered.end(), lowered.begin(),
                    [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
     return lowered != "ok" && lowered != "success" && lowered != "completed";
   }
   if (type == "goal_check") {
-    const json* passed = member(*payload, "passed");
-    return passed && passed->is_boolean() && !passed->get<bool>();
+    const Ref passed = payload["passed"];
+    return passed.is(Kind::boolean) && !passed.boolean();
   }
   return false;
 }
 
-std::optional<std::int64_t> duration_ns(const json* marker) {
-  const json* payload = marker ? member(*marker, "payload") : nullptr;
-  const json* d = payload ? member(*payload, "duration_ms") : nullptr;
-  if (!d || !d->is_number()) return std::nullopt;
-  const double ns = std::round(d->get<double>() * 1e6);
+std::optional<std::int64_t> duration_ns(Ref marker) {
+  const Ref d = marker["payload"]["duration_ms"];
+  if (!d.is_number()) return std::nullopt;
+  const double ns = std::round(d.number() * 1e6);
   if (!std::isfinite(ns) || ns < 0 || ns > 1e18) return std::nullopt;
   return static_cast<std::int64_t>(ns);
 }
 
 // A Promptetheus span id "span_<32 hex>" maps to its first 16 digits, as Span::trace_context
 // gives it to the calls a span makes (the SDK writes no other form).
-std::optional<std::string> otel_span_hex(const std::string& span_id) {
+std::optional<std::string> otel_span_hex(std::string_view span_id) {
   SpanId id{};
-  if (span_id.rfind("span_", 0) != 0 || !parse_lower_hex(std::string_view(span_id).substr(5), id) || all_zero(id)) {
+  if (span_id.substr(0, 5) != "span_" || !parse_lower_hex(span_id.substr(5), id) || all_zero(id)) {
     return std::nullopt;
   }
   return lower_hex(otel_span_id(id));
 }
 
-// One span event: the event's envelope and payload as `promptetheus.*` attributes.
-std::string span_event_json(const json& event, std::int64_t time_ns) {
-  std::string attributes;
-  add_attribute(attributes, "promptetheus.session_id", event.value("session_id", json()));
-  add_attribute(attributes, "promptetheus.seq", event.value("seq", json()));
-  add_attribute(attributes, "promptetheus.idempotency_key", event.value("idempotency_key", json()));
-  add_attribute(attributes, "promptetheus.event_type", event.value("type", json()));
-  add_members(attributes, "promptetheus.", member(event, "payload"));
-  add_members(attributes, "promptetheus.metadata.", member(event, "metadata"));
-  std::string out = "{\"timeUnixNano\":\"" + std::to_string(time_ns) + "\",\"name\":";
+// Appends `,` and one span event to `out`: the event's envelope and payload as
+// `promptetheus.*` attributes. Written in place, as events are the bulk of the work.
+void append_span_event(std::string& out, Ref event, std::int64_t time_ns) {
+  out += ",{\"timeUnixNano\":\"";
+  out += std::to_string(time_ns);
+  out += "\",\"name\":";
   write_json_string(out, string_member(event, "type"));
-  out += ",\"attributes\":";
-  append_list(out, attributes);
-  out += '}';
-  return out;
+  out += ",\"attributes\":[";
+  const std::size_t list = out.size();
+  add_attribute(out, "promptetheus.session_id", event["session_id"]);
+  add_attribute(out, "promptetheus.seq", event["seq"]);
+  add_attribute(out, "promptetheus.idempotency_key", event["idempotency_key"]);
+  add_attribute(out, "promptetheus.event_type", event["type"]);
+  add_members(out, "promptetheus.", event["payload"]);
+  add_members(out, "promptetheus.metadata.", event["metadata"]);
+  if (out.size() > list) out.erase(list, 1);  // the first attribute's comma
+  out += "]}";
 }
 
 }  // namespace
@@ -263,9 +270,9 @@ OtlpSpanBuilder::~OtlpSpanBuilder() = default;
 std::size_t OtlpSpanBuilder::open_sessions() const noexcept { return sessions_.size(); }
 
 void OtlpSpanBuilder::add(const EncodedEvent& encoded) {
-  const json event = json::parse(encoded.json, nullptr, false);
-  if (!event.is_object()) return;
-  const std::string sid = encoded.session_id.empty() ? string_member(event, "session_id") : encoded.session_id;
+  if (!view_.parse(encoded.json) || !view_.root().is(Kind::object)) return;
+  const Ref event = view_.root();
+  const std::string sid = encoded.session_id.empty() ? std::string(string_member(event, "session_id")) : encoded.session_id;
   auto& slot = sessions_[sid];
   if (!slot) {
     // The ids SessionHandle::trace_context() gives: derived from the session id, the trace id
@@ -288,43 +295,32 @@ void OtlpSpanBuilder::add(const EncodedEvent& encoded) {
   const std::int64_t at = ns.value_or(session.last_ns.value_or(0));
 
   if (is_state(event, "state_change", "session_started")) {
-    const json* metadata = member(event, "metadata");
+    const Ref metadata = event["metadata"];
     std::array<std::uint8_t, 16> incoming{};
     std::array<std::uint8_t, 8> parent{};
-    const std::string trace_hex = metadata ? string_member(*metadata, kTraceIdKey) : std::string();
+    const std::string trace_hex(string_member(metadata, kTraceIdKey));
     if (parse_lower_hex(trace_hex, incoming) && !all_zero(incoming)) {
       session.trace_id = trace_hex;
-      const std::string parent_hex = string_member(*metadata, kParentSpanIdKey);
+      const std::string parent_hex(string_member(metadata, kParentSpanIdKey));
       if (parse_lower_hex(parent_hex, parent) && !all_zero(parent)) session.root_parent = parent_hex;
       // The vendors' tracestate travels with the trace, kept only when W3C's grammar accepts it.
-      const json* tracestate = member(*metadata, kTracestateKey);
-      if (tracestate && tracestate->is_string()) {
+      const Ref tracestate = metadata[kTracestateKey];
+      if (tracestate.is(Kind::string)) {
         session.trace_state =
-            TraceContext::parse("00-" + trace_hex + "-" + session.root_span_id + "-01", tracestate->get<std::string>())
-                .tracestate();
+            TraceContext::parse("00-" + trace_hex + "-" + session.root_span_id + "-01", tracestate.string()).tracestate();
       }
     }
-    const json* payload = member(event, "payload");
-    const json* after = payload ? member(*payload, "after") : nullptr;
-    const std::string agent = after ? string_member(*after, "agent") : std::string();
+    const std::string_view agent = string_member(event["payload"]["after"], "agent");
     if (!agent.empty() && !session.service_configured) session.service = agent;
   }
 
-  const std::string span_id = string_member(event, "span_id");
+  const std::string span_id(string_member(event, "span_id"));
   const bool start = !span_id.empty() && is_state(event, "state_change", "span_start");
   const bool end = !span_id.empty() && is_state(event, "state_change", "span_end");
   if (span_id.empty() || session.ended.count(span_id) != 0) {
     // Outside any span (or in one already written): an event of the root span.
     if (!start && !end) {
-      std::string text = span_event_json(event, at);
-      if (held_bytes_ + text.size() <= config_.max_held_bytes) {
-        held_bytes_ += text.size();
-        session.held += text.size();
-        session.root_events += ',';
-        session.root_events += text;
-      } else {
-        ++dropped_events_;
-      }
+      hold_event(session.root_events, session.held, event, at);
       session.root_error = session.root_error || in_error(event);
     }
   } else {
@@ -336,22 +332,21 @@ void OtlpSpanBuilder::add(const EncodedEvent& encoded) {
     }
     if (start) {
       span.start_ns = ns;
-      const json* payload = member(event, "payload");
-      const std::string parent = string_member(event, "parent_id");
-      if (!parent.empty()) span.parent_id = parent;
-      const std::string name = payload ? string_member(*payload, "span_name") : std::string();
+      const Ref payload = event["payload"];
+      const std::string_view parent = string_member(event, "parent_id");
+      if (!parent.empty()) span.parent_id = std::string(parent);
+      const std::string_view name = string_member(payload, "span_name");
       if (!name.empty()) span.name = name;
-      const json* d = payload ? member(*payload, "duration_ms") : nullptr;
-      span.start_has_duration = d && !d->is_null();
-      if (span.start_has_duration) span.duration = duration_ns(&event);
+      const Ref d = payload["duration_ms"];
+      span.start_has_duration = d && !d.is(Kind::null);
+      if (span.start_has_duration) span.duration = duration_ns(event);
       span.attributes.clear();
       add_members(span.attributes, "promptetheus.span.", payload);
       if (!span.otel_id.empty()) session.started.emplace(span_id, span.otel_id);
     } else if (end) {
       span.end_ns = ns;
-      const json* payload = member(event, "payload");
-      if (span.name.empty() && payload) span.name = string_member(*payload, "span_name");
-      if (!span.start_has_duration) span.duration = duration_ns(&event);
+      if (span.name.empty()) span.name = string_member(event["payload"], "span_name");
+      if (!span.start_has_duration) span.duration = duration_ns(event);
       finish_span(session, span);
       session.ended.insert(span_id);
       session.open.erase(it);
@@ -360,15 +355,7 @@ void OtlpSpanBuilder::add(const EncodedEvent& encoded) {
         span.first_event_ns = span.first_event_ns ? std::min(*span.first_event_ns, *ns) : *ns;
         span.last_event_ns = span.last_event_ns ? std::max(*span.last_event_ns, *ns) : *ns;
       }
-      std::string text = span_event_json(event, ns.value_or(span.start_ns.value_or(at)));
-      if (held_bytes_ + text.size() <= config_.max_held_bytes) {
-        held_bytes_ += text.size();
-        span.held += text.size();
-        span.events += ',';
-        span.events += text;
-      } else {
-        ++dropped_events_;
-      }
+      hold_event(span.events, span.held, event, ns.value_or(span.start_ns.value_or(at)));
       span.error = span.error || in_error(event);
     }
   }
@@ -376,6 +363,19 @@ void OtlpSpanBuilder::add(const EncodedEvent& encoded) {
     finish_session(session);
     sessions_.erase(sid);
   }
+}
+
+void OtlpSpanBuilder::hold_event(std::string& events, std::size_t& held, JsonView::Ref event, std::int64_t time_ns) {
+  const std::size_t before = events.size();
+  append_span_event(events, event, time_ns);
+  const std::size_t added = events.size() - before;
+  if (held_bytes_ + added > config_.max_held_bytes) {
+    events.resize(before);
+    ++dropped_events_;
+    return;
+  }
+  held_bytes_ += added;
+  held += added;
 }
 
 void OtlpSpanBuilder::finish_span(Session& session, Span& span) {

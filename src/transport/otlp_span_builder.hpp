@@ -18,6 +18,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/json_view.hpp"
 #include "promptetheus/transport.hpp"
 
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
@@ -58,11 +59,15 @@ class OtlpSpanBuilder {
  private:
   struct Session;
   struct Span;
+  /// Appends the span event of `event` to `events` (a span's or the root's) and counts its bytes
+  /// in `held`, or drops it when max_held_bytes would be passed.
+  void hold_event(std::string& events, std::size_t& held, JsonView::Ref event, std::int64_t time_ns);
   void finish_span(Session& session, Span& span);
   void finish_session(Session& session);
   void emit(const Session& session, std::string span_json);
 
   OtlpSpanBuilderConfig config_;
+  JsonView view_;  // the event being added (its storage reused from one event to the next)
   std::unordered_map<std::string, std::unique_ptr<Session>> sessions_;
   /// Finished spans by service name (one resourceSpans each), in order of writing.
   std::map<std::string, std::vector<std::string>> finished_;
