@@ -101,7 +101,11 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int repetitions = argc > 1 ? std::max(1, std::atoi(argv[1])) : 5;
+  const int repetitions = argc > 1 ? std::atoi(argv[1]) : 5;
+  if (argc > 2 || repetitions < 1) {
+    std::fprintf(stderr, "usage: otlp_encode [repetitions]\n");
+    return 2;
+  }
   const std::vector<promptetheus::EncodedEvent> events = workload();
   std::size_t bytes = 0;
   for (const auto& e : events) bytes += e.json.size();

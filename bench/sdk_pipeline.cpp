@@ -4,6 +4,8 @@
 //
 //   sdk_caller/<helper>/producers:<n>  caller-thread cost per call (p50/p99/p99.9), the worker
 //                                       draining to the spool transport in a scratch directory
+//   sdk_caller_otlp/<helper>/...      the same with the OpenTelemetry destination beside the
+//                                       spool (spans built on the worker, outbox on disk)
 //   sdk_spool_throughput/producers:2   events/s from the first enqueue until flush() returns,
 //                                       with zero loss checked in stats() and in the files
 //   anchor_spdlog_async_caller/...     spdlog's async logger (async_factory, file sink) writing a
@@ -60,12 +62,18 @@ constexpr std::uint64_t kPauseAboveDepth = 8192;    // producers pause (untimed)
 constexpr std::uint64_t kThroughputEvents = 600000; // total over all producers; ~140 MB of spool
 constexpr std::size_t kSpdlogQueueSlots = 1 << 16;
 
+// The delivery a caller-cost measurement runs with: the spool alone, or the spool with the
+// OpenTelemetry destination beside it (spans built on the worker, sent from the exporter's
+// thread; the endpoint is a closed local port, so requests wait in the OTLP outbox).
+enum class Delivery { spool, spool_and_otlp };
+
 // Options for a measurement: spool transport into `spool_dir`, a queue large enough that no
 // event overflows (overflow would mean I/O on the caller thread), defaults otherwise.
-promptetheus::Options bench_options(const std::string& spool_dir) {
+promptetheus::Options bench_options(const std::string& spool_dir, Delivery delivery = Delivery::spool) {
   promptetheus::Options o;  // not from_env(): the caller's environment must not change the run
   o.transport = promptetheus::TransportMode::spool;
   o.spool_dir = spool_dir;
+  if (delivery == Delivery::spool_and_otlp) o.otlp_endpoint = "http://127.0.0.1:9/v1/traces";
   o.max_queue_events = 4u << 20;
   o.max_queue_bytes = 4ull << 30;
   o.flush_at_exit = false;
@@ -130,14 +138,14 @@ void sdk_caller_producer(promptetheus::Client& client, Helper helper, pb::StartL
   for (int b = 0; b < kTimedBatches; ++b) batch(true);
 }
 
-void BM_SdkCaller(benchmark::State& state, Helper helper, int producers) {
+void BM_SdkCaller(benchmark::State& state, Helper helper, int producers, Delivery delivery) {
   for (auto _ : state) {
     pb::ScratchDir dir;
     if (!dir.ok()) {
       state.SkipWithError("cannot create a scratch directory");
       return;
     }
-    promptetheus::Client client(bench_options(dir.path() + "/spool"));
+    promptetheus::Client client(bench_options(dir.path() + "/spool", delivery));
     pb::StartLine start;
     std::vector<pb::LatencyRecorder> recs(static_cast<std::size_t>(producers));
     std::vector<std::uint64_t> pauses(static_cast<std::size_t>(producers), 0);
@@ -482,9 +490,13 @@ int main(int argc, char** argv) {
 
   for (int producers : {1, 2}) {
     const std::string suffix = "/producers:" + std::to_string(producers);
-    add("sdk_caller/agent_message" + suffix, BM_SdkCaller, Helper::agent_message, producers);
-    add("sdk_caller/agent_message_moved" + suffix, BM_SdkCaller, Helper::agent_message_moved, producers);
-    add("sdk_caller/tool_call" + suffix, BM_SdkCaller, Helper::tool_call, producers);
+    add("sdk_caller/agent_message" + suffix, BM_SdkCaller, Helper::agent_message, producers, Delivery::spool);
+    add("sdk_caller/agent_message_moved" + suffix, BM_SdkCaller, Helper::agent_message_moved, producers, Delivery::spool);
+    add("sdk_caller/tool_call" + suffix, BM_SdkCaller, Helper::tool_call, producers, Delivery::spool);
+    // The same calls with the OpenTelemetry destination beside the spool: the export's cost on
+    // the caller, to compare with the lines above in the same run.
+    add("sdk_caller_otlp/agent_message" + suffix, BM_SdkCaller, Helper::agent_message, producers, Delivery::spool_and_otlp);
+    add("sdk_caller_otlp/tool_call" + suffix, BM_SdkCaller, Helper::tool_call, producers, Delivery::spool_and_otlp);
     for (std::size_t bytes : {500, 250}) {
       add("anchor_spdlog_async_caller/" + std::to_string(bytes) + "B" + suffix, BM_SpdlogAsyncCaller, bytes, producers);
     }
