@@ -1,11 +1,12 @@
 // Strict UTF-8 decoding, one sequence at a time: the one rule for what counts as valid UTF-8
-// (used by the canonical JSON writer and by the analysis readers).
+// (used by the canonical JSON writer and by the analysis readers); and the one UTF-8 encoder.
 #pragma once
 
 #include "promptetheus/export.hpp"
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
@@ -34,6 +35,27 @@ inline std::size_t decode_utf8(std::string_view s, std::size_t i, std::uint32_t&
   }
   if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
   return len;
+}
+
+/// Appends code point `cp` as UTF-8; a value above U+10FFFF as U+FFFD. (Surrogates are encoded
+/// as they are: the callers that decode JSON escapes join or refuse them first.)
+inline void append_utf8(std::string& out, char32_t cp) {
+  if (cp > 0x10FFFF) cp = 0xFFFD;
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
 }
 
 PROMPTETHEUS_END_DETAIL_NAMESPACE

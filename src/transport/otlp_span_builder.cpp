@@ -365,6 +365,29 @@ void OtlpSpanBuilder::add(const EncodedEvent& encoded) {
   }
 }
 
+// One OTLP Span of `session`'s trace. `attributes` and `events` are comma-led lists; an empty
+// parent is left out (a root span); the end is never before the start.
+std::string OtlpSpanBuilder::span_json(const Session& session, const std::string& span_hex, const std::string& parent_hex,
+                                       const std::string& name, std::int64_t start_ns, std::int64_t end_ns,
+                                       const std::string& attributes, const std::string& events, bool error) {
+  std::string out = "{\"traceId\":\"" + session.trace_id + "\",\"spanId\":\"" + span_hex + "\"";
+  if (!session.trace_state.empty()) {
+    out += ",\"traceState\":";
+    write_json_string(out, session.trace_state);
+  }
+  if (!parent_hex.empty()) out += ",\"parentSpanId\":\"" + parent_hex + "\"";
+  out += ",\"name\":";
+  write_json_string(out, name);
+  out += ",\"kind\":" + std::to_string(kSpanKindInternal);
+  out += ",\"startTimeUnixNano\":\"" + std::to_string(start_ns) + "\",\"endTimeUnixNano\":\"" +
+         std::to_string(std::max(start_ns, end_ns)) + "\",\"attributes\":";
+  append_list(out, attributes);
+  out += ",\"events\":";
+  append_list(out, events);
+  out += ",\"status\":{\"code\":" + std::to_string(error ? kStatusError : kStatusUnset) + "}}";
+  return out;
+}
+
 void OtlpSpanBuilder::hold_event(std::string& events, std::size_t& held, JsonView::Ref event, std::int64_t time_ns) {
   const std::size_t before = events.size();
   append_span_event(events, event, time_ns);
@@ -405,20 +428,8 @@ void OtlpSpanBuilder::finish_span(Session& session, Span& span) {
   add_string_attribute(attributes, "promptetheus.session_id", session.session_id);
   attributes += span.attributes;
 
-  std::string out = "{\"traceId\":\"" + session.trace_id + "\",\"spanId\":\"" + span.otel_id + "\"";
-  if (!session.trace_state.empty()) {
-    out += ",\"traceState\":";
-    write_json_string(out, session.trace_state);
-  }
-  out += ",\"parentSpanId\":\"" + parent + "\",\"name\":";
-  write_json_string(out, span.name.empty() ? std::string("span") : span.name);
-  out += ",\"kind\":" + std::to_string(kSpanKindInternal);
-  out += ",\"startTimeUnixNano\":\"" + std::to_string(start_ns) + "\",\"endTimeUnixNano\":\"" +
-         std::to_string(std::max(start_ns, end_ns)) + "\",\"attributes\":";
-  append_list(out, attributes);
-  out += ",\"events\":";
-  append_list(out, span.events);
-  out += ",\"status\":{\"code\":" + std::to_string(span.error ? kStatusError : kStatusUnset) + "}}";
+  std::string out = span_json(session, span.otel_id, parent, span.name.empty() ? std::string("span") : span.name,
+                              start_ns, end_ns, attributes, span.events, span.error);
   held_bytes_ -= span.held;
   span.held = 0;
   emit(session, std::move(out));
@@ -436,21 +447,9 @@ void OtlpSpanBuilder::finish_session(Session& session) {
   const std::int64_t last = session.last_ns.value_or(first);
   std::string attributes;
   add_string_attribute(attributes, "promptetheus.session_id", session.session_id);
-  std::string out = "{\"traceId\":\"" + session.trace_id + "\",\"spanId\":\"" + session.root_span_id + "\"";
-  if (!session.trace_state.empty()) {
-    out += ",\"traceState\":";
-    write_json_string(out, session.trace_state);
-  }
-  if (session.root_parent) out += ",\"parentSpanId\":\"" + *session.root_parent + "\"";
-  out += ",\"name\":";
-  write_json_string(out, "promptetheus.session " + session.session_id);
-  out += ",\"kind\":" + std::to_string(kSpanKindInternal);
-  out += ",\"startTimeUnixNano\":\"" + std::to_string(first) + "\",\"endTimeUnixNano\":\"" +
-         std::to_string(std::max(first, last)) + "\",\"attributes\":";
-  append_list(out, attributes);
-  out += ",\"events\":";
-  append_list(out, session.root_events);
-  out += ",\"status\":{\"code\":" + std::to_string(session.root_error ? kStatusError : kStatusUnset) + "}}";
+  std::string out = span_json(session, session.root_span_id, session.root_parent.value_or(std::string()),
+                              "promptetheus.session " + session.session_id, first, last, attributes,
+                              session.root_events, session.root_error);
   held_bytes_ -= session.held;
   session.held = 0;
   emit(session, std::move(out));

@@ -62,6 +62,9 @@ class OtlpSpanBuilder {
   /// Appends the span event of `event` to `events` (a span's or the root's) and counts its bytes
   /// in `held`, or drops it when max_held_bytes would be passed.
   void hold_event(std::string& events, std::size_t& held, JsonView::Ref event, std::int64_t time_ns);
+  static std::string span_json(const Session& session, const std::string& span_hex, const std::string& parent_hex,
+                               const std::string& name, std::int64_t start_ns, std::int64_t end_ns,
+                               const std::string& attributes, const std::string& events, bool error);
   void finish_span(Session& session, Span& span);
   void finish_session(Session& session);
   void emit(const Session& session, std::string span_json);
