@@ -59,8 +59,8 @@ class JsonView::Parser {
     if (at_end()) return false;
     const std::size_t start = pos_;
     switch (peek()) {
-      case '{': return object(depth + 1);
-      case '[': return array(depth + 1);
+      case '{': return container(depth + 1, Kind::object);
+      case '[': return container(depth + 1, Kind::array);
       case '"': return string();
       case 't':
       case 'f': {
@@ -226,17 +226,27 @@ class JsonView::Parser {
     return true;
   }
 
-  bool array(int depth) {
+  // An array or an object: `[value, ...]` or `{"key": value, ...}` (a member is two nodes).
+  bool container(int depth, Kind kind) {
     if (depth > max_depth_) return false;
+    const bool is_object = kind == Kind::object;
+    const char close_mark = is_object ? '}' : ']';
     const std::size_t start = pos_++;
-    const std::uint32_t index = add(Kind::array);
+    const std::uint32_t index = add(kind);
     std::uint32_t count = 0;
     skip_whitespace();
-    if (!at_end() && peek() == ']') {
+    if (!at_end() && peek() == close_mark) {
       ++pos_;
     } else {
       for (;;) {
         skip_whitespace();
+        if (is_object) {
+          if (at_end() || peek() != '"' || !string()) return false;
+          skip_whitespace();
+          if (at_end() || peek() != ':') return false;
+          ++pos_;
+          skip_whitespace();
+        }
         if (!value(depth)) return false;
         ++count;
         skip_whitespace();
@@ -245,41 +255,7 @@ class JsonView::Parser {
           ++pos_;
           continue;
         }
-        if (peek() != ']') return false;
-        ++pos_;
-        break;
-      }
-    }
-    view_.nodes_[index].count = count;
-    close(index, start);
-    return true;
-  }
-
-  bool object(int depth) {
-    if (depth > max_depth_) return false;
-    const std::size_t start = pos_++;
-    const std::uint32_t index = add(Kind::object);
-    std::uint32_t count = 0;
-    skip_whitespace();
-    if (!at_end() && peek() == '}') {
-      ++pos_;
-    } else {
-      for (;;) {
-        skip_whitespace();
-        if (at_end() || peek() != '"' || !string()) return false;
-        skip_whitespace();
-        if (at_end() || peek() != ':') return false;
-        ++pos_;
-        skip_whitespace();
-        if (!value(depth)) return false;
-        ++count;
-        skip_whitespace();
-        if (at_end()) return false;
-        if (peek() == ',') {
-          ++pos_;
-          continue;
-        }
-        if (peek() != '}') return false;
+        if (peek() != close_mark) return false;
         ++pos_;
         break;
       }
