@@ -1,14 +1,17 @@
-// `promptetheus export --format otlp` against the OTLP schema: the document is read with the
+// `promptetheus export --format otlp`, and the SDK's live OTLP export (PROMPTETHEUS_TRANSPORT=otlp,
+// received here by a plain node:http server), against the OTLP schema: each document is read with the
 // protobuf definitions that ship in @opentelemetry/otlp-transformer (its generated protobufjs
 // root), every field of it must be a field of ExportTraceServiceRequest with the right type
 // (verify, and a fromObject/toObject round trip that loses nothing but proto3 defaults), and its
 // binary encoding decodes to the same span tree. The decoded protobuf is then sent to
 // `promptetheus dev`, which must store the tree the export described.
 //
-// usage: node export_schema.mjs <promptetheus binary> [scratch directory]
+// usage: node export_schema.mjs <promptetheus binary> <trace_context_probe binary> [scratch directory]
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,9 +23,9 @@ const Long = require('long');
 
 const Request = root.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 
-const [cli, scratchArg] = process.argv.slice(2);
-if (!cli) {
-  console.error('usage: node export_schema.mjs <promptetheus binary> [scratch directory]');
+const [cli, probe, scratchArg] = process.argv.slice(2);
+if (!cli || !probe) {
+  console.error('usage: node export_schema.mjs <promptetheus binary> <trace_context_probe binary> [scratch directory]');
   process.exit(2);
 }
 const scratch = fs.mkdtempSync(path.join(scratchArg ?? os.tmpdir(), 'export-schema-'));
@@ -145,7 +148,8 @@ function spansOf(doc) {
 const tree = (spans) => spans.map((s) => ({ name: s.name, spanId: s.spanId, parentSpanId: s.parentSpanId || '' }))
   .sort((a, b) => a.spanId.localeCompare(b.spanId));
 
-function checkDocument(label, doc, { traced }) {
+// `spanIds`: the recorded ids of outer, middle and inner, when known in advance.
+function checkDocument(label, doc, { traced, spanIds = [SPANS.outer, SPANS.middle, SPANS.inner] }) {
   const shaped = toMessageShape(doc);
   checkEqual(Request.verify(shaped), null, `${label}: verify() accepts every field`);
   const message = Request.fromObject(shaped);
@@ -163,8 +167,10 @@ function checkDocument(label, doc, { traced }) {
   const sessionSpan = byName[`promptetheus.session ${label}`];
   check(sessionSpan !== undefined, `${label}: the session's root span`);
   const otelId = (id) => id.slice(5, 21);
-  checkEqual([byName.outer.spanId, byName.middle.spanId, byName.inner.spanId],
-    [otelId(SPANS.outer), otelId(SPANS.middle), otelId(SPANS.inner)], `${label}: span ids are the first 16 hex digits`);
+  if (spanIds) {
+    checkEqual([byName.outer.spanId, byName.middle.spanId, byName.inner.spanId], spanIds.map(otelId),
+      `${label}: span ids are the first 16 hex digits`);
+  }
   checkEqual([byName.outer.parentSpanId, byName.middle.parentSpanId, byName.inner.parentSpanId],
     [sessionSpan.spanId, byName.outer.spanId, byName.middle.spanId], `${label}: three levels under the root`);
   checkEqual(sessionSpan.parentSpanId ?? '', traced ? CALLER : '', `${label}: the root's parent is the caller's span`);
@@ -226,6 +232,51 @@ async function sendToDev(exports) {
   }
 }
 
+// --- the SDK's live export, received by a plain HTTP server ---------------------------------------
+
+// The probe records one session with a client of its own, its spans sent live to this server as
+// each ends; the requests are gunzipped when the SDK compressed them and merged into one document.
+async function receiveLiveExport() {
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      let body = Buffer.concat(chunks);
+      if (req.headers['content-encoding'] === 'gzip') body = zlib.gunzipSync(body);
+      requests.push({ method: req.method, url: req.url, type: req.headers['content-type'], doc: JSON.parse(body.toString('utf8')) });
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const endpoint = `http://127.0.0.1:${server.address().port}`;  // a base URL: the SDK adds /v1/traces
+    const child = spawn(probe, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => { out += chunk; });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.stdin.end(`${JSON.stringify({ op: 'live_otlp', endpoint, traceparent: `00-${TRACE}-${CALLER}-01`, tracestate: 'rojo=1,congo=2' })}\n`);
+    checkEqual(await exited, 0, 'the probe exits cleanly');
+    const answer = JSON.parse(out.trim());
+    check(requests.length >= 1, 'the live export sent requests');
+    for (const r of requests) {
+      checkEqual([r.method, r.url, r.type], ['POST', '/v1/traces', 'application/json'], 'OTLP/HTTP JSON to /v1/traces');
+    }
+    const doc = { resourceSpans: requests.flatMap((r) => r.doc.resourceSpans) };
+    const received = spansOf(doc).length;
+    checkEqual(received, 4, 'the root span and outer, middle, inner, each sent once');
+    checkEqual([answer.transport, answer.otlp_spans_exported, answer.otlp_spans_pending, answer.otlp_spans_rejected,
+      answer.otlp_spans_dropped], ['otlp', received, 0, 0, 0], 'stats() counts every span exported');
+    const environment = doc.resourceSpans[0].resource.attributes.find((a) => a.key === 'deployment.environment');
+    checkEqual(environment?.value, { stringValue: 'test' }, 'the configured resource attributes');
+    return { label: answer.session_id, doc };
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
 // --- run -------------------------------------------------------------------------------------
 
 let failed = false;
@@ -234,6 +285,8 @@ try {
   for (const [kind, id] of Object.entries(SESSIONS)) {
     exported[id] = checkDocument(id, exportOtlp(id), { traced: kind === 'traced' });
   }
+  const live = await receiveLiveExport();
+  checkDocument(live.label, live.doc, { traced: true, spanIds: null });
   await sendToDev(exported);
 } catch (error) {
   failed = true;

@@ -2,7 +2,8 @@
 # Runs the OpenTelemetry JS SDK checks: otlp_receiver.mjs (the official OTLP/HTTP exporters
 # against `promptetheus dev`'s /v1/traces), trace_context.mjs (the W3C trace context of the C++
 # SDK against the JS propagator, through trace_context_probe) and export_schema.mjs (the
-# `promptetheus export --format otlp` document against the OTLP protobuf schema).
+# `promptetheus export --format otlp` document and the SDK's live OTLP export, through the
+# probe, against the OTLP protobuf schema).
 #
 # usage: tests/otel_js/run.sh <promptetheus binary> <trace_context_probe binary>
 #
@@ -24,4 +25,4 @@ node "$cache/otlp_receiver.mjs" "$cli" "$scratch"
 echo "trace_context:"
 node "$cache/trace_context.mjs" "$probe"
 echo "export_schema:"
-node "$cache/export_schema.mjs" "$cli" "$scratch"
+node "$cache/export_schema.mjs" "$cli" "$probe" "$scratch"

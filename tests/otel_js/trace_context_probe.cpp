@@ -8,9 +8,14 @@
 //   {"op":"generate"}                                  TraceContext::generate()
 //   {"op":"session","traceparent":T,"tracestate":S}   a Session joined to parse(T, S), with a
 //       ToolCall at its top and a Span holding another ToolCall: the contexts each hands on
+//   {"op":"live_otlp","endpoint":URL,"traceparent":T,"tracestate":S}  a session recorded by a client of its own
+//       with PROMPTETHEUS_TRANSPORT=otlp's options, its spans sent live to URL: a session joined to
+//       parse(T, S), spans outer > middle > inner, a failing tool call in middle; answers the session id,
+//       the client's OTLP counters after shutdown and the transport's name
 // A context answers {valid, trace_id, parent_id, flags, sampled, traceparent, tracestate,
-// headers}. Unknown ops answer {"error": ...}. Sessions record into the memory transport: the
-// probe writes no file.
+// headers}. Unknown ops answer {"error": ...}. Sessions record into the memory transport (the
+// live_otlp client into a spool in a private temporary directory, removed at exit).
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -73,6 +78,47 @@ json session_contexts(pt::Client& client, const json& request, int n) {
   return out;
 }
 
+json live_otlp(const json& request, const std::filesystem::path& scratch) {
+  pt::Options options;
+  options.transport = pt::TransportMode::otlp;
+  options.otlp_endpoint = request.at("endpoint").get<std::string>();
+  options.otlp_resource_attributes = "deployment.environment=test";
+  options.spool_dir = (scratch / "live-spool").string();
+  options.artifact_dir = (scratch / "artifacts").string();
+  options.flush_at_exit = false;
+  pt::Client client(options);
+  pt::SessionOptions so;
+  so.client = &client;
+  so.session_id = "live_otlp_session";
+  so.agent = "planner";
+  so.user_goal = "plan a trip";
+  so.trace_context = pt::TraceContext::parse(request.value("traceparent", ""), request.value("tracestate", ""));
+  json out;
+  {
+    pt::Session session(so);
+    out["session_id"] = session.id();
+    session.user_message("plan it");
+    pt::Span outer(session, "outer");
+    session.llm_call("gpt-4o-mini", {1200, 300, 850});
+    {
+      pt::Span middle(session, "middle");
+      pt::ToolCall call(session, "search", json{{"q", json::array({1, 2, json{{"deep", nullptr}}})}, {"big", 5000000000LL}});
+      call.set_error("TimeoutError: too slow");
+      pt::Span inner(session, "inner");
+      session.metric("ratio", 0.25);
+    }
+    session.goal_check(false, {"no trip planned"});
+  }
+  client.shutdown(std::chrono::seconds(10));
+  const pt::Stats stats = client.stats();
+  out["transport"] = stats.transport;
+  out["otlp_spans_exported"] = stats.otlp_spans_exported;
+  out["otlp_spans_pending"] = stats.otlp_spans_pending;
+  out["otlp_spans_rejected"] = stats.otlp_spans_rejected;
+  out["otlp_spans_dropped"] = stats.otlp_spans_dropped;
+  return out;
+}
+
 }  // namespace
 
 int main() {
@@ -108,6 +154,8 @@ int main() {
           answer = describe(pt::TraceContext::generate());
         } else if (op == "session") {
           answer = session_contexts(client, request, sessions++);
+        } else if (op == "live_otlp") {
+          answer = live_otlp(request, scratch);
         } else {
           answer = json{{"error", "unknown op " + op}};
         }
