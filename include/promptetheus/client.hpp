@@ -74,6 +74,11 @@ struct Stats {
   std::uint64_t otlp_spans_pending = 0;
   std::uint64_t otlp_spans_rejected = 0;
   std::uint64_t otlp_spans_dropped = 0;
+  /// Events the OTLP destination left out of their span (the span itself is still sent): the
+  /// span events held for spans still open are bounded (64 MiB of OTLP JSON over all sessions),
+  /// and an event past the bound, or one that ran out of memory, is counted here. The transport
+  /// beside it still has every event.
+  std::uint64_t otlp_span_events_dropped = 0;
   std::uint64_t queue_depth = 0;           ///< waiting for the worker now
   std::string circuit_state = "closed";    ///< "closed", "open" or "half_open" (HTTP only)
   std::string transport;                   ///< the transport in use: "http", "spool", "http+otlp", ...

@@ -46,6 +46,8 @@ struct TransportHealth {
   std::atomic<std::uint64_t> otlp_pending_spans{0};   ///< waiting in the OTLP outbox
   std::atomic<std::uint64_t> otlp_rejected_spans{0};  ///< refused (partial success, or kept in dead-letter/otlp)
   std::atomic<std::uint64_t> otlp_dropped_spans{0};   ///< lost: outbox cap, or not writable
+  /// Events left out of their span: the builder's bound on held span events, or out of memory.
+  std::atomic<std::uint64_t> otlp_dropped_span_events{0};
   std::atomic<int> circuit_state{0};              ///< 0 = closed, 1 = open, 2 = half-open
 };
 

@@ -641,6 +641,7 @@ Stats Pipeline::stats() const noexcept {
       s.otlp_spans_pending = health_->otlp_pending_spans.load();
       s.otlp_spans_rejected = health_->otlp_rejected_spans.load();
       s.otlp_spans_dropped = health_->otlp_dropped_spans.load();
+      s.otlp_span_events_dropped = health_->otlp_dropped_span_events.load();
     }
     s.dropped_queue_full = dropped_queue_full_.load();
     s.dropped_after_end = dropped_after_end_.load();

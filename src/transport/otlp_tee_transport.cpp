@@ -7,6 +7,7 @@ PROMPTETHEUS_BEGIN_DETAIL_NAMESPACE
 OtlpTeeTransport::OtlpTeeTransport(std::unique_ptr<Transport> primary, OtlpSpanBuilderConfig spans,
                                    OtlpExporterConfig exporter, std::shared_ptr<TransportHealth> health)
     : primary_(std::move(primary)),
+      health_(health),
       builder_(std::move(spans)),
       exporter_(std::move(exporter), std::move(health)) {}
 
@@ -28,8 +29,10 @@ void OtlpTeeTransport::send(std::vector<EncodedEvent>& events, const Deadline& d
       builder_.add(e);
     } catch (...) {
       // Out of memory: the event's span goes out without it; the primary still has it.
+      ++failed_events_;
     }
   }
+  if (health_) health_->otlp_dropped_span_events.store(builder_.dropped_events() + failed_events_);
   export_finished();
   if (primary_) {
     primary_->send(events, deadline);

@@ -35,7 +35,9 @@ class OtlpTeeTransport final : public Transport {
   void export_finished() noexcept;
 
   std::unique_ptr<Transport> primary_;
+  std::shared_ptr<TransportHealth> health_;
   OtlpSpanBuilder builder_;
+  std::uint64_t failed_events_ = 0;  // events the builder threw on (out of memory)
   OtlpExporter exporter_;
 };
 

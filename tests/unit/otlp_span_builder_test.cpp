@@ -15,7 +15,9 @@
 #include "promptetheus/span.hpp"
 #include "promptetheus/trace_context.hpp"
 #include "core/ids.hpp"
+#include "transport/memory_transport.hpp"
 #include "transport/otlp_span_builder.hpp"
+#include "transport/otlp_tee_transport.hpp"
 #include "unit/sdk_test_support.hpp"
 
 using namespace promptetheus;
@@ -194,21 +196,27 @@ TEST_CASE("otlp span builder: finish_all ends what is open as of its last event"
   }
 }
 
+namespace {
+
+EncodedEvent bounded_event(std::uint64_t seq, const std::string& type, json payload, const std::string& span) {
+  json e = {{"session_id", "bounded"}, {"seq", seq}, {"type", type}, {"timestamp", "2026-01-01T00:00:00.000001Z"},
+            {"idempotency_key", "bounded:1:" + std::to_string(seq)}, {"payload", std::move(payload)}};
+  if (!span.empty()) e["span_id"] = span;
+  EncodedEvent out;
+  out.session_id = "bounded";
+  out.seq = seq;
+  out.json = e.dump();
+  out.ends_session = type == "session_end";
+  return out;
+}
+
+}  // namespace
+
 TEST_CASE("otlp span builder: the events held for open spans are bounded", "[otlp][transport]") {
   detail::OtlpSpanBuilderConfig config;
   config.max_held_bytes = 4096;
   detail::OtlpSpanBuilder builder(config);
-  auto event = [](std::uint64_t seq, const std::string& type, json payload, const std::string& span) {
-    json e = {{"session_id", "bounded"}, {"seq", seq}, {"type", type}, {"timestamp", "2026-01-01T00:00:00.000001Z"},
-              {"idempotency_key", "bounded:1:" + std::to_string(seq)}, {"payload", std::move(payload)}};
-    if (!span.empty()) e["span_id"] = span;
-    EncodedEvent out;
-    out.session_id = "bounded";
-    out.seq = seq;
-    out.json = e.dump();
-    out.ends_session = type == "session_end";
-    return out;
-  };
+  const auto event = bounded_event;
   const std::string span = "span_00112233445566778899aabbccddeeff";
   builder.add(event(0, "state_change", {{"name", "span_start"}, {"span_name", "long"}}, span));
   for (std::uint64_t i = 1; i <= 200; ++i) builder.add(event(i, "metric", {{"name", "m"}, {"value", 1.5}}, span));
@@ -228,4 +236,32 @@ TEST_CASE("otlp span builder: the events held for open spans are bounded", "[otl
   const auto dropped = builder.dropped_events();
   builder.add(event(203, "metric", {{"name", "m"}, {"value", 2.5}}, next));
   CHECK(builder.dropped_events() == dropped);
+}
+
+TEST_CASE("otlp tee: events left out of their span are counted and the transport beside still gets them",
+          "[otlp][transport]") {
+  sdk_test::TempDir dir;
+  auto health = std::make_shared<detail::TransportHealth>();
+  auto store = std::make_shared<detail::MemoryStore>();
+  detail::OtlpSpanBuilderConfig spans;
+  spans.max_held_bytes = 4096;
+  detail::OtlpExporterConfig exporter;
+  exporter.traces_url = "http://127.0.0.1:9/v1/traces";  // nothing listens: requests wait in the outbox
+  exporter.outbox_dir = (dir.path / "otlp").string();
+  exporter.dead_letter_dir = (dir.path / "dead-letter" / "otlp").string();
+  detail::OtlpTeeTransport tee(std::make_unique<detail::MemoryTransport>(store), spans, exporter, health);
+
+  // The same events through a builder alone: what the tee must count.
+  detail::OtlpSpanBuilder alone(spans);
+  const std::string span = "span_00112233445566778899aabbccddeeff";
+  std::vector<EncodedEvent> batch{bounded_event(0, "state_change", {{"name", "span_start"}, {"span_name", "long"}}, span)};
+  for (std::uint64_t i = 1; i <= 200; ++i) batch.push_back(bounded_event(i, "metric", {{"name", "m"}, {"value", 1.5}}, span));
+  for (const auto& e : batch) alone.add(e);
+  REQUIRE(alone.dropped_events() > 0);
+
+  tee.send(batch, Deadline::after(std::chrono::seconds(5)));
+  CHECK(health->otlp_dropped_span_events.load() == alone.dropped_events());
+  CHECK(store->events().size() == 201);
+  tee.close(Deadline::after(std::chrono::milliseconds(200)));
+  CHECK(health->otlp_dropped_span_events.load() == alone.dropped_events());
 }
