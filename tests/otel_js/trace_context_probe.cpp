@@ -8,10 +8,11 @@
 //   {"op":"generate"}                                  TraceContext::generate()
 //   {"op":"session","traceparent":T,"tracestate":S}   a Session joined to parse(T, S), with a
 //       ToolCall at its top and a Span holding another ToolCall: the contexts each hands on
-//   {"op":"live_otlp","endpoint":URL,"traceparent":T,"tracestate":S}  a session recorded by a client of its own
-//       with PROMPTETHEUS_TRANSPORT=otlp's options, its spans sent live to URL: a session joined to
-//       parse(T, S), spans outer > middle > inner, a failing tool call in middle; answers the session id,
-//       the client's OTLP counters after shutdown and the transport's name
+//   {"op":"live_otlp","endpoint":URL,"traceparent":T,"tracestate":S}
+//       a session recorded by a client of its own with PROMPTETHEUS_TRANSPORT=otlp's options, its
+//       spans sent live to URL: joined to parse(T, S), spans outer > middle > inner, a failing
+//       tool call in middle; answers the session id, the transport's name and the client's OTLP
+//       counters after shutdown
 // A context answers {valid, trace_id, parent_id, flags, sampled, traceparent, tracestate,
 // headers}. Unknown ops answer {"error": ...}. Sessions record into the memory transport (the
 // live_otlp client into a spool in a private temporary directory, removed at exit).
