@@ -153,7 +153,7 @@ std::shared_ptr<const ConsoleApi::Summary> summarize(const json& trace, const an
                 {"llm_calls", o.cost.llm_calls},
                 {"input_tokens", o.cost.input_tokens},
                 {"output_tokens", o.cost.output_tokens},
-                {"tokens", o.cost.input_tokens + o.cost.output_tokens},
+                {"tokens", o.cost.tokens()},
                 {"cost_usd", o.cost.total_usd},
                 {"tags", s->tags},
                 {"failures", o.failures},

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -147,6 +148,16 @@ struct SessionCost {
   std::int64_t llm_calls = 0;
   std::int64_t priced_calls = 0;
   std::vector<std::string> unknown_models;  ///< distinct non-empty model names with no price, sorted
+
+  /// input_tokens + output_tokens, saturating at the int64 limits (each count may already be
+  /// the largest int64).
+  std::int64_t tokens() const noexcept {
+    constexpr std::int64_t max = std::numeric_limits<std::int64_t>::max();
+    constexpr std::int64_t min = std::numeric_limits<std::int64_t>::min();
+    if (output_tokens > 0 && input_tokens > max - output_tokens) return max;
+    if (output_tokens < 0 && input_tokens < min - output_tokens) return min;
+    return input_tokens + output_tokens;
+  }
 };
 
 /// The totals of the llm_call events among `events`. Throws only std::bad_alloc.

@@ -215,8 +215,8 @@ void compare_llm(const Facts& a, const Facts& b, LineWriter& out) {
     out.add(Kind::changed, "LLM calls",
             "LLM calls: " + format_count(ca.llm_calls) + " -> " + format_count(cb.llm_calls));
   }
-  const std::int64_t tokens_a = ca.input_tokens + ca.output_tokens;
-  const std::int64_t tokens_b = cb.input_tokens + cb.output_tokens;
+  const std::int64_t tokens_a = ca.tokens();
+  const std::int64_t tokens_b = cb.tokens();
   if (tokens_a != tokens_b) {
     out.add(Kind::changed, "LLM tokens",
             "LLM tokens: " + format_count(tokens_a) + " -> " + format_count(tokens_b) +

@@ -391,7 +391,7 @@ std::string summary_line(const SessionOverview& o) {
   s += " · " + plural(o.events, "event", "events");
   s += " · " + plural(static_cast<std::size_t>(o.cost.llm_calls), "LLM call", "LLM calls");
   if (o.cost.llm_calls > 0) {
-    s += " · " + format_count(o.cost.input_tokens + o.cost.output_tokens) + " tokens (" +
+    s += " · " + format_count(o.cost.tokens()) + " tokens (" +
          format_count(o.cost.input_tokens) + " in, " + format_count(o.cost.output_tokens) + " out)";
     s += " · " + (o.cost.priced_calls > 0 ? format_usd(o.cost.total_usd) : std::string("cost unknown"));
     if (o.cost.priced_calls > 0 && o.cost.priced_calls < o.cost.llm_calls) s += " (some calls unpriced)";

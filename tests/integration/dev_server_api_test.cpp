@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <limits>
 #include <regex>
 
 #include "dev_server_fixture.hpp"
@@ -534,6 +535,17 @@ TEST_CASE("dev server: integers beyond 64 bits in seq and token counts are integ
     INFO(literal);
     CHECK(read->body.find(literal) != std::string::npos);
   }
+  // The console's totals saturate at the largest int64 instead of overflowing: the token counts,
+  // and their sum.
+  auto list = server.client().Get("/api/console/sessions", bearer(server.console_token()));
+  REQUIRE(list);
+  REQUIRE(list->status == 200);
+  const json sessions = json::parse(list->body)["sessions"];
+  REQUIRE(sessions.size() == 1);
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  CHECK(sessions[0]["input_tokens"] == kMax);
+  CHECK(sessions[0]["output_tokens"] == kMax);
+  CHECK(sessions[0]["tokens"] == kMax);
   // The same event posted again is a duplicate of what is stored.
   auto again = server.client().Post(events_path("wide"), bearer(server.api_key()), llm,
                                     "application/json");

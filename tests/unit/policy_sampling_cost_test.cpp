@@ -491,3 +491,24 @@ TEST_CASE("format_cost summarises the llm_call events", "[policy][cost]") {
   const std::map<std::string, policy::Price> odd = {{"t", {kNaN, 0.0}}};
   CHECK(policy::format_cost({llm_call("t", 1000, 0)}, &odd) == "$nan across 1 LLM call(s); 1000 in / 0 out tokens");
 }
+
+TEST_CASE("SessionCost::tokens saturates at the int64 limits", "[policy][cost]") {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  policy::SessionCost cost;
+  cost.input_tokens = 1200;
+  cost.output_tokens = 300;
+  CHECK(cost.tokens() == 1500);
+  cost.input_tokens = kMax;
+  cost.output_tokens = 1;
+  CHECK(cost.tokens() == kMax);
+  cost.output_tokens = kMax;
+  CHECK(cost.tokens() == kMax);
+  cost.input_tokens = kMin;
+  cost.output_tokens = -1;
+  CHECK(cost.tokens() == kMin);
+  // What session_cost reads from two calls with counts beyond 64 bits.
+  const json call = {{"type", "llm_call"},
+                     {"payload", {{"model", "m"}, {"input_tokens", kMax}, {"output_tokens", kMax}}}};
+  CHECK(policy::session_cost({call, call}).tokens() == kMax);
+}
