@@ -108,6 +108,28 @@ class DevStore::Statement {
   bool owned_;
 };
 
+UnnumberedEvent unnumbered_event(std::string idempotency_key, std::int64_t preferred_seq, const json& event,
+                                 std::string pending_parent_hex) {
+  UnnumberedEvent out;
+  out.idempotency_key = std::move(idempotency_key);
+  out.preferred_seq = preferred_seq;
+  out.pending_parent_hex = std::move(pending_parent_hex);
+  // Members in canonical (sorted) order, as write_json writes them: those before "seq" into the
+  // head, those after it into the tail.
+  out.head = "{";
+  for (auto it = event.begin(); it != event.end(); ++it) {
+    if (it.key() == "seq") continue;
+    std::string& part = it.key() < "seq" ? out.head : out.tail;
+    if (&part == &out.tail || part.size() > 1) part += ',';
+    detail::write_json_string(part, it.key());
+    part += ':';
+    detail::write_json(part, it.value());
+  }
+  out.head += out.head.size() > 1 ? ",\"seq\":" : "\"seq\":";
+  out.tail += '}';
+  return out;
+}
+
 DevStore::DevStore(const std::string& path) {
   // Created private (0600) like the SDK's spool: it holds every recorded prompt and tool call.
   // SQLite gives its journal and WAL files the database file's mode. An existing file keeps its.
@@ -124,6 +146,7 @@ DevStore::DevStore(const std::string& path) {
   }
   try {
     sqlite3_busy_timeout(db_, 5000);
+    exec("PRAGMA page_size=16384");
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=NORMAL");  // WAL: no fsync per commit, still crash-consistent
     exec("PRAGMA cache_size=-65536");    // 64 MiB page cache
@@ -322,9 +345,10 @@ EventOutcome DevStore::insert_at_free_seq_locked(const std::string& trace_id, Un
   std::int64_t seq = std::max(event.preferred_seq, previous + 1);
   std::string text;
   for (std::int64_t probe = 0; probe < kMaxProbes; ++probe, ++seq) {
-    event.event["seq"] = seq;
     text.clear();
-    detail::write_json(text, event.event);
+    text += event.head;
+    text += std::to_string(seq);
+    text += event.tail;
     Statement insert(db_, insert_event_);
     const int rc = insert.bind(1, trace_id).bind(2, seq).bind(3, event.idempotency_key).bind(4, text).step();
     if (rc == SQLITE_DONE) {
@@ -423,9 +447,8 @@ bool DevStore::adopt_otel_session(const std::string& from, const std::string& to
           entry.pending_parent_hex = otel_id;
         }
       }
-      event.erase("seq");
-      entry.event = std::move(event);
-      moved.push_back(std::move(entry));
+      moved.push_back(unnumbered_event(std::move(entry.idempotency_key), entry.preferred_seq, event,
+                                       std::move(entry.pending_parent_hex)));
     }
   }
   std::int64_t previous = -1;
@@ -441,20 +464,39 @@ bool DevStore::adopt_otel_session(const std::string& from, const std::string& to
 void DevStore::upsert_trace(const json& initial, const std::function<void(json&)>& update) {
   std::lock_guard<std::mutex> lock(mutex_);
   Transaction tx(db_);
-  const std::string id = initial.at("id").get<std::string>();
-  Statement select(db_, "SELECT body FROM traces WHERE id = ?1");
-  json row = initial;
-  if (select.bind(1, id).step() == SQLITE_ROW) {
-    row = json::parse(select.text(0));
-    update(row);
-  }
-  Statement(db_,
-            "INSERT INTO traces(id, body) VALUES(?1, ?2) "
-            "ON CONFLICT(id) DO UPDATE SET body = excluded.body")
-      .bind(1, id)
-      .bind(2, dump(row))
-      .step();
+  upsert_trace_locked(initial, update);
   tx.commit();
+}
+
+std::vector<EventOutcome> DevStore::upsert_trace_with_events(const json& initial,
+                                                             const std::function<void(json&)>& update,
+                                                             std::vector<UnnumberedEvent> events) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Transaction tx(db_);
+  const std::string& id = upsert_trace_locked(initial, update);
+  std::vector<EventOutcome> outcomes;
+  outcomes.reserve(events.size());
+  std::int64_t previous = -1;
+  for (UnnumberedEvent& event : events) outcomes.push_back(insert_at_free_seq_locked(id, event, previous));
+  tx.commit();
+  return outcomes;
+}
+
+const std::string& DevStore::upsert_trace_locked(const json& initial, const std::function<void(json&)>& update) {
+  const std::string& id = initial.at("id").get_ref<const std::string&>();
+  Statement select(db_, "SELECT body FROM traces WHERE id = ?1");
+  if (select.bind(1, id).step() == SQLITE_ROW) {
+    json row = json::parse(select.text(0));
+    const json before = row;
+    update(row);
+    // A row the update left as it was is not written again (a frequent case: a trace's later
+    // batches), which keeps its page out of the commit.
+    if (row == before) return id;
+    Statement(db_, "UPDATE traces SET body = ?2 WHERE id = ?1").bind(1, id).bind(2, dump(row)).step();
+    return id;
+  }
+  Statement(db_, "INSERT INTO traces(id, body) VALUES(?1, ?2)").bind(1, id).bind(2, dump(initial)).step();
+  return id;
 }
 
 std::vector<std::string> DevStore::started_span_ids(const std::string& trace_id) {

@@ -36,11 +36,18 @@ enum class EventOutcome { stored, duplicate, seq_conflict };
 struct UnnumberedEvent {
   std::string idempotency_key;
   std::int64_t preferred_seq = 0;
-  nlohmann::json event;  // the whole envelope but seq
+  /// The whole envelope as canonical JSON text, split around the seq's value: `head` ends with
+  /// `"seq":` and `tail` holds the rest.
+  std::string head;
+  std::string tail;
   /// When set: the event's parent_id is "span_<this>", an OTel id of a span that may be an agent
   /// span not stored yet; resolve_otel_parents rewrites it when that span arrives.
   std::string pending_parent_hex;
 };
+
+/// The UnnumberedEvent of envelope `event` (an object; a "seq" member in it is replaced).
+UnnumberedEvent unnumbered_event(std::string idempotency_key, std::int64_t preferred_seq,
+                                 const nlohmann::json& event, std::string pending_parent_hex);
 
 /// The agent session that recorded a W3C trace as its own (dev/otlp_receiver.hpp).
 struct OtelTraceClaim {
@@ -79,6 +86,11 @@ class DevStore {
   /// Creates the trace row `initial` (an object with an "id") when there is none, else applies
   /// `update` to the stored row; in one transaction, so concurrent callers never lose a change.
   void upsert_trace(const nlohmann::json& initial, const std::function<void(nlohmann::json&)>& update);
+  /// upsert_trace(initial, update), then add_events_at_free_seq(initial["id"], events), in one
+  /// transaction: the trace row and its events are committed together.
+  std::vector<EventOutcome> upsert_trace_with_events(const nlohmann::json& initial,
+                                                     const std::function<void(nlohmann::json&)>& update,
+                                                     std::vector<UnnumberedEvent> events);
   /// The span ids ("span_…") of the span_start events of a trace.
   std::vector<std::string> started_span_ids(const std::string& trace_id);
   /// Points the events stored with a pending parent that `agent_span_id` ("span_<32 hex>")
@@ -111,6 +123,9 @@ class DevStore {
   sqlite3_stmt* prepare(const char* sql);
   bool trace_exists_locked(const std::string& id);
   std::vector<std::string> started_span_ids_locked(const std::string& trace_id);
+  /// Returns the trace id (initial["id"]).
+  const std::string& upsert_trace_locked(const nlohmann::json& initial,
+                                         const std::function<void(nlohmann::json&)>& update);
   EventOutcome insert_at_free_seq_locked(const std::string& trace_id, UnnumberedEvent& event,
                                          std::int64_t& previous);
 

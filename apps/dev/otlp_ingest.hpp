@@ -30,18 +30,23 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "core/json_view.hpp"
 
 namespace promptetheus::devserver {
 
-/// One event made from a span, not yet placed in a session: the receiver sets session_id,
-/// parent_id and seq.
+/// One event made from a span, not yet placed in a session: the receiver chooses its session_id,
+/// parent_id and seq (otlp_event_text). Its other members are kept as the canonical JSON the
+/// stored event holds, so placing it writes no JSON again.
 struct OtlpEvent {
   std::int64_t time_unix_nano = 0;
   /// The OTel parent span id (16 hex) of the span this event belongs to, empty for a root span.
   std::string parent_span_hex;
-  /// The envelope without session_id, seq and parent_id.
-  nlohmann::json event;
+  const char* type = "";  // "state_change" or "error"
+  std::string timestamp;
+  std::string idempotency_key;
+  std::string span_id;
+  std::string payload;   // canonical JSON object
+  std::string metadata;  // canonical JSON object
   /// For a span the Promptetheus SDK or CLI exported (scope "promptetheus"): the session it
   /// describes (its promptetheus.session_id attribute). That session's own events already say
   /// what the span says.
@@ -66,11 +71,18 @@ struct OtlpMapping {
   std::string error_message;
 };
 
-/// Maps a request. Nothing (and `error` set) when the document is not an
-/// ExportTraceServiceRequest at all (not an object, or resourceSpans/scopeSpans/spans not
-/// lists); odd members inside a span are ignored or rejected span by span. Never throws except
-/// std::bad_alloc.
-std::optional<OtlpMapping> map_otlp_request(const nlohmann::json& request, std::string& error);
+/// Maps a request (read with JsonView, as nlohmann::json would read it). Nothing (and `error`
+/// set) when the document is not an ExportTraceServiceRequest at all (not an object, or
+/// resourceSpans/scopeSpans/spans not lists); odd members inside a span are ignored or rejected
+/// span by span. The mapping copies what it keeps: `request` may go away afterwards. Never
+/// throws except std::bad_alloc.
+std::optional<OtlpMapping> map_otlp_request(detail::JsonView::Ref request, std::string& error);
+
+/// The canonical JSON text of `event` stored in `session_id` under `parent_id` (none: null),
+/// split around its seq: `head` ends with `"seq":` and `tail` is the rest after the seq's value.
+void otlp_event_text(const OtlpEvent& event, const std::string& session_id, const std::string* parent_id,
+                     const std::string& workspace_id, const std::string& project_id, std::string& head,
+                     std::string& tail);
 
 /// The OTel span id (16 hex) of an event's span_id "span_<16 hex>", as the mapping writes it.
 std::string otel_span_hex_of(const std::string& span_id);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -58,36 +59,13 @@ std::int64_t store_trace(DevStore& store, OtlpTrace& trace, const std::string& w
   const bool joined = claim.has_value();
   const std::string session = joined ? claim->session_id : "otel_" + trace.trace_id;
 
-  if (!joined) {
-    const json initial{{"id", session},
-                       {"user_goal", ""},
-                       {"agent", trace.service_name},
-                       {"environment", nullptr},
-                       {"metadata", {{"otel.trace_id", trace.trace_id}}},
-                       {"tags", nullptr},
-                       {"source", "otlp"},
-                       {"workspace_id", workspace_id},
-                       {"project_id", project_id},
-                       {"status", trace.failed ? "failed" : "completed"},
-                       {"started_at", seconds_timestamp(trace.earliest_start_unix_nano)}};
-    const std::string started_at = initial["started_at"];
-    const bool failed = trace.failed;
-    store.upsert_trace(initial, [&](json& row) {
-      if (failed) row["status"] = "failed";
-      auto stored = row.find("started_at");
-      if (stored == row.end() || !stored->is_string() || started_at < stored->get<std::string>()) {
-        row["started_at"] = started_at;
-      }
-    });
-  }
-
   std::unordered_map<std::string, std::string> agent_spans;
   if (joined) agent_spans = agent_spans_by_otel_id(store, session);
-  // The parent_id of a span's events, and the OTel id to resolve later when the parent may be an
-  // agent span the SDK has not delivered yet.
-  const auto parent_of = [&](const std::string& parent_hex, std::string& pending) -> json {
-    if (parent_hex.empty()) return nullptr;
-    if (joined && parent_hex == claim->root_span_hex) return nullptr;  // under the session itself
+  // The parent_id of a span's events (none: null), and the OTel id to resolve later when the
+  // parent may be an agent span the SDK has not delivered yet.
+  const auto parent_of = [&](const std::string& parent_hex, std::string& pending) -> std::optional<std::string> {
+    if (parent_hex.empty()) return std::nullopt;
+    if (joined && parent_hex == claim->root_span_hex) return std::nullopt;  // under the session itself
     if (joined) {
       auto agent = agent_spans.find(parent_hex);
       if (agent != agent_spans.end()) return agent->second;
@@ -103,24 +81,49 @@ std::int64_t store_trace(DevStore& store, OtlpTrace& trace, const std::string& w
     return trace.events[a].time_unix_nano < trace.events[b].time_unix_nano;
   });
   std::vector<UnnumberedEvent> events;
+  std::vector<std::string> span_of;
   events.reserve(order.size());
+  span_of.reserve(order.size());
   for (std::size_t i : order) {
     OtlpEvent& source = trace.events[i];
     // A span exported from this very session (the SDK's or CLI's OTLP export of it, sent here
     // too) repeats the session's own events: nothing to add.
     if (joined && source.recorded_session == session) continue;
-    json& event = source.event;
-    std::string pending;
-    event["session_id"] = session;
-    event["parent_id"] = parent_of(source.parent_span_hex, pending);
-    event["workspace_id"] = workspace_id;
-    event["project_id"] = project_id;
-    std::string key = event["idempotency_key"].get<std::string>();
-    events.push_back(UnnumberedEvent{std::move(key), source.time_unix_nano, std::move(event), std::move(pending)});
+    UnnumberedEvent event;
+    const std::optional<std::string> parent = parent_of(source.parent_span_hex, event.pending_parent_hex);
+    otlp_event_text(source, session, parent ? &*parent : nullptr, workspace_id, project_id, event.head,
+                    event.tail);
+    event.idempotency_key = std::move(source.idempotency_key);
+    event.preferred_seq = source.time_unix_nano;
+    events.push_back(std::move(event));
+    span_of.push_back(std::move(source.span_id));
   }
-  std::vector<std::string> span_of(events.size());
-  for (std::size_t i = 0; i < events.size(); ++i) span_of[i] = events[i].event["span_id"].get<std::string>();
-  const auto outcomes = store.add_events_at_free_seq(session, std::move(events));
+  std::optional<std::vector<EventOutcome>> outcomes;
+  if (joined) {
+    outcomes = store.add_events_at_free_seq(session, std::move(events));
+  } else {
+    // A trace of its own: its row is created or updated with its events, in one transaction.
+    const json initial{{"id", session},
+                       {"user_goal", ""},
+                       {"agent", trace.service_name},
+                       {"environment", nullptr},
+                       {"metadata", {{"otel.trace_id", trace.trace_id}}},
+                       {"tags", nullptr},
+                       {"source", "otlp"},
+                       {"workspace_id", workspace_id},
+                       {"project_id", project_id},
+                       {"status", trace.failed ? "failed" : "completed"},
+                       {"started_at", seconds_timestamp(trace.earliest_start_unix_nano)}};
+    const std::string started_at = initial["started_at"];
+    const bool failed = trace.failed;
+    outcomes = store.upsert_trace_with_events(initial, [&](json& row) {
+      if (failed) row["status"] = "failed";
+      auto stored = row.find("started_at");
+      if (stored == row.end() || !stored->is_string() || started_at < stored->get<std::string>()) {
+        row["started_at"] = started_at;
+      }
+    }, std::move(events));
+  }
   if (!outcomes) return 0;
   std::set<std::string> failed_spans;
   bool stored = false;
@@ -150,16 +153,18 @@ OtlpReceipt receive_otlp_traces(DevStore& store, const RawBody& body, const std:
   if (!protobuf && media_type != "application/json") {
     return failure(415, "unsupported content type: use application/json or application/x-protobuf", false);
   }
-  json request;
+  detail::JsonView request;
+  std::string decoded_text;  // a protobuf body as the JSON document it stands for
   std::string error;
   if (protobuf) {
     auto decoded = decode_otlp_trace_request(body.bytes, error);
     if (!decoded) return failure(400, "malformed protobuf body: " + error, true);
-    request = std::move(*decoded);
-  } else if (auto http_error = parse_json_object(body, limits, request)) {
+    decoded_text = decoded->dump(-1, ' ', false, json::error_handler_t::replace);
+    if (!request.parse(decoded_text)) return failure(400, "malformed protobuf body: nested too deep", true);
+  } else if (auto http_error = view_json_object(body, limits, request)) {
     return failure(400, http_error->detail, false);
   }
-  auto mapping = map_otlp_request(request, error);
+  auto mapping = map_otlp_request(request.root(), error);
   if (!mapping) return failure(400, error, protobuf);
 
   OtlpReceipt receipt;

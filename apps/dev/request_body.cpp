@@ -4,6 +4,8 @@
 
 #include <zlib.h>
 
+#include "core/utf8.hpp"
+
 namespace promptetheus::devserver {
 
 namespace {
@@ -161,6 +163,26 @@ std::optional<HttpError> parse_json_object(const RawBody& body, const BodyLimits
     if (out.is_discarded()) return HttpError{400, "malformed JSON body"};
   }
   if (!out.is_object()) return HttpError{400, "request body must be a JSON object"};
+  return std::nullopt;
+}
+
+std::optional<HttpError> view_json_object(const RawBody& body, const BodyLimits& limits,
+                                          promptetheus::detail::JsonView& out) {
+  static constexpr std::string_view kEmptyObject = "{}";
+  if (!body.present) {
+    out.parse(kEmptyObject);
+    return std::nullopt;
+  }
+  if (auto error = check_json_shape(body.bytes, limits)) return error;
+  // JsonView takes string bytes as they are; nlohmann, which parse_json_object uses, refuses
+  // invalid UTF-8, and both routes must refuse the same bodies.
+  if (!promptetheus::detail::valid_utf8(body.bytes) ||
+      !out.parse(body.bytes, static_cast<int>(limits.max_json_depth))) {
+    return HttpError{400, "malformed JSON body"};
+  }
+  if (!out.root().is(promptetheus::detail::JsonView::Kind::object)) {
+    return HttpError{400, "request body must be a JSON object"};
+  }
   return std::nullopt;
 }
 

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_view.hpp"
 #include "dev/http_request.hpp"
 #include "dev/wide_integers.hpp"
 
@@ -45,6 +46,12 @@ std::optional<HttpError> read_body(const Request& req, const BodyLimits& limits,
 std::optional<HttpError> parse_json_object(const RawBody& body, const BodyLimits& limits,
                                            nlohmann::json& out,
                                            std::vector<WideInteger>* wide = nullptr);
+
+/// parse_json_object's rules and messages (invalid UTF-8 included), read into a flat JsonView
+/// instead of a tree: for routes that only read the document once. The view points into
+/// `body.bytes`, which must outlive it.
+std::optional<HttpError> view_json_object(const RawBody& body, const BodyLimits& limits,
+                                          promptetheus::detail::JsonView& out);
 
 /// gzip decompression with a cap on the output. Exposed for tests. Accepts concatenated members.
 enum class GunzipResult { ok, malformed, too_large };

@@ -37,6 +37,21 @@ inline std::size_t decode_utf8(std::string_view s, std::size_t i, std::uint32_t&
   return len;
 }
 
+/// Whether all of `s` is valid UTF-8 by decode_utf8's rules.
+inline bool valid_utf8(std::string_view s) noexcept {
+  std::uint32_t cp = 0;
+  for (std::size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const std::size_t len = decode_utf8(s, i, cp);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
 /// Appends code point `cp` as UTF-8; a value above U+10FFFF as U+FFFD. (Surrogates are encoded
 /// as they are: the callers that decode JSON escapes join or refuse them first.)
 inline void append_utf8(std::string& out, char32_t cp) {

@@ -5,7 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include "core/hex.hpp"
+#include "core/json_writer.hpp"
 #include "core/trace_identity.hpp"
+#include "dev/dev_store.hpp"
 #include "dev/otlp_ingest.hpp"
 #include "dev_server_fixture.hpp"
 
@@ -226,6 +228,11 @@ TEST_CASE("otlp ingest: malformed bodies and media types get OTLP errors", "[otl
   CHECK(res->status == 405);
   // An empty request is a request with no spans.
   CHECK(post_ok(server, json::object()) == json::object());
+  // Invalid UTF-8 in a string is refused as nlohmann refuses it on the other routes.
+  res = post_otlp(server, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"name\":\"\xff\"}]}]}]}");
+  REQUIRE(res);
+  CHECK(res->status == 400);
+  CHECK(json::parse(res->body)["message"] == "malformed JSON body");
 }
 
 TEST_CASE("otlp ingest: gzip bodies are accepted and limits apply", "[otlp]") {
@@ -311,8 +318,15 @@ TEST_CASE("otlp ingest: spans of an agent session's trace join that session unde
 }
 
 TEST_CASE("otlp mapping: lenient forms and bounds", "[otlp]") {
-  using promptetheus::devserver::map_otlp_request;
   std::string error;
+  // The mapping reads a JsonView of the request text, as the receiver does.
+  std::string text;
+  promptetheus::detail::JsonView view;
+  const auto map_otlp_request = [&](const json& document, std::string& message) {
+    text = document.dump();
+    REQUIRE(view.parse(text));
+    return promptetheus::devserver::map_otlp_request(view.root(), message);
+  };
   // Uppercase ids, enum names, numeric times, an end before the start, an event past the end.
   json s{{"traceId", "5B8EFFF798038103D269B633813FC60C"}, {"spanId", "EEE19B7EC3C1B174"}, {"name", "n"},
          {"kind", "SPAN_KIND_PRODUCER"}, {"startTimeUnixNano", 2000}, {"endTimeUnixNano", "1000"},
@@ -328,12 +342,13 @@ TEST_CASE("otlp mapping: lenient forms and bounds", "[otlp]") {
   const auto& trace = mapping->traces[0];
   CHECK(trace.trace_id == kTrace);
   REQUIRE(trace.events.size() == 3);
-  CHECK(trace.events[0].event["metadata"]["otel.kind"] == "producer");
-  CHECK(trace.events[0].event["span_id"] == "span_" + kRootSpan);
+  const json start_metadata = json::parse(trace.events[0].metadata);
+  CHECK(start_metadata["otel.kind"] == "producer");
+  CHECK(trace.events[0].span_id == "span_" + kRootSpan);
   CHECK(trace.events[1].time_unix_nano == 2000);  // clamped into the span (which ends at its start)
   CHECK(trace.events[2].time_unix_nano == 2000);
-  CHECK(trace.events[2].event["payload"]["duration_ms"] == 0);
-  const json* level = &trace.events[0].event["metadata"]["otel.attributes"]["deep"];
+  CHECK(json::parse(trace.events[2].payload)["duration_ms"] == 0);
+  const json* level = &start_metadata["otel.attributes"]["deep"];
   int depth = 0;
   while (level->is_array() && !level->empty()) {
     level = &(*level)[0];
@@ -349,6 +364,71 @@ TEST_CASE("otlp mapping: lenient forms and bounds", "[otlp]") {
   json too_late = s;
   too_late["startTimeUnixNano"] = "9223372036854775808";  // past int64
   CHECK(map_otlp_request(request({too_late}), error).value().rejected_spans == 1);
+}
+
+TEST_CASE("otlp mapping: the stored event texts are canonical JSON", "[otlp]") {
+  // Every member the mapping writes by hand: attributes of each AnyValue kind, escapes and
+  // non-ASCII text, span events (an exception and another), a status error, a parent.
+  json s = span(kTrace, kChildSpan, kRootSpan, "GET /caf\u00e9 \"q\"", kStart, kStart + 1500000);
+  s["attributes"] = json::array(
+      {string_attribute("z.text", "tab\there \u2028 \xF0\x9F\x98\x80"),
+       {{"key", "a.int"}, {"value", {{"intValue", "-42"}}}},
+       {{"key", "m.double"}, {"value", {{"doubleValue", 0.1}}}},
+       {{"key", "m.nan"}, {"value", {{"doubleValue", "NaN"}}}},
+       {{"key", "b.bool"}, {"value", {{"boolValue", true}}}},
+       {{"key", "c.bytes"}, {"value", {{"bytesValue", "AAEC"}}}},
+       {{"key", "d.list"},
+        {"value", {{"arrayValue", {{"values", json::array({{{"intValue", 1}}, {{"stringValue", "x"}}})}}}}}},
+       {{"key", "e.map"},
+        {"value", {{"kvlistValue", {{"values", json::array({string_attribute("y", "2"), string_attribute("x", "1")})}}}}}},
+       {{"key", "f.none"}, {"value", nullptr}}});
+  s["events"] = json::array(
+      {{{"name", "exception"},
+        {"timeUnixNano", std::to_string(kStart + 10)},
+        {"attributes", json::array({string_attribute("exception.type", "ValueError"),
+                                    string_attribute("exception.message", "bad \"value\"")})}},
+       {{"name", "retry \u00e9"}, {"timeUnixNano", std::to_string(kStart + 20)},
+        {"attributes", json::array({string_attribute("attempt", "2")})}}});
+  s["status"] = {{"code", 2}, {"message", "upstream \u00e9"}};
+  json failed_by_status = span(kTrace, kRootSpan, "", "root", kStart, kStart + 2000000);
+  failed_by_status["status"] = {{"code", "STATUS_CODE_ERROR"}};
+  const std::string text = request({s, failed_by_status}).dump();
+  promptetheus::detail::JsonView view;
+  REQUIRE(view.parse(text));
+  std::string error;
+  const auto mapping = promptetheus::devserver::map_otlp_request(view.root(), error);
+  REQUIRE(mapping);
+  REQUIRE(mapping->traces.size() == 1);
+  REQUIRE(mapping->traces[0].events.size() == 7);  // 2 + 2 span events, an error, 2
+  const std::string session = "otel_\"s\" \u00e9";
+  const std::string parent = "span_" + kRootSpan;
+  std::string head;
+  std::string tail;
+  for (const auto& event : mapping->traces[0].events) {
+    for (const std::string* parent_id : {static_cast<const std::string*>(nullptr), &parent}) {
+      promptetheus::devserver::otlp_event_text(event, session, parent_id, "ws_local", "proj \u00e9", head, tail);
+      const std::string stored = head + "1764000000123456789" + tail;
+      const json parsed = json::parse(stored);
+      CHECK(promptetheus::detail::canonical_json(parsed) == stored);
+      CHECK(parsed["session_id"] == session);
+      CHECK(parsed["seq"] == 1764000000123456789);
+      CHECK(parsed["parent_id"] == (parent_id ? json(parent) : json(nullptr)));
+    }
+  }
+  const json start = json::parse(mapping->traces[0].events[0].metadata);
+  CHECK(start["otel.attributes"]["e.map"] == json({{"x", "1"}, {"y", "2"}}));
+  CHECK(start["otel.attributes"]["m.nan"] == "NaN");
+  CHECK(start["otel.attributes"]["f.none"].is_null());
+  CHECK(json::parse(mapping->traces[0].events[1].payload)["message"] == "bad \"value\"");
+
+  // An envelope given as a tree (an event moved between sessions) splits the same way.
+  for (const json& envelope : {json{{"a", 1}, {"seq", 9}, {"z", {{"k", "\u00e9"}}}}, json{{"seq", 9}, {"z", 1}},
+                               json{{"a", 1}, {"b", nullptr}}, json::object()}) {
+    const auto event = promptetheus::devserver::unnumbered_event("key", 3, envelope, "");
+    json numbered = envelope;
+    numbered["seq"] = 42;
+    CHECK(event.head + "42" + event.tail == promptetheus::detail::canonical_json(numbered));
+  }
 }
 
 namespace {
