@@ -5,6 +5,8 @@
 // anchor measured in the same run, the native events route's rate for the same number of events.
 //
 //   dev_server_otlp_ingest_bench [--threads 2] [--requests 200] [--spans 100]
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -76,9 +78,19 @@ json native_event(const std::string& session, long seq) {
           {"parent_id", nullptr}};
 }
 
-// Posts every body of every thread concurrently; returns the elapsed seconds.
+// CPU seconds (user and system) this process has used so far, all threads.
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+// Posts every body of every thread concurrently; returns the elapsed seconds, and the process's
+// CPU seconds in `cpu_seconds`.
 double post_all(int port, const std::string& path_prefix, const std::vector<std::vector<std::string>>& bodies,
-                const std::vector<std::string>& paths, int& failures) {
+                const std::vector<std::string>& paths, int& failures, double& cpu_seconds) {
+  const double cpu_start = process_cpu_seconds();
   std::vector<int> failed(bodies.size(), 0);
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> clients;
@@ -96,6 +108,7 @@ double post_all(int port, const std::string& path_prefix, const std::vector<std:
   }
   for (auto& c : clients) c.join();
   for (int f : failed) failures += f;
+  cpu_seconds = process_cpu_seconds() - cpu_start;
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
@@ -143,20 +156,25 @@ int main(int argc, char** argv) {
 
   int failures = 0;
   const std::vector<std::string> no_paths(static_cast<std::size_t>(config.threads), "");
-  const double otlp_seconds = post_all(port, "/v1/traces", otlp, no_paths, failures);
+  double otlp_cpu = 0;
+  double native_cpu = 0;
+  const double otlp_seconds = post_all(port, "/v1/traces", otlp, no_paths, failures, otlp_cpu);
   std::vector<std::string> event_paths;
   for (const std::string& s : sessions) event_paths.push_back(s + "/events");
-  const double native_seconds = post_all(port, "/api/traces/", native, event_paths, failures);
+  const double native_seconds = post_all(port, "/api/traces/", native, event_paths, failures, native_cpu);
   server.stop();
   std::error_code ec;
   std::filesystem::remove_all(pattern, ec);
 
   const double spans = static_cast<double>(config.threads) * config.requests * config.spans;
-  std::printf("otlp: %.0f spans in %.2f s = %.0f spans/s (%d threads, %d spans per request)\n", spans,
-              otlp_seconds, spans / otlp_seconds, config.threads, config.spans);
+  std::printf("otlp: %.0f spans in %.2f s = %.0f spans/s (%d threads, %d spans per request); "
+              "CPU %.2f s = %.1f us per span, clients included\n",
+              spans, otlp_seconds, spans / otlp_seconds, config.threads, config.spans, otlp_cpu,
+              1e6 * otlp_cpu / spans);
   std::printf("anchor, native events route, the same 2 events per span: %.0f events in %.2f s = %.0f events/s "
-              "(%.0f span pairs/s)\n",
-              2 * spans, native_seconds, 2 * spans / native_seconds, spans / native_seconds);
+              "(%.0f span pairs/s); CPU %.2f s = %.1f us per span pair\n",
+              2 * spans, native_seconds, 2 * spans / native_seconds, spans / native_seconds, native_cpu,
+              1e6 * native_cpu / spans);
   if (failures) std::printf("FAILED requests: %d\n", failures);
   return failures ? 1 : 0;
 }
