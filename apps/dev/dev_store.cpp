@@ -378,11 +378,17 @@ std::optional<std::vector<EventOutcome>> DevStore::add_events_at_free_seq(
   std::lock_guard<std::mutex> lock(mutex_);
   Transaction tx(db_);
   if (!trace_exists_locked(trace_id)) return std::nullopt;
+  std::vector<EventOutcome> outcomes = insert_all_at_free_seq_locked(trace_id, events);
+  tx.commit();
+  return outcomes;
+}
+
+std::vector<EventOutcome> DevStore::insert_all_at_free_seq_locked(const std::string& trace_id,
+                                                                  std::vector<UnnumberedEvent>& events) {
   std::vector<EventOutcome> outcomes;
   outcomes.reserve(events.size());
   std::int64_t previous = -1;
   for (UnnumberedEvent& event : events) outcomes.push_back(insert_at_free_seq_locked(trace_id, event, previous));
-  tx.commit();
   return outcomes;
 }
 
@@ -454,8 +460,7 @@ bool DevStore::adopt_otel_session(const std::string& from, const std::string& to
                                        std::move(entry.pending_parent_hex)));
     }
   }
-  std::int64_t previous = -1;
-  for (UnnumberedEvent& event : moved) insert_at_free_seq_locked(to, event, previous);
+  insert_all_at_free_seq_locked(to, moved);
   for (const char* sql : {"DELETE FROM events WHERE session_id = ?1", "DELETE FROM otel_pending_parents WHERE session_id = ?1",
                           "DELETE FROM traces WHERE id = ?1"}) {
     Statement(db_, sql).bind(1, from).step();
@@ -476,11 +481,7 @@ std::vector<EventOutcome> DevStore::upsert_trace_with_events(const json& initial
                                                              std::vector<UnnumberedEvent> events) {
   std::lock_guard<std::mutex> lock(mutex_);
   Transaction tx(db_);
-  const std::string& id = upsert_trace_locked(initial, update);
-  std::vector<EventOutcome> outcomes;
-  outcomes.reserve(events.size());
-  std::int64_t previous = -1;
-  for (UnnumberedEvent& event : events) outcomes.push_back(insert_at_free_seq_locked(id, event, previous));
+  std::vector<EventOutcome> outcomes = insert_all_at_free_seq_locked(upsert_trace_locked(initial, update), events);
   tx.commit();
   return outcomes;
 }

@@ -128,6 +128,9 @@ class DevStore {
                                          const std::function<void(nlohmann::json&)>& update);
   EventOutcome insert_at_free_seq_locked(const std::string& trace_id, UnnumberedEvent& event,
                                          std::int64_t& previous);
+  /// add_events_at_free_seq's inserts, inside the caller's transaction.
+  std::vector<EventOutcome> insert_all_at_free_seq_locked(const std::string& trace_id,
+                                                          std::vector<UnnumberedEvent>& events);
 
   std::mutex mutex_;
   sqlite3* db_ = nullptr;
