@@ -502,6 +502,7 @@ struct DevServer::Impl {
         stored.record_change = event;
         replace_wide_integers_with_doubles(*stored.record_change, event_wide);
       }
+      stored.agent_span_id = agent_span_started(event);
       accepted.push_back(std::move(stored));
       accepted_index.push_back(i);
     }

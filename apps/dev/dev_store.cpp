@@ -54,6 +54,12 @@ CREATE TABLE IF NOT EXISTS counters (
 );
 )sql";
 
+// The OTel span id of an agent span id "span_<32 hex>" (its first 16 hex digits, as the SDK's
+// trace context gives it); empty for any other form.
+std::string otel_id_of_agent_span(const std::string& span_id) {
+  return span_id.size() == 5 + 32 && span_id.rfind("span_", 0) == 0 ? span_id.substr(5, 16) : std::string();
+}
+
 std::string dump(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -312,7 +318,9 @@ std::optional<std::vector<EventOutcome>> DevStore::add_events(
                        .bind(4, event.json)
                        .step();
     if (rc == SQLITE_DONE) {
-      outcomes.push_back(sqlite3_changes(db_) == 1 ? EventOutcome::stored : EventOutcome::duplicate);
+      const bool stored = sqlite3_changes(db_) == 1;
+      outcomes.push_back(stored ? EventOutcome::stored : EventOutcome::duplicate);
+      if (stored) note_agent_span_locked(trace_id, event.agent_span_id);
       continue;
     }
     // The seq index refused the row. A stored event with the same key still makes this a
@@ -393,8 +401,8 @@ std::vector<EventOutcome> DevStore::insert_all_at_free_seq_locked(const std::str
 }
 
 std::size_t DevStore::resolve_otel_parents(const std::string& trace_id, const std::string& agent_span_id) {
-  if (agent_span_id.size() != 5 + 32 || agent_span_id.rfind("span_", 0) != 0) return 0;
-  const std::string otel_id = agent_span_id.substr(5, 16);
+  const std::string otel_id = otel_id_of_agent_span(agent_span_id);
+  if (otel_id.empty()) return 0;
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::int64_t> seqs;
   {
@@ -430,35 +438,39 @@ bool DevStore::adopt_otel_session(const std::string& from, const std::string& to
   std::lock_guard<std::mutex> lock(mutex_);
   Transaction tx(db_);
   if (!trace_exists_locked(from) || !trace_exists_locked(to)) return false;
-  std::unordered_map<std::string, std::string> agent_spans;  // OTel id → "span_<32 hex>"
-  for (std::string& id : started_span_ids_locked(to)) {
-    if (id.size() == 5 + 32) agent_spans.emplace(id.substr(5, 16), std::move(id));
-  }
-  std::vector<UnnumberedEvent> moved;
+  std::vector<json> events;
   {
     Statement select(db_, select_events_);
     select.bind(1, from);
-    while (select.step() == SQLITE_ROW) {
-      json event = json::parse(select.text(0));
-      UnnumberedEvent entry;
-      entry.preferred_seq = event.value("seq", std::int64_t{0});
-      entry.idempotency_key = event.value("idempotency_key", "");
-      event["session_id"] = to;
-      auto parent = event.find("parent_id");
-      if (parent != event.end() && parent->is_string()) {
-        const std::string& id = parent->get_ref<const std::string&>();
-        const std::string otel_id = id.size() == 5 + 16 && id.rfind("span_", 0) == 0 ? id.substr(5) : "";
-        if (!otel_id.empty() && otel_id == root_span_hex) {
-          *parent = nullptr;
-        } else if (auto agent = agent_spans.find(otel_id); !otel_id.empty() && agent != agent_spans.end()) {
-          *parent = agent->second;
-        } else if (!otel_id.empty()) {
-          entry.pending_parent_hex = otel_id;
-        }
-      }
-      moved.push_back(unnumbered_event(std::move(entry.idempotency_key), entry.preferred_seq, event,
-                                       std::move(entry.pending_parent_hex)));
+    while (select.step() == SQLITE_ROW) events.push_back(json::parse(select.text(0)));
+  }
+  // The OTel id of each event's parent ("span_<16 hex>"), and those that are agent spans of `to`.
+  const auto otel_parent_of = [](const json& event) {
+    auto parent = event.find("parent_id");
+    if (parent == event.end() || !parent->is_string()) return std::string();
+    const std::string& id = parent->get_ref<const std::string&>();
+    return id.size() == 5 + 16 && id.rfind("span_", 0) == 0 ? id.substr(5) : std::string();
+  };
+  std::vector<std::string> parent_hexes;
+  for (const json& event : events) {
+    std::string hex = otel_parent_of(event);
+    if (!hex.empty() && hex != root_span_hex) parent_hexes.push_back(std::move(hex));
+  }
+  const std::unordered_map<std::string, std::string> agent_spans = agent_spans_locked(to, parent_hexes);
+  std::vector<UnnumberedEvent> moved;
+  for (json& event : events) {
+    std::string pending_parent_hex;
+    const std::string otel_id = otel_parent_of(event);
+    if (!otel_id.empty() && otel_id == root_span_hex) {
+      event["parent_id"] = nullptr;
+    } else if (auto agent = agent_spans.find(otel_id); !otel_id.empty() && agent != agent_spans.end()) {
+      event["parent_id"] = agent->second;
+    } else if (!otel_id.empty()) {
+      pending_parent_hex = otel_id;
     }
+    event["session_id"] = to;
+    moved.push_back(unnumbered_event(event.value("idempotency_key", ""), event.value("seq", std::int64_t{0}), event,
+                                     std::move(pending_parent_hex)));
   }
   insert_all_at_free_seq_locked(to, moved);
   for (const char* sql : {"DELETE FROM events WHERE session_id = ?1", "DELETE FROM otel_pending_parents WHERE session_id = ?1",
@@ -466,6 +478,7 @@ bool DevStore::adopt_otel_session(const std::string& from, const std::string& to
     Statement(db_, sql).bind(1, from).step();
   }
   tx.commit();
+  agent_span_cache_.erase(from);
   return true;
 }
 
@@ -503,22 +516,51 @@ const std::string& DevStore::upsert_trace_locked(const json& initial, const std:
   return id;
 }
 
-std::vector<std::string> DevStore::started_span_ids(const std::string& trace_id) {
+std::unordered_map<std::string, std::string> DevStore::agent_spans(const std::string& trace_id,
+                                                                  const std::vector<std::string>& otel_span_hexes) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return started_span_ids_locked(trace_id);
+  return agent_spans_locked(trace_id, otel_span_hexes);
 }
 
-std::vector<std::string> DevStore::started_span_ids_locked(const std::string& trace_id) {
-  std::vector<std::string> ids;
-  Statement select(db_,
-                   "SELECT DISTINCT json_extract(body, '$.span_id') FROM events WHERE session_id = ?1 "
-                   "AND json_extract(body, '$.payload.name') = 'span_start'");
-  select.bind(1, trace_id);
-  while (select.step() == SQLITE_ROW) {
-    std::string id = select.text(0);
-    if (!id.empty()) ids.push_back(std::move(id));
+std::unordered_map<std::string, std::string> DevStore::agent_spans_locked(
+    const std::string& trace_id, const std::vector<std::string>& otel_span_hexes) {
+  std::unordered_map<std::string, std::string> found;
+  if (otel_span_hexes.empty()) return found;
+  auto cached = agent_span_cache_.find(trace_id);
+  if (cached == agent_span_cache_.end()) {
+    if (agent_span_cache_.size() >= kAgentSpanCacheSessions) {
+      auto oldest = std::min_element(agent_span_cache_.begin(), agent_span_cache_.end(), [](const auto& a, const auto& b) {
+        return a.second.last_used < b.second.last_used;
+      });
+      agent_span_cache_.erase(oldest);
+    }
+    // Built once per session by reading its span_start events; add_events keeps it current.
+    AgentSpans spans;
+    Statement select(db_,
+                     "SELECT json_extract(body, '$.span_id') FROM events WHERE session_id = ?1 "
+                     "AND json_extract(body, '$.type') = 'state_change' "
+                     "AND json_extract(body, '$.payload.name') = 'span_start' ORDER BY seq");
+    select.bind(1, trace_id);
+    while (select.step() == SQLITE_ROW) {
+      std::string span_id = select.text(0);
+      std::string otel_id = otel_id_of_agent_span(span_id);
+      if (!otel_id.empty()) spans.by_otel_id.emplace(std::move(otel_id), std::move(span_id));
+    }
+    cached = agent_span_cache_.emplace(trace_id, std::move(spans)).first;
   }
-  return ids;
+  cached->second.last_used = ++agent_span_clock_;
+  for (const std::string& hex : otel_span_hexes) {
+    auto span = cached->second.by_otel_id.find(hex);
+    if (span != cached->second.by_otel_id.end()) found.emplace(hex, span->second);
+  }
+  return found;
+}
+
+void DevStore::note_agent_span_locked(const std::string& trace_id, const std::string& agent_span_id) {
+  std::string otel_id = otel_id_of_agent_span(agent_span_id);
+  if (otel_id.empty()) return;
+  auto cached = agent_span_cache_.find(trace_id);
+  if (cached != agent_span_cache_.end()) cached->second.by_otel_id.emplace(std::move(otel_id), agent_span_id);
 }
 
 void DevStore::claim_otel_trace(const std::string& trace_id, const OtelTraceClaim& claim) {

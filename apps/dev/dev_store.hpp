@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +28,9 @@ struct StoredEvent {
   std::string json;  // the whole event, compact
   /// The event itself when it changes its session's record (dev/session_record.hpp).
   std::optional<nlohmann::json> record_change;
+  /// The span id when the event starts an agent span ("span_<32 hex>"; other forms are not
+  /// indexed): indexed by its OTel id so that OTLP spans of the session's trace find their parent.
+  std::string agent_span_id = {};
 };
 
 enum class EventOutcome { stored, duplicate, seq_conflict };
@@ -91,8 +95,12 @@ class DevStore {
   std::vector<EventOutcome> upsert_trace_with_events(const nlohmann::json& initial,
                                                      const std::function<void(nlohmann::json&)>& update,
                                                      std::vector<UnnumberedEvent> events);
-  /// The span ids ("span_…") of the span_start events of a trace.
-  std::vector<std::string> started_span_ids(const std::string& trace_id);
+  /// The agent spans of a trace among the given OTel span ids (16 hex): OTel id → "span_<32 hex>"
+  /// (the first span_start of an OTel id wins). The first call for a trace reads its span_start
+  /// events once; later calls look up an index in memory that add_events keeps current (from
+  /// StoredEvent::agent_span_id), for the kAgentSpanCacheSessions traces used last.
+  std::unordered_map<std::string, std::string> agent_spans(const std::string& trace_id,
+                                                           const std::vector<std::string>& otel_span_hexes);
   /// Points the events stored with a pending parent that `agent_span_id` ("span_<32 hex>")
   /// starts with (its OTel id) at that span. Returns how many were changed.
   std::size_t resolve_otel_parents(const std::string& trace_id, const std::string& agent_span_id);
@@ -122,7 +130,10 @@ class DevStore {
   void exec(const char* sql);
   sqlite3_stmt* prepare(const char* sql);
   bool trace_exists_locked(const std::string& id);
-  std::vector<std::string> started_span_ids_locked(const std::string& trace_id);
+  std::unordered_map<std::string, std::string> agent_spans_locked(const std::string& trace_id,
+                                                                  const std::vector<std::string>& otel_span_hexes);
+  /// Adds a stored agent span to the trace's cached agent spans, if they are cached.
+  void note_agent_span_locked(const std::string& trace_id, const std::string& agent_span_id);
   /// Returns the trace id (initial["id"]).
   const std::string& upsert_trace_locked(const nlohmann::json& initial,
                                          const std::function<void(nlohmann::json&)>& update);
@@ -139,6 +150,15 @@ class DevStore {
   sqlite3_stmt* trace_exists_ = nullptr;
   sqlite3_stmt* select_events_ = nullptr;
   sqlite3_stmt* select_otel_claim_ = nullptr;  // asked for each trace of each OTLP request
+  /// The agent spans of the traces OTLP spans joined last (agent_spans), so that a request into a
+  /// long session does not read all its events again. About 150 bytes per agent span.
+  struct AgentSpans {
+    std::unordered_map<std::string, std::string> by_otel_id;
+    std::uint64_t last_used = 0;
+  };
+  static constexpr std::size_t kAgentSpanCacheSessions = 8;
+  std::unordered_map<std::string, AgentSpans> agent_span_cache_;
+  std::uint64_t agent_span_clock_ = 0;
 };
 
 }  // namespace promptetheus::devserver

@@ -467,8 +467,4 @@ void otlp_event_text(const OtlpEvent& event, const std::string& session_id, cons
   tail += '}';
 }
 
-std::string otel_span_hex_of(const std::string& span_id) {
-  return span_id.rfind("span_", 0) == 0 ? span_id.substr(5, 16) : std::string();
-}
-
 }  // namespace promptetheus::devserver

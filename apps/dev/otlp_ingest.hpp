@@ -84,7 +84,4 @@ void otlp_event_text(const OtlpEvent& event, const std::string& session_id, cons
                      const std::string& workspace_id, const std::string& project_id, std::string& head,
                      std::string& tail);
 
-/// The OTel span id (16 hex) of an event's span_id "span_<16 hex>", as the mapping writes it.
-std::string otel_span_hex_of(const std::string& span_id);
-
 }  // namespace promptetheus::devserver

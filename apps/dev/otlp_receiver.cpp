@@ -41,13 +41,12 @@ std::string seconds_timestamp(std::int64_t unix_nano) {
   return text.substr(0, 19) + "Z";  // the form the other routes give started_at
 }
 
-// The agent spans of a session by their OTel id (the first 16 hex digits of "span_<32 hex>").
-std::unordered_map<std::string, std::string> agent_spans_by_otel_id(DevStore& store, const std::string& session) {
-  std::unordered_map<std::string, std::string> spans;
-  for (std::string& id : store.started_span_ids(session)) {
-    if (id.size() == 5 + 32) spans.emplace(otel_span_hex_of(id), std::move(id));
-  }
-  return spans;
+// The payload name of a state_change event ("span_start", "session_started", ...), else empty.
+std::string state_change_name(const json& event) {
+  if (!event.is_object() || event.value("type", "") != "state_change") return {};
+  auto payload = event.find("payload");
+  if (payload == event.end() || !payload->is_object()) return {};
+  return payload->value("name", "");
 }
 
 // Stores the events of one trace; returns the number of spans some event of which could not be
@@ -59,8 +58,17 @@ std::int64_t store_trace(DevStore& store, OtlpTrace& trace, const std::string& w
   const bool joined = claim.has_value();
   const std::string session = joined ? claim->session_id : "otel_" + trace.trace_id;
 
+  // The agent spans (OTel id → "span_<32 hex>") that the spans' parents may be.
   std::unordered_map<std::string, std::string> agent_spans;
-  if (joined) agent_spans = agent_spans_by_otel_id(store, session);
+  if (joined) {
+    std::vector<std::string> parent_hexes;
+    for (const OtlpEvent& event : trace.events) {
+      if (!event.parent_span_hex.empty() && event.parent_span_hex != claim->root_span_hex) {
+        parent_hexes.push_back(event.parent_span_hex);
+      }
+    }
+    agent_spans = store.agent_spans(session, parent_hexes);
+  }
   // The parent_id of a span's events (none: null), and the OTel id to resolve later when the
   // parent may be an agent span the SDK has not delivered yet.
   const auto parent_of = [&](const std::string& parent_hex, std::string& pending) -> std::optional<std::string> {
@@ -193,18 +201,18 @@ OtlpReceipt receive_otlp_traces(DevStore& store, const RawBody& body, const std:
   return receipt;
 }
 
+std::string agent_span_started(const json& event) {
+  if (state_change_name(event) != "span_start") return {};
+  auto span_id = event.find("span_id");
+  return span_id != event.end() && span_id->is_string() ? span_id->get<std::string>() : std::string();
+}
+
 std::vector<std::string> join_agent_event(DevStore& store, const std::string& session_id, const json& event) {
-  if (!event.is_object() || event.value("type", "") != "state_change") return {};
-  auto payload = event.find("payload");
-  if (payload == event.end() || !payload->is_object()) return {};
-  const std::string name = payload->value("name", "");
-  if (name == "span_start") {
-    auto span_id = event.find("span_id");
-    if (span_id == event.end() || !span_id->is_string()) return {};
-    if (store.resolve_otel_parents(session_id, span_id->get<std::string>()) == 0) return {};
+  if (const std::string span_id = agent_span_started(event); !span_id.empty()) {
+    if (store.resolve_otel_parents(session_id, span_id) == 0) return {};
     return {session_id};
   }
-  if (name != "session_started") return {};
+  if (state_change_name(event) != "session_started") return {};
   // The ids the SDK's trace_context() gives: derived from the session id, the trace id replaced
   // by an incoming one that session_started recorded.
   const detail::TraceIdentity identity = detail::trace_identity(session_id, TraceContext{});

@@ -45,6 +45,11 @@ OtlpReceipt receive_otlp_traces(DevStore& store, const RawBody& body, const std:
                                 const BodyLimits& limits, const std::string& workspace_id,
                                 const std::string& project_id);
 
+/// The span id of a span_start event (a state_change whose payload is named "span_start"), else
+/// empty: what the events route gives StoredEvent::agent_span_id, so that OTLP spans of the
+/// session's trace can name that span as their parent.
+std::string agent_span_started(const nlohmann::json& event);
+
 /// Keeps OTLP spans joined to an agent session as its own events arrive, for `event` just stored
 /// in `session_id`: its session_started claims the session's trace (and spans of it that came
 /// first move in from `otel_<trace>`); an agent span_start becomes the parent of stored spans

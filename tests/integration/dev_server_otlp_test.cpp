@@ -4,6 +4,13 @@
 // in tests/otel_js.
 #include <catch2/catch.hpp>
 
+#include <stdlib.h>
+
+#include <cstdio>
+
+#include <filesystem>
+#include <unordered_map>
+
 #include "core/hex.hpp"
 #include "core/json_writer.hpp"
 #include "core/trace_identity.hpp"
@@ -574,4 +581,86 @@ TEST_CASE("otlp ingest: the SDK's own export of a session is not stored again in
   // The same spans from another instrumentation scope are other services' spans: stored.
   post_ok(server, request({exported("3333333333333333", session)}));
   CHECK(events_of(server, session).size() == 1 + 4);
+}
+
+TEST_CASE("otlp ingest: spans join agent spans stored before and after the session's spans were first looked up", "[otlp]") {
+  DevServerFixture server;
+  const std::string session = "agent_long";
+  const std::string trace =
+      promptetheus::detail::lower_hex(promptetheus::detail::trace_identity(session, {}).trace_id);
+  std::int64_t seq = 0;
+  const auto post_agent = [&](const std::string& name, const std::string& span_id) {
+    json event{{"type", "state_change"}, {"session_id", session}, {"timestamp", "2025-11-24T16:00:00.000000Z"},
+               {"seq", seq}, {"idempotency_key", session + ":" + std::to_string(seq)},
+               {"payload", {{"name", name}, {"span_name", name}}}};
+    ++seq;
+    if (!span_id.empty()) event["span_id"] = span_id, event["parent_id"] = nullptr;
+    auto res = server.client().Post("/api/traces/" + session + "/events",
+                                    {{"Authorization", "Bearer " + server.api_key()}},
+                                    json{{"events", {event}}}.dump(), "application/json");
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+  };
+  const auto parent_of_span = [&](const std::string& otel_span) {
+    for (const json& e : named(events_of(server, session), "span_start")) {
+      if (e.value("span_id", "") == "span_" + otel_span) return e["parent_id"];
+    }
+    FAIL("no span_start of span_" << otel_span);
+    return json();
+  };
+  REQUIRE(server.create_trace(session) == 201);
+  post_agent("session_started", "");
+  const std::string first = "span_aaaabbbbccccdddd0123456789abcdef";
+  const std::string second = "span_1111222233334444ffffeeeeddddcccc";
+  post_agent("span_start", first);
+  post_ok(server, request({span(trace, "1000000000000001", first.substr(5, 16), "GET /a", kStart, kStart + 5)}));
+  CHECK(parent_of_span("1000000000000001") == first);
+  // Stored after the session's agent spans were read once: found without reading them again.
+  post_agent("span_start", second);
+  post_ok(server, request({span(trace, "1000000000000002", second.substr(5, 16), "GET /b", kStart + 10, kStart + 15)}));
+  CHECK(parent_of_span("1000000000000002") == second);
+}
+
+TEST_CASE("dev store: agent spans looked up in more sessions than are kept in memory stay complete", "[otlp]") {
+  char pattern[] = "/tmp/promptetheus-agent-spans-XXXXXX";
+  REQUIRE(mkdtemp(pattern));
+  {
+    promptetheus::devserver::DevStore store(std::string(pattern) + "/promptetheus.db");
+    const auto span_of = [](int session, int n) {
+      char text[40];
+      std::snprintf(text, sizeof text, "span_%08x%08x0123456789abcdef", session, n);
+      return std::string(text);
+    };
+    const auto add_span = [&](int session, int n) {
+      const std::string id = "s" + std::to_string(session);
+      json event{{"type", "state_change"}, {"session_id", id}, {"timestamp", "2025-11-24T16:00:00.000000Z"},
+                 {"seq", n}, {"idempotency_key", id + ":" + std::to_string(n)},
+                 {"payload", {{"name", "span_start"}, {"span_name", "step"}}}, {"span_id", span_of(session, n)}};
+      promptetheus::devserver::StoredEvent stored{event["idempotency_key"], n, event.dump(), std::nullopt};
+      stored.agent_span_id = span_of(session, n);
+      REQUIRE(store.add_events(id, {stored}).has_value());
+    };
+    constexpr int kSessions = 40;  // more than the store keeps in memory
+    for (int s = 0; s < kSessions; ++s) {
+      store.put_trace({{"id", "s" + std::to_string(s)}, {"agent", "planner"}});
+      add_span(s, 0);
+    }
+    for (int round = 0; round < 2; ++round) {
+      for (int s = 0; s < kSessions; ++s) {
+        const std::string id = "s" + std::to_string(s);
+        std::vector<std::string> wanted;
+        for (int n = 0; n <= round; ++n) wanted.push_back(span_of(s, n).substr(5, 16));
+        wanted.push_back("ffffffffffffffff");  // no such span
+        const auto found = store.agent_spans(id, wanted);
+        REQUIRE(found.size() == static_cast<std::size_t>(round + 1));
+        for (int n = 0; n <= round; ++n) CHECK(found.at(span_of(s, n).substr(5, 16)) == span_of(s, n));
+        if (round == 0) {
+          add_span(s, 1);  // into a session whose spans are in memory now, and evicted later
+          CHECK(store.agent_spans(id, {span_of(s, 1).substr(5, 16)}).size() == 1);
+        }
+      }
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(pattern, ec);
 }
