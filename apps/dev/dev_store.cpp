@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <sqlite3.h>
 
@@ -365,6 +366,12 @@ EventOutcome DevStore::insert_at_free_seq_locked(const std::string& trace_id, Un
     if (rc == SQLITE_DONE) {
       if (sqlite3_changes(db_) != 1) return EventOutcome::duplicate;
       previous = seq;
+      if (!event.settles_pending_hex.empty()) {
+        Statement(db_, "DELETE FROM otel_pending_parents WHERE session_id = ?1 AND parent_span_hex = ?2")
+            .bind(1, trace_id)
+            .bind(2, event.settles_pending_hex)
+            .step();
+      }
       if (!event.pending_parent_hex.empty()) {
         Statement(db_,
                   "INSERT OR IGNORE INTO otel_pending_parents(session_id, parent_span_hex, seq) VALUES(?1, ?2, ?3)")
@@ -398,6 +405,16 @@ std::vector<EventOutcome> DevStore::insert_all_at_free_seq_locked(const std::str
   std::int64_t previous = -1;
   for (UnnumberedEvent& event : events) outcomes.push_back(insert_at_free_seq_locked(trace_id, event, previous));
   return outcomes;
+}
+
+std::vector<std::string> DevStore::stored_event_keys(const std::string& trace_id,
+                                                     const std::vector<std::string>& keys) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::string> stored;
+  for (const std::string& key : keys) {
+    if (Statement(db_, find_event_key_).bind(1, trace_id).bind(2, key).step() == SQLITE_ROW) stored.push_back(key);
+  }
+  return stored;
 }
 
 std::size_t DevStore::resolve_otel_parents(const std::string& trace_id, const std::string& agent_span_id) {
@@ -444,33 +461,41 @@ bool DevStore::adopt_otel_session(const std::string& from, const std::string& to
     select.bind(1, from);
     while (select.step() == SQLITE_ROW) events.push_back(json::parse(select.text(0)));
   }
-  // The OTel id of each event's parent ("span_<16 hex>"), and those that are agent spans of `to`.
-  const auto otel_parent_of = [](const json& event) {
-    auto parent = event.find("parent_id");
-    if (parent == event.end() || !parent->is_string()) return std::string();
-    const std::string& id = parent->get_ref<const std::string&>();
-    return id.size() == 5 + 16 && id.rfind("span_", 0) == 0 ? id.substr(5) : std::string();
+  // The OTel id of an event's span or parent ("span_<16 hex>"); empty for another form.
+  const auto otel_id_of = [](const json& event, const char* member) {
+    auto id = event.find(member);
+    if (id == event.end() || !id->is_string()) return std::string();
+    const std::string& text = id->get_ref<const std::string&>();
+    return text.size() == 5 + 16 && text.rfind("span_", 0) == 0 ? text.substr(5) : std::string();
   };
+  // A parent among the moved spans is known; one that is not may be an agent span of `to`, stored
+  // or still to come.
+  std::unordered_set<std::string> moved_spans;
+  for (const json& event : events) moved_spans.insert(otel_id_of(event, "span_id"));
   std::vector<std::string> parent_hexes;
   for (const json& event : events) {
-    std::string hex = otel_parent_of(event);
-    if (!hex.empty() && hex != root_span_hex) parent_hexes.push_back(std::move(hex));
+    std::string hex = otel_id_of(event, "parent_id");
+    if (!hex.empty() && hex != root_span_hex && moved_spans.count(hex) == 0) parent_hexes.push_back(std::move(hex));
   }
   const std::unordered_map<std::string, std::string> agent_spans = agent_spans_locked(to, parent_hexes);
   std::vector<UnnumberedEvent> moved;
   for (json& event : events) {
     std::string pending_parent_hex;
-    const std::string otel_id = otel_parent_of(event);
+    const std::string otel_id = otel_id_of(event, "parent_id");
     if (!otel_id.empty() && otel_id == root_span_hex) {
       event["parent_id"] = nullptr;
     } else if (auto agent = agent_spans.find(otel_id); !otel_id.empty() && agent != agent_spans.end()) {
       event["parent_id"] = agent->second;
-    } else if (!otel_id.empty()) {
+    } else if (!otel_id.empty() && moved_spans.count(otel_id) == 0) {
       pending_parent_hex = otel_id;
     }
     event["session_id"] = to;
     moved.push_back(unnumbered_event(event.value("idempotency_key", ""), event.value("seq", std::int64_t{0}), event,
                                      std::move(pending_parent_hex)));
+    const auto payload = event.find("payload");
+    if (payload != event.end() && payload->is_object() && payload->value("name", "") == "span_start") {
+      moved.back().settles_pending_hex = otel_id_of(event, "span_id");
+    }
   }
   insert_all_at_free_seq_locked(to, moved);
   for (const char* sql : {"DELETE FROM events WHERE session_id = ?1", "DELETE FROM otel_pending_parents WHERE session_id = ?1",

@@ -47,6 +47,9 @@ struct UnnumberedEvent {
   /// When set: the event's parent_id is "span_<this>", an OTel id of a span that may be an agent
   /// span not stored yet; resolve_otel_parents rewrites it when that span arrives.
   std::string pending_parent_hex;
+  /// When set: the OTel id (16 hex) of the span this event starts, in an agent session. Events
+  /// waiting for that id as a pending parent stop waiting: their parent is this OTel span.
+  std::string settles_pending_hex;
 };
 
 /// The UnnumberedEvent of envelope `event` (an object; a "seq" member in it is replaced).
@@ -101,6 +104,8 @@ class DevStore {
   /// StoredEvent::agent_span_id), for the kAgentSpanCacheSessions traces used last.
   std::unordered_map<std::string, std::string> agent_spans(const std::string& trace_id,
                                                            const std::vector<std::string>& otel_span_hexes);
+  /// Those of `keys` that events of the trace are stored under (one indexed lookup each).
+  std::vector<std::string> stored_event_keys(const std::string& trace_id, const std::vector<std::string>& keys);
   /// Points the events stored with a pending parent that `agent_span_id` ("span_<32 hex>")
   /// starts with (its OTel id) at that span. Returns how many were changed.
   std::size_t resolve_otel_parents(const std::string& trace_id, const std::string& agent_span_id);

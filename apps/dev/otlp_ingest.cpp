@@ -275,7 +275,6 @@ struct SpanMapper {
 
     const std::string_view name = string_member(span, "name");
     const std::string span_id = "span_" + *span_hex;
-    const std::string key_prefix = "otlp:" + *trace_id + ":" + *span_hex + ":";
     OtlpTrace& trace = trace_for(*trace_id, service);
     if (trace.earliest_start_unix_nano == 0 || *start < trace.earliest_start_unix_nano) {
       trace.earliest_start_unix_nano = *start;
@@ -298,7 +297,8 @@ struct SpanMapper {
       event.parent_span_hex = parent_hex;
       event.type = type;
       detail::append_timestamp(event.timestamp, time / 1000);
-      event.idempotency_key = key_prefix + std::to_string(n++);
+      event.starts_span = n == 0;  // the first event added for a span is its span_start
+      event.idempotency_key = otlp_idempotency_key(*trace_id, *span_hex, n++);
       event.span_id = span_id;
       event.payload = std::move(payload);
       event.metadata = std::move(metadata);
@@ -394,6 +394,12 @@ struct SpanMapper {
 };
 
 }  // namespace
+
+std::string otlp_idempotency_key(std::string_view trace_id, std::string_view span_hex, std::size_t n) {
+  std::string key = "otlp:";
+  key.append(trace_id).append(":").append(span_hex).append(":").append(std::to_string(n));
+  return key;
+}
 
 std::optional<OtlpMapping> map_otlp_request(Ref request, std::string& error) {
   if (!request.is(Kind::object)) {

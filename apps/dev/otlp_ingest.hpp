@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/json_view.hpp"
@@ -45,6 +46,7 @@ struct OtlpEvent {
   std::string timestamp;
   std::string idempotency_key;
   std::string span_id;
+  bool starts_span = false;  // the span's span_start
   std::string payload;   // canonical JSON object
   std::string metadata;  // canonical JSON object
   /// For a span the Promptetheus SDK or CLI exported (scope "promptetheus"): the session it
@@ -52,6 +54,10 @@ struct OtlpEvent {
   /// what the span says.
   std::string recorded_session;
 };
+
+/// The idempotency key of the n-th event made from a span (n = 0: its span_start): a span
+/// resent is a duplicate, and a stored span can be found by its ids.
+std::string otlp_idempotency_key(std::string_view trace_id, std::string_view span_hex, std::size_t n);
 
 /// The events of the spans of one trace in a request, span by span in request order.
 struct OtlpTrace {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/hex.hpp"
 #include "core/ids.hpp"
@@ -58,26 +59,39 @@ std::int64_t store_trace(DevStore& store, OtlpTrace& trace, const std::string& w
   const bool joined = claim.has_value();
   const std::string session = joined ? claim->session_id : "otel_" + trace.trace_id;
 
-  // The agent spans (OTel id → "span_<32 hex>") that the spans' parents may be.
+  // In an agent session, the parents the spans name: agent spans (OTel id → "span_<32 hex>"),
+  // and OTel spans of the trace, in this request or stored by an earlier one. A parent that is
+  // neither may be an agent span the SDK has not delivered yet: the span waits for it.
   std::unordered_map<std::string, std::string> agent_spans;
+  std::unordered_set<std::string> otel_spans;
   if (joined) {
+    for (const OtlpEvent& event : trace.events) otel_spans.insert(event.span_id.substr(5));  // "span_<16 hex>"
     std::vector<std::string> parent_hexes;
     for (const OtlpEvent& event : trace.events) {
-      if (!event.parent_span_hex.empty() && event.parent_span_hex != claim->root_span_hex) {
+      if (!event.parent_span_hex.empty() && event.parent_span_hex != claim->root_span_hex &&
+          otel_spans.count(event.parent_span_hex) == 0) {
         parent_hexes.push_back(event.parent_span_hex);
       }
     }
     agent_spans = store.agent_spans(session, parent_hexes);
+    std::unordered_map<std::string, std::string> parent_of_key;  // span_start key → OTel id
+    std::vector<std::string> keys;
+    for (const std::string& hex : parent_hexes) {
+      if (agent_spans.count(hex) != 0) continue;
+      keys.push_back(otlp_idempotency_key(trace.trace_id, hex, 0));
+      parent_of_key.emplace(keys.back(), hex);
+    }
+    for (const std::string& key : store.stored_event_keys(session, keys)) otel_spans.insert(parent_of_key.at(key));
   }
-  // The parent_id of a span's events (none: null), and the OTel id to resolve later when the
-  // parent may be an agent span the SDK has not delivered yet.
+  // The parent_id of a span's events (none: null), and the OTel id to wait for when the parent
+  // may be an agent span the SDK has not delivered yet.
   const auto parent_of = [&](const std::string& parent_hex, std::string& pending) -> std::optional<std::string> {
     if (parent_hex.empty()) return std::nullopt;
     if (joined && parent_hex == claim->root_span_hex) return std::nullopt;  // under the session itself
     if (joined) {
       auto agent = agent_spans.find(parent_hex);
       if (agent != agent_spans.end()) return agent->second;
-      pending = parent_hex;
+      if (otel_spans.count(parent_hex) == 0) pending = parent_hex;
     }
     return "span_" + parent_hex;
   };
@@ -103,6 +117,8 @@ std::int64_t store_trace(DevStore& store, OtlpTrace& trace, const std::string& w
                     event.tail);
     event.idempotency_key = std::move(source.idempotency_key);
     event.preferred_seq = source.time_unix_nano;
+    // Spans that waited for this one as a possible agent span have their parent now.
+    if (joined && source.starts_span) event.settles_pending_hex = source.span_id.substr(5);
     events.push_back(std::move(event));
     span_of.push_back(std::move(source.span_id));
   }

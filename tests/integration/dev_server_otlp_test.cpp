@@ -4,11 +4,14 @@
 // in tests/otel_js.
 #include <catch2/catch.hpp>
 
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <cstdio>
 
 #include <filesystem>
+#include <map>
+#include <set>
 #include <unordered_map>
 
 #include "core/hex.hpp"
@@ -89,6 +92,26 @@ std::vector<json> named(const std::vector<json>& events, const std::string& name
     if (e["type"] == name || (e["payload"].is_object() && e["payload"].value("name", "") == name)) out.push_back(e);
   }
   return out;
+}
+
+// The OTel ids that joined spans of `session` still wait for as their parent (agent spans the
+// SDK may deliver later), read from the database.
+std::set<std::string> waiting_parents(DevServerFixture& server, const std::string& session) {
+  sqlite3* db = nullptr;
+  std::set<std::string> parents;
+  if (sqlite3_open_v2((server.data_dir() / "promptetheus.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    throw std::runtime_error("cannot open the dev server's database");
+  }
+  sqlite3_stmt* select = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT parent_span_hex FROM otel_pending_parents WHERE session_id = ?1", -1, &select,
+                         nullptr) == SQLITE_OK) {
+    sqlite3_bind_text(select, 1, session.c_str(), -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(select) == SQLITE_ROW) parents.insert(reinterpret_cast<const char*>(sqlite3_column_text(select, 0)));
+  }
+  sqlite3_finalize(select);
+  sqlite3_close(db);
+  return parents;
 }
 
 }  // namespace
@@ -515,7 +538,8 @@ TEST_CASE("otlp ingest: joins do not depend on whether the spans or the agent's 
   };
   // The caller's span and the callee's span (under the agent's tool span) are exported first.
   post_ok(server, request({span(kTrace, "1111111111111111", "", "POST /plan", kStart, kStart + 900),
-                           span(kTrace, "2222222222222222", agent_span.substr(5, 16), "GET /stock", kStart + 10, kStart + 20)}));
+                           span(kTrace, "2222222222222222", agent_span.substr(5, 16), "GET /stock", kStart + 10, kStart + 20),
+                           span(kTrace, "5555555555555555", "1111111111111111", "load plan", kStart + 1, kStart + 2)}));
   REQUIRE(server.trace("otel_" + kTrace));
 
   REQUIRE(server.create_trace(session) == 201);
@@ -526,7 +550,8 @@ TEST_CASE("otlp ingest: joins do not depend on whether the spans or the agent's 
   // The waiting spans moved into the agent session; the callee still waits for its parent.
   CHECK_FALSE(server.trace("otel_" + kTrace));
   auto events = events_of(server, session);
-  REQUIRE(events.size() == 5);
+  REQUIRE(events.size() == 7);
+  CHECK(waiting_parents(server, session) == std::set<std::string>{agent_span.substr(5, 16)});
   const auto parent_of = [&](const std::vector<json>& list, const std::string& name) {
     for (const json& e : named(list, "span_start")) {
       if (e["payload"]["span_name"] == name) return e["parent_id"];
@@ -543,8 +568,10 @@ TEST_CASE("otlp ingest: joins do not depend on whether the spans or the agent's 
                            {"payload", {{"name", "span_start"}, {"span_name", "inventory"}}},
                            {"span_id", agent_span}, {"parent_id", nullptr}}}));
   events = events_of(server, session);
-  REQUIRE(events.size() == 6);
+  REQUIRE(events.size() == 8);
   CHECK(parent_of(events, "GET /stock") == agent_span);
+  CHECK(parent_of(events, "load plan") == "span_1111111111111111");
+  CHECK(waiting_parents(server, session).empty());
   for (const json& e : events) {
     if (e.value("span_id", "") == "span_2222222222222222") CHECK(e["parent_id"] == agent_span);
   }
@@ -663,4 +690,45 @@ TEST_CASE("dev store: agent spans looked up in more sessions than are kept in me
   }
   std::error_code ec;
   std::filesystem::remove_all(pattern, ec);
+}
+
+TEST_CASE("otlp ingest: a joined span waits for its parent only while that parent may still arrive", "[otlp]") {
+  DevServerFixture server;
+  const std::string session = "agent_waits";
+  const std::string trace =
+      promptetheus::detail::lower_hex(promptetheus::detail::trace_identity(session, {}).trace_id);
+  const std::string agent_span = "span_aaaabbbbccccdddd0123456789abcdef";
+  REQUIRE(server.create_trace(session) == 201);
+  json started{{"type", "state_change"}, {"session_id", session}, {"timestamp", "2025-11-24T16:00:00.000000Z"},
+               {"seq", 0}, {"idempotency_key", session + ":0"},
+               {"payload", {{"name", "session_started"}, {"before", nullptr}, {"after", json::object()}}}};
+  json tool{{"type", "state_change"}, {"session_id", session}, {"timestamp", "2025-11-24T16:00:00.000000Z"},
+            {"seq", 1}, {"idempotency_key", session + ":1"},
+            {"payload", {{"name", "span_start"}, {"span_name", "call inventory"}}},
+            {"span_id", agent_span}, {"parent_id", nullptr}};
+  auto res = server.client().Post("/api/traces/" + session + "/events", {{"Authorization", "Bearer " + server.api_key()}},
+                                  json{{"events", {started, tool}}}.dump(), "application/json");
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+
+  // A server span under the agent's span, its child in the same request, and a span whose parent
+  // (a span of the same service, exported later) is not known yet.
+  post_ok(server, request({span(trace, "1000000000000001", agent_span.substr(5, 16), "GET /stock", kStart, kStart + 50),
+                           span(trace, "1000000000000002", "1000000000000001", "SELECT stock", kStart + 1, kStart + 9),
+                           span(trace, "1000000000000004", "1000000000000003", "cache get", kStart + 11, kStart + 12)}));
+  CHECK(waiting_parents(server, session) == std::set<std::string>{"1000000000000003"});
+  // A child of a span stored by an earlier request.
+  post_ok(server, request({span(trace, "1000000000000005", "1000000000000002", "fetch rows", kStart + 2, kStart + 3)}));
+  CHECK(waiting_parents(server, session) == std::set<std::string>{"1000000000000003"});
+  // The missing parent arrives as a span of the trace: nothing waits any more.
+  post_ok(server, request({span(trace, "1000000000000003", "1000000000000001", "cache", kStart + 10, kStart + 20)}));
+  CHECK(waiting_parents(server, session).empty());
+
+  std::map<std::string, json> parents;
+  for (const json& e : named(events_of(server, session), "span_start")) parents[e["payload"]["span_name"]] = e["parent_id"];
+  CHECK(parents["GET /stock"] == agent_span);
+  CHECK(parents["SELECT stock"] == "span_1000000000000001");
+  CHECK(parents["cache get"] == "span_1000000000000003");
+  CHECK(parents["fetch rows"] == "span_1000000000000002");
+  CHECK(parents["cache"] == "span_1000000000000001");
 }
