@@ -100,6 +100,9 @@ int main(int argc, char** argv) {
   const int port = server.start(options);
   httplib::Client client("127.0.0.1", port);
   client.set_keep_alive(true);
+  // Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm holds the body
+  // until the server's delayed ACK, adding about 40 ms to every request.
+  client.set_tcp_nodelay(true);
   const httplib::Headers headers{{"Authorization", "Bearer pt_dev_key"}};
   int failures = 0;
 
