@@ -321,7 +321,6 @@ std::optional<std::vector<EventOutcome>> DevStore::add_events(
     if (rc == SQLITE_DONE) {
       const bool stored = sqlite3_changes(db_) == 1;
       outcomes.push_back(stored ? EventOutcome::stored : EventOutcome::duplicate);
-      if (stored) note_agent_span_locked(trace_id, event.agent_span_id);
       continue;
     }
     // The seq index refused the row. A stored event with the same key still makes this a
@@ -345,6 +344,10 @@ std::optional<std::vector<EventOutcome>> DevStore::add_events(
     Statement(db_, "UPDATE traces SET body = ?2 WHERE id = ?1").bind(1, trace_id).bind(2, dump(*trace)).step();
   }
   tx.commit();
+  // Only once committed: a batch rolled back must not leave its spans in the cached index.
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (outcomes[i] == EventOutcome::stored) note_agent_span_locked(trace_id, events[i].agent_span_id);
+  }
   return outcomes;
 }
 
