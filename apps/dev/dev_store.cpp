@@ -208,6 +208,10 @@ sqlite3_stmt* DevStore::prepare(const char* sql) {
   return stmt;
 }
 
+bool DevStore::event_key_stored_locked(const std::string& trace_id, const std::string& idempotency_key) {
+  return Statement(db_, find_event_key_).bind(1, trace_id).bind(2, idempotency_key).step() == SQLITE_ROW;
+}
+
 bool DevStore::trace_exists_locked(const std::string& id) {
   return Statement(db_, trace_exists_).bind(1, id).step() == SQLITE_ROW;
 }
@@ -325,10 +329,8 @@ std::optional<std::vector<EventOutcome>> DevStore::add_events(
     }
     // The seq index refused the row. A stored event with the same key still makes this a
     // duplicate (the key is checked first, as in the reference store); otherwise it conflicts.
-    Statement find(db_, find_event_key_);
-    const bool known_key =
-        find.bind(1, trace_id).bind(2, event.idempotency_key).step() == SQLITE_ROW;
-    outcomes.push_back(known_key ? EventOutcome::duplicate : EventOutcome::seq_conflict);
+    outcomes.push_back(event_key_stored_locked(trace_id, event.idempotency_key) ? EventOutcome::duplicate
+                                                                                 : EventOutcome::seq_conflict);
   }
   std::optional<json> trace;
   for (std::size_t i = 0; i < events.size(); ++i) {
@@ -385,8 +387,7 @@ EventOutcome DevStore::insert_at_free_seq_locked(const std::string& trace_id, Un
       }
       return EventOutcome::stored;
     }
-    Statement find(db_, find_event_key_);
-    if (find.bind(1, trace_id).bind(2, event.idempotency_key).step() == SQLITE_ROW) return EventOutcome::duplicate;
+    if (event_key_stored_locked(trace_id, event.idempotency_key)) return EventOutcome::duplicate;
   }
   return EventOutcome::seq_conflict;
 }
@@ -415,7 +416,7 @@ std::vector<std::string> DevStore::stored_event_keys(const std::string& trace_id
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::string> stored;
   for (const std::string& key : keys) {
-    if (Statement(db_, find_event_key_).bind(1, trace_id).bind(2, key).step() == SQLITE_ROW) stored.push_back(key);
+    if (event_key_stored_locked(trace_id, key)) stored.push_back(key);
   }
   return stored;
 }

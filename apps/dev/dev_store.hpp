@@ -135,6 +135,8 @@ class DevStore {
   void exec(const char* sql);
   sqlite3_stmt* prepare(const char* sql);
   bool trace_exists_locked(const std::string& id);
+  /// Whether an event of the trace is stored under this idempotency key (one indexed lookup).
+  bool event_key_stored_locked(const std::string& trace_id, const std::string& idempotency_key);
   std::unordered_map<std::string, std::string> agent_spans_locked(const std::string& trace_id,
                                                                   const std::vector<std::string>& otel_span_hexes);
   /// Adds a stored agent span to the trace's cached agent spans, if they are cached.
