@@ -3,6 +3,8 @@
 // span events) over loopback keep-alive HTTP to an in-process server, which maps each span to its
 // span_start and span_end events and stores them. Prints spans stored per second and, as the
 // anchor measured in the same run, the native events route's rate for the same number of events.
+// Then reads every stored event back (GET /api/traces/{id}/events, one client), both ways: the
+// receiver stores a span as one compact row and writes its events' texts on read.
 //
 //   dev_server_otlp_ingest_bench [--threads 2] [--requests 200] [--spans 100]
 #include <sys/resource.h>
@@ -41,10 +43,15 @@ std::string hex(unsigned long long value, int digits) {
 
 json attribute(const char* key, json value) { return {{"key", key}, {"value", std::move(value)}}; }
 
+// The trace of a thread's request: one trace per request.
+std::string trace_of(int thread, int request) {
+  return hex(0xABC000ULL + static_cast<unsigned long long>(thread), 16) +
+         hex(static_cast<unsigned long long>(request) + 1, 16);
+}
+
 json otlp_request(int thread, int request, int spans) {
   json list = json::array();
-  const std::string trace = hex(0xABC000ULL + static_cast<unsigned long long>(thread), 16) +
-                            hex(static_cast<unsigned long long>(request) + 1, 16);
+  const std::string trace = trace_of(thread, request);
   const long long base = 1764000000000000000LL + request * 1000000LL;
   for (int i = 0; i < spans; ++i) {
     json span{{"traceId", trace},
@@ -112,6 +119,24 @@ double post_all(int port, const std::string& path_prefix, const std::vector<std:
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// GETs the events of each session in turn; returns the elapsed seconds and adds the events read.
+double read_all(int port, const std::vector<std::string>& sessions, long& events, int& failures) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_keep_alive(true);
+  c.set_tcp_nodelay(true);
+  const httplib::Headers headers{{"Authorization", "Bearer pt_console_token"}};  // reading is a console feature
+  const auto start = std::chrono::steady_clock::now();
+  for (const std::string& session : sessions) {
+    auto res = c.Get("/api/traces/" + session + "/events", headers);
+    if (!res || res->status != 200) {
+      ++failures;
+      continue;
+    }
+    events += static_cast<long>(json::parse(res->body)["events"].size());
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -162,6 +187,16 @@ int main(int argc, char** argv) {
   std::vector<std::string> event_paths;
   for (const std::string& s : sessions) event_paths.push_back(s + "/events");
   const double native_seconds = post_all(port, "/api/traces/", native, event_paths, failures, native_cpu);
+  std::vector<std::string> otlp_sessions;
+  for (int t = 0; t < config.threads; ++t) {
+    for (int r = 0; r < config.requests; ++r) {
+      otlp_sessions.push_back("otel_" + trace_of(t, r));
+    }
+  }
+  long otlp_read = 0;
+  long native_read = 0;
+  const double otlp_read_seconds = read_all(port, otlp_sessions, otlp_read, failures);
+  const double native_read_seconds = read_all(port, sessions, native_read, failures);
   server.stop();
   std::error_code ec;
   std::filesystem::remove_all(pattern, ec);
@@ -175,6 +210,14 @@ int main(int argc, char** argv) {
               "(%.0f span pairs/s); CPU %.2f s = %.1f us per span pair\n",
               2 * spans, native_seconds, 2 * spans / native_seconds, spans / native_seconds, native_cpu,
               1e6 * native_cpu / spans);
+  std::printf("read back: OTLP sessions %ld events in %.2f s = %.0f events/s (%zu sessions); "
+              "native sessions %ld events in %.2f s = %.0f events/s (%zu sessions)\n",
+              otlp_read, otlp_read_seconds, otlp_read / otlp_read_seconds, otlp_sessions.size(), native_read,
+              native_read_seconds, native_read / native_read_seconds, sessions.size());
+  if (otlp_read != 2 * static_cast<long>(spans) || native_read != 2 * static_cast<long>(spans)) {
+    std::printf("FAILED: expected %.0f events read back each way\n", 2 * spans);
+    ++failures;
+  }
   if (failures) std::printf("FAILED requests: %d\n", failures);
   return failures ? 1 : 0;
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
@@ -11,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "core/json_writer.hpp"
+#include "dev/otlp_span_record.hpp"
 #include "dev/session_record.hpp"
 
 namespace promptetheus::devserver {
@@ -49,6 +51,14 @@ CREATE TABLE IF NOT EXISTS otel_pending_parents (
   seq INTEGER NOT NULL,
   PRIMARY KEY (session_id, parent_span_hex, seq)
 ) WITHOUT ROWID;
+-- One row per span of an OTLP trace in its own otel_<trace> session (dev/otlp_span_record.hpp).
+-- A rowid table: rowids rise in the order spans arrive, which the seqs of their events follow.
+CREATE TABLE IF NOT EXISTS otel_spans (
+  session_id TEXT NOT NULL,
+  span_hex TEXT NOT NULL,
+  record TEXT NOT NULL,
+  PRIMARY KEY (session_id, span_hex)
+);
 CREATE TABLE IF NOT EXISTS counters (
   name TEXT PRIMARY KEY,
   value INTEGER NOT NULL
@@ -172,8 +182,12 @@ DevStore::DevStore(const std::string& path) {
     find_event_key_ =
         prepare("SELECT 1 FROM events WHERE session_id = ?1 AND idempotency_key = ?2");
     trace_exists_ = prepare("SELECT 1 FROM traces WHERE id = ?1");
-    select_events_ = prepare("SELECT body FROM events WHERE session_id = ?1 ORDER BY seq");
+    select_events_ = prepare("SELECT seq, body FROM events WHERE session_id = ?1 ORDER BY seq");
     select_otel_claim_ = prepare("SELECT session_id, root_span_id FROM otel_traces WHERE trace_id = ?1");
+    insert_span_ = prepare(
+        "INSERT INTO otel_spans(session_id, span_hex, record) VALUES(?1, ?2, ?3) "
+        "ON CONFLICT(session_id, span_hex) DO NOTHING");
+    select_spans_ = prepare("SELECT record FROM otel_spans WHERE session_id = ?1 ORDER BY rowid");
   } catch (...) {
     close();
     throw;
@@ -183,10 +197,12 @@ DevStore::DevStore(const std::string& path) {
 DevStore::~DevStore() { close(); }
 
 void DevStore::close() noexcept {
-  for (sqlite3_stmt* stmt : {insert_event_, find_event_key_, trace_exists_, select_events_, select_otel_claim_}) {
+  for (sqlite3_stmt* stmt : {insert_event_, find_event_key_, trace_exists_, select_events_, select_otel_claim_,
+                             insert_span_, select_spans_}) {
     sqlite3_finalize(stmt);
   }
   insert_event_ = find_event_key_ = trace_exists_ = select_events_ = select_otel_claim_ = nullptr;
+  insert_span_ = select_spans_ = nullptr;
   sqlite3_close(db_);
   db_ = nullptr;
 }
@@ -460,11 +476,7 @@ bool DevStore::adopt_otel_session(const std::string& from, const std::string& to
   Transaction tx(db_);
   if (!trace_exists_locked(from) || !trace_exists_locked(to)) return false;
   std::vector<json> events;
-  {
-    Statement select(db_, select_events_);
-    select.bind(1, from);
-    while (select.step() == SQLITE_ROW) events.push_back(json::parse(select.text(0)));
-  }
+  for (const std::string& text : event_texts_locked(from)) events.push_back(json::parse(text));
   // The OTel id of an event's span or parent ("span_<16 hex>"); empty for another form.
   const auto otel_id_of = [](const json& event, const char* member) {
     auto id = event.find(member);
@@ -502,8 +514,8 @@ bool DevStore::adopt_otel_session(const std::string& from, const std::string& to
     }
   }
   insert_all_at_free_seq_locked(to, moved);
-  for (const char* sql : {"DELETE FROM events WHERE session_id = ?1", "DELETE FROM otel_pending_parents WHERE session_id = ?1",
-                          "DELETE FROM traces WHERE id = ?1"}) {
+  for (const char* sql : {"DELETE FROM events WHERE session_id = ?1", "DELETE FROM otel_spans WHERE session_id = ?1",
+                          "DELETE FROM otel_pending_parents WHERE session_id = ?1", "DELETE FROM traces WHERE id = ?1"}) {
     Statement(db_, sql).bind(1, from).step();
   }
   tx.commit();
@@ -518,12 +530,25 @@ void DevStore::upsert_trace(const json& initial, const std::function<void(json&)
   tx.commit();
 }
 
-std::vector<EventOutcome> DevStore::upsert_trace_with_events(const json& initial,
-                                                             const std::function<void(json&)>& update,
-                                                             std::vector<UnnumberedEvent> events) {
+std::vector<EventOutcome> DevStore::upsert_trace_with_spans(const json& initial,
+                                                            const std::function<void(json&)>& update,
+                                                            const std::vector<OtlpSpanRow>& spans) {
   std::lock_guard<std::mutex> lock(mutex_);
   Transaction tx(db_);
-  std::vector<EventOutcome> outcomes = insert_all_at_free_seq_locked(upsert_trace_locked(initial, update), events);
+  const std::string& trace_id = upsert_trace_locked(initial, update);
+  // Spans stored as events by an earlier version are found by their span_start's key.
+  const bool has_events =
+      Statement(db_, "SELECT 1 FROM events WHERE session_id = ?1 LIMIT 1").bind(1, trace_id).step() == SQLITE_ROW;
+  std::vector<EventOutcome> outcomes;
+  outcomes.reserve(spans.size());
+  for (const OtlpSpanRow& span : spans) {
+    if (has_events && event_key_stored_locked(trace_id, span.start_key)) {
+      outcomes.push_back(EventOutcome::duplicate);
+      continue;
+    }
+    Statement(db_, insert_span_).bind(1, trace_id).bind(2, span.span_hex).bind(3, span.record).step();
+    outcomes.push_back(sqlite3_changes(db_) == 1 ? EventOutcome::stored : EventOutcome::duplicate);
+  }
   tx.commit();
   return outcomes;
 }
@@ -613,11 +638,66 @@ std::optional<OtelTraceClaim> DevStore::otel_trace_claim(const std::string& trac
 std::optional<std::vector<std::string>> DevStore::events(const std::string& trace_id) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!trace_exists_locked(trace_id)) return std::nullopt;
-  std::vector<std::string> rows;
-  Statement select(db_, select_events_);
+  return event_texts_locked(trace_id);
+}
+
+std::vector<std::string> DevStore::event_texts_locked(const std::string& trace_id) {
+  std::vector<std::pair<std::int64_t, std::string>> rows;  // seq, text
+  {
+    Statement select(db_, select_events_);
+    select.bind(1, trace_id);
+    while (select.step() == SQLITE_ROW) rows.emplace_back(select.integer(0), select.text(1));
+  }
+  const std::size_t stored_events = rows.size();
+  // Spans in the order they arrived; each event takes the first seq from its time on that is
+  // still free (see upsert_trace_with_spans), so a later span never moves an earlier one's.
+  std::unordered_set<std::int64_t> taken;
+  bool taken_filled = false;
+  const auto claim_seq = [&taken](std::int64_t from) {
+    for (std::int64_t seq = from;; ++seq) {
+      if (taken.insert(seq).second) return seq;
+      if (seq == std::numeric_limits<std::int64_t>::max()) break;
+    }
+    for (std::int64_t seq = from - 1;; --seq) {  // past the largest seq (never in practice): below
+      if (taken.insert(seq).second) return seq;
+    }
+  };
+  std::vector<SpanRecordEvent> span_events;
+  std::string text;
+  Statement select(db_, select_spans_);
   select.bind(1, trace_id);
-  while (select.step() == SQLITE_ROW) rows.push_back(select.text(0));
-  return rows;
+  while (select.step() == SQLITE_ROW) {
+    if (!taken_filled) {
+      for (std::size_t i = 0; i < stored_events; ++i) taken.insert(rows[i].first);
+      taken_filled = true;
+    }
+    span_events.clear();
+    if (!decode_otlp_span_record(select.text(0), trace_id, span_events)) {
+      throw std::runtime_error("unreadable span record in session " + trace_id);
+    }
+    std::stable_sort(span_events.begin(), span_events.end(), [](const SpanRecordEvent& a, const SpanRecordEvent& b) {
+      return a.time_unix_nano < b.time_unix_nano;
+    });
+    std::optional<std::int64_t> previous;
+    for (const SpanRecordEvent& event : span_events) {
+      const std::int64_t from = previous && *previous < std::numeric_limits<std::int64_t>::max()
+                                    ? std::max(event.time_unix_nano, *previous + 1)
+                                    : event.time_unix_nano;
+      previous = claim_seq(from);
+      text.clear();
+      text += event.head;
+      text += std::to_string(*previous);
+      text += event.tail;
+      rows.emplace_back(*previous, text);
+    }
+  }
+  if (rows.size() > stored_events) {
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
+  std::vector<std::string> texts;
+  texts.reserve(rows.size());
+  for (auto& row : rows) texts.push_back(std::move(row.second));
+  return texts;
 }
 
 std::string DevStore::put_artifact(json artifact) {

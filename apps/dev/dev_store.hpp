@@ -1,9 +1,10 @@
 // The dev server's storage: traces, events and artifact rows in one SQLite database (WAL mode).
 // Events are deduplicated by a UNIQUE (session_id, idempotency_key) index, and their primary key
 // (session_id, seq) turns a second event with the same seq into a conflict (and keeps reads
-// sorted by seq without a sort). One connection
-// serialised by a mutex: SQLite allows one writer at a time anyway, and request parsing happens
-// outside the lock.
+// sorted by seq without a sort). The spans of an OTLP trace no agent session claimed are stored
+// one row per span instead (otel_spans, dev/otlp_span_record.hpp), deduplicated by their span
+// id, and their events are given seqs when the session is read. One connection serialised by a
+// mutex: SQLite allows one writer at a time anyway, and request parsing happens outside the lock.
 #pragma once
 
 #include <cstdint>
@@ -56,6 +57,15 @@ struct UnnumberedEvent {
 UnnumberedEvent unnumbered_event(std::string idempotency_key, std::int64_t preferred_seq,
                                  const nlohmann::json& event, std::string pending_parent_hex);
 
+/// An OTLP span to store in its trace's own `otel_<trace>` session (DevStore::upsert_trace_with_spans).
+struct OtlpSpanRow {
+  std::string span_hex;  // the OTel span id, 16 hex
+  std::string record;    // encode_otlp_span_record
+  /// The idempotency key its span_start had when spans were stored as events: a session that
+  /// holds such events (written by an earlier version) has this span when it holds that key.
+  std::string start_key;
+};
+
 /// The agent session that recorded a W3C trace as its own (dev/otlp_receiver.hpp).
 struct OtelTraceClaim {
   std::string session_id;
@@ -93,11 +103,17 @@ class DevStore {
   /// Creates the trace row `initial` (an object with an "id") when there is none, else applies
   /// `update` to the stored row; in one transaction, so concurrent callers never lose a change.
   void upsert_trace(const nlohmann::json& initial, const std::function<void(nlohmann::json&)>& update);
-  /// upsert_trace(initial, update), then add_events_at_free_seq(initial["id"], events), in one
-  /// transaction: the trace row and its events are committed together.
-  std::vector<EventOutcome> upsert_trace_with_events(const nlohmann::json& initial,
-                                                     const std::function<void(nlohmann::json&)>& update,
-                                                     std::vector<UnnumberedEvent> events);
+  /// upsert_trace(initial, update), then stores the spans in trace initial["id"], in one
+  /// transaction: the trace row and its spans are committed together. One outcome per span:
+  /// stored, or duplicate when the trace already has a span with its id. A span's events get
+  /// their seqs when the trace is read (events()): each the first seq from its time on that no
+  /// event of the trace stored as an event, nor of a span stored before it, has (and above the
+  /// seq of the span's event before it, in time order), so the seqs a read gives do not change
+  /// as more spans arrive. (An event posted to the trace through add_events is stored as an
+  /// event: it takes its seq first, and a span's event that had it moves to the next free one.)
+  std::vector<EventOutcome> upsert_trace_with_spans(const nlohmann::json& initial,
+                                                    const std::function<void(nlohmann::json&)>& update,
+                                                    const std::vector<OtlpSpanRow>& spans);
   /// The agent spans of a trace among the given OTel span ids (16 hex): OTel id → "span_<32 hex>"
   /// (the first span_start of an OTel id wins). The first call for a trace reads its span_start
   /// events once; later calls look up an index in memory that add_events keeps current (from
@@ -119,7 +135,9 @@ class DevStore {
   void claim_otel_trace(const std::string& trace_id, const OtelTraceClaim& claim);
   std::optional<OtelTraceClaim> otel_trace_claim(const std::string& trace_id);
 
-  /// The events of a trace as stored JSON texts, sorted by seq; nothing when the trace is unknown.
+  /// The events of a trace as stored JSON texts (those of its spans in otel_spans written out),
+  /// sorted by seq; nothing when the trace is unknown. Throws std::runtime_error when a span row
+  /// cannot be read.
   std::optional<std::vector<std::string>> events(const std::string& trace_id);
 
   /// Records an artifact row. When `artifact["artifact_id"]` is absent a fresh `artifact_<n>` is
@@ -135,6 +153,8 @@ class DevStore {
   void exec(const char* sql);
   sqlite3_stmt* prepare(const char* sql);
   bool trace_exists_locked(const std::string& id);
+  /// What events() returns, for a trace that exists.
+  std::vector<std::string> event_texts_locked(const std::string& trace_id);
   /// Whether an event of the trace is stored under this idempotency key (one indexed lookup).
   bool event_key_stored_locked(const std::string& trace_id, const std::string& idempotency_key);
   std::unordered_map<std::string, std::string> agent_spans_locked(const std::string& trace_id,
@@ -157,6 +177,8 @@ class DevStore {
   sqlite3_stmt* trace_exists_ = nullptr;
   sqlite3_stmt* select_events_ = nullptr;
   sqlite3_stmt* select_otel_claim_ = nullptr;  // asked for each trace of each OTLP request
+  sqlite3_stmt* insert_span_ = nullptr;
+  sqlite3_stmt* select_spans_ = nullptr;
   /// The agent spans of the traces OTLP spans joined last (agent_spans), so that a request into a
   /// long session does not read all its events again. About 150 bytes per agent span.
   struct AgentSpans {

@@ -17,7 +17,8 @@
 // (attribute maps as JSON objects: int64 values as numbers, arrays as arrays, key-value lists as
 // objects, bytes as their base64 text); the span_end also otel.status {code, message} with code
 // "unset", "ok" or "error". Idempotency keys are "otlp:<trace id>:<span id>:<n>", n counting the
-// span's events from 0, so a resent span is a duplicate, not a copy.
+// span's events from 0, so a resent span is a duplicate, not a copy. (Spans of a trace no agent
+// session claimed are stored one row per span id instead: dev/otlp_span_record.hpp.)
 //
 // A span is rejected (counted, its reason kept) when its traceId is not 32 hex digits or all
 // zeros, its spanId not 16 hex digits or all zeros, its parentSpanId neither empty nor 16 hex

@@ -12,6 +12,7 @@
 #include "core/trace_identity.hpp"
 #include "dev/otlp_ingest.hpp"
 #include "dev/otlp_protobuf.hpp"
+#include "dev/otlp_span_record.hpp"
 
 namespace promptetheus::devserver {
 
@@ -50,49 +51,96 @@ std::string state_change_name(const json& event) {
   return payload->value("name", "");
 }
 
-// Stores the events of one trace; returns the number of spans some event of which could not be
-// stored.
-std::int64_t store_trace(DevStore& store, OtlpTrace& trace, const std::string& workspace_id,
-                         const std::string& project_id, std::vector<std::string>& changed) {
-  std::optional<OtelTraceClaim> claim = store.otel_trace_claim(trace.trace_id);
-  if (claim && !store.has_trace(claim->session_id)) claim.reset();
-  const bool joined = claim.has_value();
-  const std::string session = joined ? claim->session_id : "otel_" + trace.trace_id;
-
-  // In an agent session, the parents the spans name: agent spans (OTel id → "span_<32 hex>"),
-  // and OTel spans of the trace, in this request or stored by an earlier one. A parent that is
-  // neither may be an agent span the SDK has not delivered yet: the span waits for it.
-  std::unordered_map<std::string, std::string> agent_spans;
-  std::unordered_set<std::string> otel_spans;
-  if (joined) {
-    for (const OtlpEvent& event : trace.events) otel_spans.insert(event.span_id.substr(5));  // "span_<16 hex>"
-    std::vector<std::string> parent_hexes;
-    for (const OtlpEvent& event : trace.events) {
-      if (!event.parent_span_hex.empty() && event.parent_span_hex != claim->root_span_hex &&
-          otel_spans.count(event.parent_span_hex) == 0) {
-        parent_hexes.push_back(event.parent_span_hex);
-      }
-    }
-    agent_spans = store.agent_spans(session, parent_hexes);
-    std::unordered_map<std::string, std::string> parent_of_key;  // span_start key → OTel id
-    std::vector<std::string> keys;
-    for (const std::string& hex : parent_hexes) {
-      if (agent_spans.count(hex) != 0) continue;
-      keys.push_back(otlp_idempotency_key(trace.trace_id, hex, 0));
-      parent_of_key.emplace(keys.back(), hex);
-    }
-    for (const std::string& key : store.stored_event_keys(session, keys)) otel_spans.insert(parent_of_key.at(key));
+// Stores the spans of a trace no agent session claimed in its own session `otel_<trace>`, one
+// row per span (dev/otlp_span_record.hpp); moves them into an agent session that claimed the
+// trace meanwhile.
+void store_own_trace(DevStore& store, const OtlpTrace& trace, const std::string& workspace_id,
+                     const std::string& project_id, std::vector<std::string>& changed) {
+  const std::string session = "otel_" + trace.trace_id;
+  // A span's events are consecutive in trace.events, its span_start first (map_otlp_request
+  // adds them span by span; a span sent twice is two runs, the second a duplicate).
+  std::vector<OtlpSpanRow> spans;
+  std::vector<const OtlpEvent*> span_events;
+  std::string parent_id;
+  for (std::size_t i = 0; i < trace.events.size(); ++i) {
+    const OtlpEvent& event = trace.events[i];
+    span_events.push_back(&event);
+    if (i + 1 < trace.events.size() && !trace.events[i + 1].starts_span) continue;
+    const std::string span_hex = event.span_id.substr(5);  // "span_<16 hex>"
+    const bool has_parent = !event.parent_span_hex.empty();
+    if (has_parent) parent_id = "span_" + event.parent_span_hex;
+    spans.push_back(OtlpSpanRow{span_hex,
+                                encode_otlp_span_record(span_events, trace.trace_id, has_parent ? &parent_id : nullptr,
+                                                        workspace_id, project_id),
+                                otlp_idempotency_key(trace.trace_id, span_hex, 0)});
+    span_events.clear();
   }
+  // The trace's row is created or updated with its spans, in one transaction.
+  const json initial{{"id", session},
+                     {"user_goal", ""},
+                     {"agent", trace.service_name},
+                     {"environment", nullptr},
+                     {"metadata", {{"otel.trace_id", trace.trace_id}}},
+                     {"tags", nullptr},
+                     {"source", "otlp"},
+                     {"workspace_id", workspace_id},
+                     {"project_id", project_id},
+                     {"status", trace.failed ? "failed" : "completed"},
+                     {"started_at", seconds_timestamp(trace.earliest_start_unix_nano)}};
+  const std::string started_at = initial["started_at"];
+  const bool failed = trace.failed;
+  const std::vector<EventOutcome> outcomes = store.upsert_trace_with_spans(initial, [&](json& row) {
+    if (failed) row["status"] = "failed";
+    auto stored = row.find("started_at");
+    if (stored == row.end() || !stored->is_string() || started_at < stored->get<std::string>()) {
+      row["started_at"] = started_at;
+    }
+  }, spans);
+  if (std::find(outcomes.begin(), outcomes.end(), EventOutcome::stored) != outcomes.end()) changed.push_back(session);
+  // An agent session may have claimed the trace while these spans were mapped: they move there
+  // now, as they would have when the claim was made.
+  if (auto late_claim = store.otel_trace_claim(trace.trace_id)) {
+    if (store.adopt_otel_session(session, late_claim->session_id, late_claim->root_span_hex)) {
+      changed.push_back(late_claim->session_id);
+    }
+  }
+}
+
+// Stores the events of a trace that agent session `claim.session_id` claimed in that session,
+// under its spans; returns the number of spans some event of which could not be stored.
+std::int64_t store_joined_trace(DevStore& store, OtlpTrace& trace, const OtelTraceClaim& claim,
+                                const std::string& workspace_id, const std::string& project_id,
+                                std::vector<std::string>& changed) {
+  const std::string& session = claim.session_id;
+
+  // The parents the spans name: agent spans (OTel id → "span_<32 hex>"), and OTel spans of the
+  // trace, in this request or stored by an earlier one. A parent that is neither may be an
+  // agent span the SDK has not delivered yet: the span waits for it.
+  std::unordered_set<std::string> otel_spans;
+  for (const OtlpEvent& event : trace.events) otel_spans.insert(event.span_id.substr(5));  // "span_<16 hex>"
+  std::vector<std::string> parent_hexes;
+  for (const OtlpEvent& event : trace.events) {
+    if (!event.parent_span_hex.empty() && event.parent_span_hex != claim.root_span_hex &&
+        otel_spans.count(event.parent_span_hex) == 0) {
+      parent_hexes.push_back(event.parent_span_hex);
+    }
+  }
+  const std::unordered_map<std::string, std::string> agent_spans = store.agent_spans(session, parent_hexes);
+  std::unordered_map<std::string, std::string> parent_of_key;  // span_start key → OTel id
+  std::vector<std::string> keys;
+  for (const std::string& hex : parent_hexes) {
+    if (agent_spans.count(hex) != 0) continue;
+    keys.push_back(otlp_idempotency_key(trace.trace_id, hex, 0));
+    parent_of_key.emplace(keys.back(), hex);
+  }
+  for (const std::string& key : store.stored_event_keys(session, keys)) otel_spans.insert(parent_of_key.at(key));
   // The parent_id of a span's events (none: null), and the OTel id to wait for when the parent
   // may be an agent span the SDK has not delivered yet.
   const auto parent_of = [&](const std::string& parent_hex, std::string& pending) -> std::optional<std::string> {
-    if (parent_hex.empty()) return std::nullopt;
-    if (joined && parent_hex == claim->root_span_hex) return std::nullopt;  // under the session itself
-    if (joined) {
-      auto agent = agent_spans.find(parent_hex);
-      if (agent != agent_spans.end()) return agent->second;
-      if (otel_spans.count(parent_hex) == 0) pending = parent_hex;
-    }
+    if (parent_hex.empty() || parent_hex == claim.root_span_hex) return std::nullopt;  // under the session itself
+    auto agent = agent_spans.find(parent_hex);
+    if (agent != agent_spans.end()) return agent->second;
+    if (otel_spans.count(parent_hex) == 0) pending = parent_hex;
     return "span_" + parent_hex;
   };
 
@@ -110,7 +158,7 @@ std::int64_t store_trace(DevStore& store, OtlpTrace& trace, const std::string& w
     OtlpEvent& source = trace.events[i];
     // A span exported from this very session (the SDK's or CLI's OTLP export of it, sent here
     // too) repeats the session's own events: nothing to add.
-    if (joined && source.recorded_session == session) continue;
+    if (source.recorded_session == session) continue;
     UnnumberedEvent event;
     const std::optional<std::string> parent = parent_of(source.parent_span_hex, event.pending_parent_hex);
     otlp_event_text(source, session, parent ? &*parent : nullptr, workspace_id, project_id, event.head,
@@ -118,36 +166,11 @@ std::int64_t store_trace(DevStore& store, OtlpTrace& trace, const std::string& w
     event.idempotency_key = std::move(source.idempotency_key);
     event.preferred_seq = source.time_unix_nano;
     // Spans that waited for this one as a possible agent span have their parent now.
-    if (joined && source.starts_span) event.settles_pending_hex = source.span_id.substr(5);
+    if (source.starts_span) event.settles_pending_hex = source.span_id.substr(5);
     events.push_back(std::move(event));
     span_of.push_back(std::move(source.span_id));
   }
-  std::optional<std::vector<EventOutcome>> outcomes;
-  if (joined) {
-    outcomes = store.add_events_at_free_seq(session, std::move(events));
-  } else {
-    // A trace of its own: its row is created or updated with its events, in one transaction.
-    const json initial{{"id", session},
-                       {"user_goal", ""},
-                       {"agent", trace.service_name},
-                       {"environment", nullptr},
-                       {"metadata", {{"otel.trace_id", trace.trace_id}}},
-                       {"tags", nullptr},
-                       {"source", "otlp"},
-                       {"workspace_id", workspace_id},
-                       {"project_id", project_id},
-                       {"status", trace.failed ? "failed" : "completed"},
-                       {"started_at", seconds_timestamp(trace.earliest_start_unix_nano)}};
-    const std::string started_at = initial["started_at"];
-    const bool failed = trace.failed;
-    outcomes = store.upsert_trace_with_events(initial, [&](json& row) {
-      if (failed) row["status"] = "failed";
-      auto stored = row.find("started_at");
-      if (stored == row.end() || !stored->is_string() || started_at < stored->get<std::string>()) {
-        row["started_at"] = started_at;
-      }
-    }, std::move(events));
-  }
+  const std::optional<std::vector<EventOutcome>> outcomes = store.add_events_at_free_seq(session, std::move(events));
   if (!outcomes) return 0;
   std::set<std::string> failed_spans;
   bool stored = false;
@@ -156,16 +179,19 @@ std::int64_t store_trace(DevStore& store, OtlpTrace& trace, const std::string& w
     if ((*outcomes)[i] == EventOutcome::stored) stored = true;
   }
   if (stored) changed.push_back(session);
-  // An agent session may have claimed the trace while these spans were mapped: they move there
-  // now, as they would have when the claim was made.
-  if (!joined) {
-    if (auto late_claim = store.otel_trace_claim(trace.trace_id)) {
-      if (store.adopt_otel_session(session, late_claim->session_id, late_claim->root_span_hex)) {
-        changed.push_back(late_claim->session_id);
-      }
-    }
-  }
   return static_cast<std::int64_t>(failed_spans.size());
+}
+
+// Stores the events of one trace; returns the number of spans some event of which could not be
+// stored.
+std::int64_t store_trace(DevStore& store, OtlpTrace& trace, const std::string& workspace_id,
+                         const std::string& project_id, std::vector<std::string>& changed) {
+  std::optional<OtelTraceClaim> claim = store.otel_trace_claim(trace.trace_id);
+  if (claim && store.has_trace(claim->session_id)) {
+    return store_joined_trace(store, trace, *claim, workspace_id, project_id, changed);
+  }
+  store_own_trace(store, trace, workspace_id, project_id, changed);
+  return 0;
 }
 
 }  // namespace

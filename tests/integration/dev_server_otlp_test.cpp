@@ -19,6 +19,7 @@
 #include "core/trace_identity.hpp"
 #include "dev/dev_store.hpp"
 #include "dev/otlp_ingest.hpp"
+#include "dev/otlp_span_record.hpp"
 #include "dev_server_fixture.hpp"
 
 using nlohmann::json;
@@ -188,6 +189,14 @@ TEST_CASE("otlp ingest: spans become a session with markers events and errors in
   SECTION("a resent request stores nothing twice") {
     CHECK(post_ok(server, request({root, child})) == json::object());
     CHECK(events_of(server, session).size() == 6);
+  }
+  SECTION("a span repeated in one request is stored once") {
+    const json again = span(kTrace, "0000000000000abd", kRootSpan, "twice", kStart + 100, kStart + 200);
+    CHECK(post_ok(server, request({again, again})) == json::object());
+    const auto all = events_of(server, session);
+    REQUIRE(all.size() == 8);
+    CHECK(named(all, "span_start").size() == 3);
+    CHECK(named(all, "span_end").size() == 3);
   }
   SECTION("an earlier span sent later still reads in time order") {
     json early = span(kTrace, "0000000000000abc", kRootSpan, "warm cache", kStart - 5'000'000'000, kStart - 4'000'000'000);
@@ -459,6 +468,148 @@ TEST_CASE("otlp mapping: the stored event texts are canonical JSON", "[otlp]") {
     numbered["seq"] = 42;
     CHECK(event.head + "42" + event.tail == promptetheus::detail::canonical_json(numbered));
   }
+}
+
+TEST_CASE("otlp span records give back the texts of the events they were made of", "[otlp]") {
+  json s = span(kTrace, kChildSpan, kRootSpan, "GET /caf\u00e9 \"q\"", kStart, kStart + 1500000);
+  s["attributes"] = json::array({string_attribute("z.text", "line\nbreak 12:34 \u00e9"),
+                                 {{"key", "a.int"}, {"value", {{"intValue", "-42"}}}}});
+  s["events"] = json::array(
+      {{{"name", "exception"},
+        {"timeUnixNano", std::to_string(kStart + 10)},
+        {"attributes", json::array({string_attribute("exception.message", "bad \"value\"")})}},
+       {{"name", "retry"}, {"timeUnixNano", std::to_string(kStart + 20)}}});
+  s["status"] = {{"code", 2}, {"message", "upstream"}};
+  json root = span(kTrace, kRootSpan, "", "root", kStart, kStart + 2000000);
+  const std::string text = request({s, root}).dump();
+  promptetheus::detail::JsonView view;
+  REQUIRE(view.parse(text));
+  std::string error;
+  const auto mapping = promptetheus::devserver::map_otlp_request(view.root(), error);
+  REQUIRE(mapping);
+  REQUIRE(mapping->traces.size() == 1);
+  const auto& events = mapping->traces[0].events;
+  REQUIRE(events.size() == 6);  // the child: start, 2 span events, end; the root: start, end
+
+  const std::string session = "otel_" + kTrace;
+  const std::string parent = "span_" + kRootSpan;
+  for (const std::string* parent_id : {static_cast<const std::string*>(nullptr), &parent}) {
+    for (const auto& [first, count] : {std::pair<std::size_t, std::size_t>{0, 4}, {4, 2}}) {
+      std::vector<const promptetheus::devserver::OtlpEvent*> of_span;
+      for (std::size_t i = first; i < first + count; ++i) of_span.push_back(&events[i]);
+      const std::string record = promptetheus::devserver::encode_otlp_span_record(of_span, kTrace, parent_id, "ws_local",
+                                                                                  "proj \u00e9");
+      std::vector<promptetheus::devserver::SpanRecordEvent> decoded;
+      REQUIRE(promptetheus::devserver::decode_otlp_span_record(record, session, decoded));
+      REQUIRE(decoded.size() == count);
+      std::string head;
+      std::string tail;
+      for (std::size_t i = 0; i < count; ++i) {
+        promptetheus::devserver::otlp_event_text(events[first + i], session, parent_id, "ws_local", "proj \u00e9", head,
+                                                 tail);
+        CHECK(decoded[i].time_unix_nano == events[first + i].time_unix_nano);
+        CHECK(decoded[i].head == head);
+        CHECK(decoded[i].tail == tail);
+      }
+      // What the record leaves out is shorter than what it stands for.
+      std::size_t texts = 0;
+      for (std::size_t i = 0; i < count; ++i) texts += decoded[i].head.size() + decoded[i].tail.size();
+      CHECK(record.size() < texts);
+
+      // Damaged records are refused whole, and leave what was decoded before alone.
+      for (const std::string& damaged : {record.substr(0, record.size() - 1), record + "1", "9" + record,
+                                         std::string("11:otlp-span/2") + record.substr(14), std::string()}) {
+        std::vector<promptetheus::devserver::SpanRecordEvent> out(1);
+        CHECK_FALSE(promptetheus::devserver::decode_otlp_span_record(damaged, session, out));
+        CHECK(out.size() == 1);
+      }
+    }
+  }
+}
+
+TEST_CASE("otlp ingest: spans sharing times get distinct seqs that later spans do not move", "[otlp]") {
+  DevServerFixture server;
+  const std::string session = "otel_" + kTrace;
+  // Zero-length spans at the same instant: each one's start and end want the same seq.
+  post_ok(server, request({span(kTrace, "0000000000000001", "", "first", kStart, kStart)}));
+  post_ok(server, request({span(kTrace, "0000000000000002", "", "second", kStart, kStart)}));
+  const auto before = events_of(server, session);
+  REQUIRE(before.size() == 4);
+  std::vector<std::int64_t> seqs;
+  for (const json& e : before) seqs.push_back(e["seq"].get<std::int64_t>());
+  CHECK(seqs == std::vector<std::int64_t>{kStart, kStart + 1, kStart + 2, kStart + 3});
+  CHECK(before[0]["payload"]["span_name"] == "first");
+  CHECK(before[1]["payload"]["name"] == "span_end");
+  CHECK(before[1]["span_id"] == "span_0000000000000001");
+  CHECK(before[2]["payload"]["span_name"] == "second");
+
+  // A third span at the same instant, and one just before it, arrive later: the seqs read
+  // before stay what they were.
+  post_ok(server, request({span(kTrace, "0000000000000003", "", "third", kStart, kStart + 1),
+                           span(kTrace, "0000000000000004", "", "earlier", kStart - 1, kStart)}));
+  const auto after = events_of(server, session);
+  REQUIRE(after.size() == 8);
+  std::map<std::string, std::int64_t> seq_of;  // "<span id> <payload name>" → seq
+  for (const json& e : after) {
+    const auto [it, fresh] = seq_of.emplace(e["span_id"].get<std::string>() + " " + e["payload"]["name"].get<std::string>(),
+                                            e["seq"].get<std::int64_t>());
+    CHECK(fresh);
+  }
+  for (const json& e : before) {
+    CHECK(seq_of.at(e["span_id"].get<std::string>() + " " + e["payload"]["name"].get<std::string>()) == e["seq"]);
+  }
+  CHECK(seq_of.at("span_0000000000000003 span_start") == kStart + 4);
+  CHECK(seq_of.at("span_0000000000000003 span_end") == kStart + 5);
+  CHECK(seq_of.at("span_0000000000000004 span_start") == kStart - 1);
+  CHECK(seq_of.at("span_0000000000000004 span_end") == kStart + 6);
+  for (std::size_t i = 1; i < after.size(); ++i) CHECK(after[i - 1]["seq"] < after[i]["seq"]);
+  // Served the same way on every read.
+  CHECK(events_of(server, session) == after);
+}
+
+TEST_CASE("otlp ingest: spans stored as events by an earlier version are read with new spans and not stored twice",
+          "[otlp]") {
+  DevServerFixture server;
+  const std::string session = "otel_" + kTrace;
+  const json root = span(kTrace, kRootSpan, "", "GET /checkout", kStart, kStart + 5'000'000);
+  const json child = span(kTrace, kChildSpan, kRootSpan, "charge", kStart + 1'000'000, kStart + 2'000'000);
+  // What the earlier version stored for `root`: its events as rows of the events table.
+  server.stop();
+  {
+    const std::string text = request({root}).dump();
+    promptetheus::detail::JsonView view;
+    REQUIRE(view.parse(text));
+    std::string error;
+    auto mapping = promptetheus::devserver::map_otlp_request(view.root(), error);
+    REQUIRE(mapping);
+    promptetheus::devserver::DevStore store((server.data_dir() / "promptetheus.db").string());
+    store.put_trace({{"id", session}, {"agent", "checkout"}, {"source", "otlp"}, {"status", "completed"}});
+    std::vector<promptetheus::devserver::UnnumberedEvent> legacy;
+    for (const auto& event : mapping->traces[0].events) {
+      promptetheus::devserver::UnnumberedEvent row;
+      row.idempotency_key = event.idempotency_key;
+      row.preferred_seq = event.time_unix_nano;
+      promptetheus::devserver::otlp_event_text(event, session, nullptr, "ws_local", "proj_local", row.head, row.tail);
+      legacy.push_back(std::move(row));
+    }
+    const auto outcomes = store.add_events_at_free_seq(session, std::move(legacy));
+    REQUIRE(outcomes);
+    REQUIRE(outcomes->size() == 2);
+  }
+  server.restart();
+  const auto legacy_events = events_of(server, session);
+  REQUIRE(legacy_events.size() == 2);
+
+  // The root resent with a new child: the root is already there.
+  CHECK(post_ok(server, request({root, child})) == json::object());
+  const auto events = events_of(server, session);
+  REQUIRE(events.size() == 4);
+  CHECK(events[0] == legacy_events[0]);
+  CHECK(events[1]["payload"]["span_name"] == "charge");
+  CHECK(events[1]["seq"] == kStart + 1'000'000);
+  CHECK(events[2]["payload"]["name"] == "span_end");
+  CHECK(events[2]["span_id"] == "span_" + kChildSpan);
+  CHECK(events[3] == legacy_events[1]);
 }
 
 namespace {
