@@ -100,8 +100,11 @@ bool decode_otlp_span_record(std::string_view record, const std::string& session
     const auto payload = fields.next();
     const auto metadata = fields.next();
     std::int64_t time_unix_nano = 0;
-    const bool time_read =
-        time && std::from_chars(time->data(), time->data() + time->size(), time_unix_nano).ptr == time->data() + time->size();
+    bool time_read = false;
+    if (time && !time->empty()) {
+      const auto [end, ec] = std::from_chars(time->data(), time->data() + time->size(), time_unix_nano);
+      time_read = ec == std::errc() && end == time->data() + time->size();
+    }
     if (!time_read || !type || !payload || !metadata || metadata->empty() ||
         (metadata->front() != 'T' && metadata->front() != 'W') || (*type != "state_change" && *type != "error")) {
       out.resize(size_before);

@@ -518,7 +518,9 @@ TEST_CASE("otlp span records give back the texts of the events they were made of
 
       // Damaged records are refused whole, and leave what was decoded before alone.
       for (const std::string& damaged : {record.substr(0, record.size() - 1), record + "1", "9" + record,
-                                         std::string("11:otlp-span/2") + record.substr(14), std::string()}) {
+                                         std::string("11:otlp-span/2") + record.substr(14), std::string(),
+                                         record + "0:12:state_change2:{}2:T}", record + "2:1x12:state_change2:{}2:T}",
+                                         record + "1:55:error2:{}2:X}"}) {
         std::vector<promptetheus::devserver::SpanRecordEvent> out(1);
         CHECK_FALSE(promptetheus::devserver::decode_otlp_span_record(damaged, session, out));
         CHECK(out.size() == 1);
