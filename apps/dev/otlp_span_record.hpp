@@ -4,8 +4,9 @@
 // trace id in each event's metadata). The events' texts are written when the session is read.
 //
 // Why: storing each event as its own JSON row (with a second index entry for its idempotency
-// key) wrote about 1.5 KB of B-tree rows per HTTP-client span; this form writes about half of
-// that in one row, and the receiver stores spans over twice as fast (docs/performance.md).
+// key) wrote about 1.8 KB of rows and index entries per HTTP-client span; this form writes about
+// 0.9 KB, in one row and one index entry, and the receiver stores spans about twice as fast
+// (docs/performance.md).
 //
 // A record is a list of fields, each `<decimal length>:<bytes>` (any bytes may appear in one):
 //   "otlp-span/1", trace id, span id (16 hex), parent_id ("" for none), workspace_id, project_id,
