@@ -86,6 +86,18 @@ std::vector<json> events_of(DevServerFixture& server, const std::string& session
   return *events;
 }
 
+// The one trace map_otlp_request makes of `document`.
+promptetheus::devserver::OtlpTrace mapped_trace(const json& document) {
+  const std::string text = document.dump();
+  promptetheus::detail::JsonView view;
+  REQUIRE(view.parse(text));
+  std::string error;
+  auto mapping = promptetheus::devserver::map_otlp_request(view.root(), error);
+  REQUIRE(mapping);
+  REQUIRE(mapping->traces.size() == 1);
+  return std::move(mapping->traces[0]);
+}
+
 // The events of one kind: "span_start", "span_end" or another payload name, or a type.
 std::vector<json> named(const std::vector<json>& events, const std::string& name) {
   std::vector<json> out;
@@ -431,19 +443,13 @@ TEST_CASE("otlp mapping: the stored event texts are canonical JSON", "[otlp]") {
   s["status"] = {{"code", 2}, {"message", "upstream \u00e9"}};
   json failed_by_status = span(kTrace, kRootSpan, "", "root", kStart, kStart + 2000000);
   failed_by_status["status"] = {{"code", "STATUS_CODE_ERROR"}};
-  const std::string text = request({s, failed_by_status}).dump();
-  promptetheus::detail::JsonView view;
-  REQUIRE(view.parse(text));
-  std::string error;
-  const auto mapping = promptetheus::devserver::map_otlp_request(view.root(), error);
-  REQUIRE(mapping);
-  REQUIRE(mapping->traces.size() == 1);
-  REQUIRE(mapping->traces[0].events.size() == 7);  // 2 + 2 span events, an error, 2
+  const auto trace = mapped_trace(request({s, failed_by_status}));
+  REQUIRE(trace.events.size() == 7);  // 2 + 2 span events, an error, 2
   const std::string session = "otel_\"s\" \u00e9";
   const std::string parent = "span_" + kRootSpan;
   std::string head;
   std::string tail;
-  for (const auto& event : mapping->traces[0].events) {
+  for (const auto& event : trace.events) {
     for (const std::string* parent_id : {static_cast<const std::string*>(nullptr), &parent}) {
       promptetheus::devserver::otlp_event_text(event, session, parent_id, "ws_local", "proj \u00e9", head, tail);
       const std::string stored = head + "1764000000123456789" + tail;
@@ -454,11 +460,11 @@ TEST_CASE("otlp mapping: the stored event texts are canonical JSON", "[otlp]") {
       CHECK(parsed["parent_id"] == (parent_id ? json(parent) : json(nullptr)));
     }
   }
-  const json start = json::parse(mapping->traces[0].events[0].metadata);
+  const json start = json::parse(trace.events[0].metadata);
   CHECK(start["otel.attributes"]["e.map"] == json({{"x", "1"}, {"y", "2"}}));
   CHECK(start["otel.attributes"]["m.nan"] == "NaN");
   CHECK(start["otel.attributes"]["f.none"].is_null());
-  CHECK(json::parse(mapping->traces[0].events[1].payload)["message"] == "bad \"value\"");
+  CHECK(json::parse(trace.events[1].payload)["message"] == "bad \"value\"");
 
   // An envelope given as a tree (an event moved between sessions) splits the same way.
   for (const json& envelope : {json{{"a", 1}, {"seq", 9}, {"z", {{"k", "\u00e9"}}}}, json{{"seq", 9}, {"z", 1}},
@@ -481,14 +487,8 @@ TEST_CASE("otlp span records give back the texts of the events they were made of
        {{"name", "retry"}, {"timeUnixNano", std::to_string(kStart + 20)}}});
   s["status"] = {{"code", 2}, {"message", "upstream"}};
   json root = span(kTrace, kRootSpan, "", "root", kStart, kStart + 2000000);
-  const std::string text = request({s, root}).dump();
-  promptetheus::detail::JsonView view;
-  REQUIRE(view.parse(text));
-  std::string error;
-  const auto mapping = promptetheus::devserver::map_otlp_request(view.root(), error);
-  REQUIRE(mapping);
-  REQUIRE(mapping->traces.size() == 1);
-  const auto& events = mapping->traces[0].events;
+  const auto trace = mapped_trace(request({s, root}));
+  const auto& events = trace.events;
   REQUIRE(events.size() == 6);  // the child: start, 2 span events, end; the root: start, end
 
   const std::string session = "otel_" + kTrace;
@@ -578,16 +578,11 @@ TEST_CASE("otlp ingest: spans stored as events by an earlier version are read wi
   // What the earlier version stored for `root`: its events as rows of the events table.
   server.stop();
   {
-    const std::string text = request({root}).dump();
-    promptetheus::detail::JsonView view;
-    REQUIRE(view.parse(text));
-    std::string error;
-    auto mapping = promptetheus::devserver::map_otlp_request(view.root(), error);
-    REQUIRE(mapping);
+    const auto trace = mapped_trace(request({root}));
     promptetheus::devserver::DevStore store((server.data_dir() / "promptetheus.db").string());
     store.put_trace({{"id", session}, {"agent", "checkout"}, {"source", "otlp"}, {"status", "completed"}});
     std::vector<promptetheus::devserver::UnnumberedEvent> legacy;
-    for (const auto& event : mapping->traces[0].events) {
+    for (const auto& event : trace.events) {
       promptetheus::devserver::UnnumberedEvent row;
       row.idempotency_key = event.idempotency_key;
       row.preferred_seq = event.time_unix_nano;
