@@ -407,21 +407,40 @@ bool count_lines(int fd, std::uint64_t& lines) {
   return true;
 }
 
+// Bytes of the regular files under `dir`, up to 16 folders deep (symbolic links are not
+// followed): the dead letter holds event files at its top and refused artifacts and OTLP
+// requests below it.
+std::uint64_t bytes_under(const std::string& dir, int depth = 0) {
+  constexpr int kMaxDepth = 16;  // the dead letter nests 3 deep; anything deeper is not ours
+  std::uint64_t total = 0;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return 0;
+  while (dirent* entry = ::readdir(d)) {
+    const std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    const std::string path = dir + "/" + name;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) continue;
+    if (S_ISREG(st.st_mode)) total += static_cast<std::uint64_t>(st.st_size);
+    else if (S_ISDIR(st.st_mode) && depth < kMaxDepth) total += bytes_under(path, depth + 1);
+  }
+  ::closedir(d);
+  return total;
+}
+
 }  // namespace
 
 std::size_t Spool::prune_locked() noexcept {
   if (max_bytes_ == 0) return 0;
   State& st = *state_;
   try {
-    std::vector<JsonlFile> pending, outbox, dead;
+    std::vector<JsonlFile> pending, outbox;
     list_jsonl_files(dir_, pending);
     list_jsonl_files(dir_ + "/" + kOutboxDirName, outbox);
     pending.insert(pending.end(), std::make_move_iterator(outbox.begin()), std::make_move_iterator(outbox.end()));
-    list_jsonl_files(dead_letter_dir(), dead);
     std::uint64_t total = 0;
-    std::uint64_t dead_bytes = 0;
+    const std::uint64_t dead_bytes = bytes_under(dead_letter_dir());
     for (const auto& f : pending) total += f.size;
-    for (const auto& f : dead) dead_bytes += f.size;
     total += dead_bytes;
     st.size_estimate.store(total, std::memory_order_relaxed);
     if (total <= max_bytes_) {

@@ -113,7 +113,8 @@ class Spool {
   /// Deletes pending spool files (recorded runs and the outbox alike), oldest (by mtime) first,
   /// while the spool exceeds max_bytes.
   /// Never deleted: the pending file of a live session (nor a replayer's claim of it), a file
-  /// locked by a writer or a replayer, and dead-letter files (which count toward the size).
+  /// locked by a writer or a replayer, and the dead letter (which counts toward the size: its
+  /// event files, and the refused artifacts and OTLP requests kept below it).
   /// Each deleted file's lines are counted, under its lock, into pruned_events(), and one
   /// warning names the events and files removed. When only live or locked data remains over
   /// the cap, it is kept, with one warning until the spool is under the cap again.

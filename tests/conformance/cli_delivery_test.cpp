@@ -8,6 +8,8 @@
 #include <netinet/in.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -158,6 +160,35 @@ TEST_CASE("a spool line that is not an event is moved to the dead letter, never 
   CHECK(dead.find(R"("_reject_reason":"malformed spool line: not a JSON object")") != std::string::npos);
   CHECK(dead.find(R"("_source_line":1)") != std::string::npos);
   CHECK(dead.find("booked Wednesday") != std::string::npos);  // the line's bytes, kept
+}
+
+TEST_CASE("spool purge keeps the dead letter, and with --dead-letter deletes it all: events, artifacts and OTLP requests",
+          "[cli][delivery]") {
+  TempDir work;
+  const std::string spool = work.path() + "/spool";
+  const auto write = [](const std::string& path, const std::string& text) {
+    REQUIRE(run_process("/bin/mkdir", {"-p", path.substr(0, path.rfind('/'))}, "").exit_code == 0);
+    std::ofstream(path, std::ios::binary) << text;
+  };
+  write(spool + "/run_a.jsonl", "{}\n");
+  write(spool + "/dead-letter/run_b.jsonl", "{}\n");
+  write(spool + "/dead-letter/artifacts/run_b/artifact_1/shot.png", std::string(64, 'p'));
+  write(spool + "/dead-letter/artifacts/run_b/artifact_1/reason.json", "{}\n");
+  write(spool + "/dead-letter/otlp/r1.json", "{}");
+  write(spool + "/dead-letter/otlp/r1.json.reason", "http_400\n");
+
+  const auto pending = run_process(PROMPTETHEUS_CLI_PATH, {"spool", "purge", "--dir", "spool"}, work.path());
+  CHECK(pending.exit_code == 0);
+  CHECK(pending.out == "Purged 1 pending spool file(s) from spool.\n");
+  CHECK(std::filesystem::exists(spool + "/dead-letter/artifacts/run_b/artifact_1/shot.png"));
+
+  const auto all = run_process(PROMPTETHEUS_CLI_PATH, {"spool", "purge", "--dir", "spool", "--dead-letter"}, work.path());
+  CHECK(all.exit_code == 0);
+  CHECK(all.out == "Purged 5 spool + dead-letter file(s) from spool.\n");
+  CHECK_FALSE(std::filesystem::exists(spool + "/dead-letter/run_b.jsonl"));
+  CHECK_FALSE(std::filesystem::exists(spool + "/dead-letter/artifacts"));
+  CHECK_FALSE(std::filesystem::exists(spool + "/dead-letter/otlp"));
+  CHECK(std::filesystem::exists(spool + "/dead-letter"));
 }
 
 TEST_CASE("init works against the local dev server without a token, and says what it needs when none answers",

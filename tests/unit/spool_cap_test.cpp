@@ -256,6 +256,35 @@ TEST_CASE("Dead-letter files count toward the cap but are never pruned", "[spool
   CHECK(spool.pruned_events() == 3);
 }
 
+TEST_CASE("Dead-lettered artifacts and OTLP requests count toward the cap too and are never pruned", "[spool]") {
+  CapturedLog log;
+  TempDir tmp;
+  Spool spool(tmp.path.string(), kCap);
+  // What the HTTP transport and the OTLP exporter keep when a server refuses them for good.
+  const fs::path artifact_dir = fs::path(spool.dead_letter_dir()) / "artifacts" / "s" / "artifact_1";
+  const fs::path otlp_dir = fs::path(spool.dead_letter_dir()) / "otlp";
+  fs::create_directories(artifact_dir);
+  fs::create_directories(otlp_dir);
+  std::ofstream(artifact_dir / "shot.png", std::ios::binary) << std::string(3 * kCap / 4, 'p');
+  std::ofstream(artifact_dir / "reason.json") << R"({"reason":"http_413"})";
+  std::ofstream(otlp_dir / "r1.json", std::ios::binary) << std::string(kCap / 4, 'o');
+  std::ofstream(otlp_dir / "r1.json.reason") << "http_400";
+  // The ended session's file alone is well under the cap; with the dead letter the spool is over
+  // it (the append that ends the session prunes already).
+  const std::vector<EncodedEvent> pending = events("p", 0, 3);
+  std::uint64_t pending_bytes = 0;
+  for (const EncodedEvent& e : pending) pending_bytes += e.json.size() + 1;
+  REQUIRE(pending_bytes < kCap / 2);
+  REQUIRE(spool.append("p", pending, true));
+  spool.prune();
+  CHECK_FALSE(fs::exists(spool.pending_path("p")));
+  CHECK(spool.pruned_events() == 3);
+  CHECK(fs::file_size(artifact_dir / "shot.png") == 3 * kCap / 4);
+  CHECK(fs::exists(artifact_dir / "reason.json"));
+  CHECK(fs::file_size(otlp_dir / "r1.json") == kCap / 4);
+  CHECK(fs::exists(otlp_dir / "r1.json.reason"));
+}
+
 TEST_CASE("A replayer's abandoned claim of a live session is not pruned", "[spool]") {
   CapturedLog log;
   TempDir tmp;
