@@ -1,10 +1,11 @@
 // Ingest rate of the dev server's OTLP/HTTP trace receiver: client threads POST
 // ExportTraceServiceRequests (OTLP JSON, spans shaped like an HTTP client's: five attributes, no
 // span events) over loopback keep-alive HTTP to an in-process server, which maps each span to its
-// span_start and span_end events and stores them. Prints spans stored per second and, as the
-// anchor measured in the same run, the native events route's rate for the same number of events.
-// Then reads every stored event back (GET /api/traces/{id}/events, one client), both ways: the
-// receiver stores a span as one compact row and writes its events' texts on read.
+// span_start and span_end events and stores them (one row per span, dev/otlp_span_record.hpp).
+// Prints spans stored per second and, as the anchor measured in the same run, the native events
+// route's rate for the same number of events (one row per event). Then reads every stored event
+// back (GET /api/traces/{id}/events, one client), both ways: span rows are written out as events
+// on read.
 //
 //   dev_server_otlp_ingest_bench [--threads 2] [--requests 200] [--spans 100]
 #include <sys/resource.h>
