@@ -663,7 +663,6 @@ std::vector<std::string> DevStore::event_texts_locked(const std::string& trace_i
     }
   };
   std::vector<SpanRecordEvent> span_events;
-  std::string text;
   Statement select(db_, select_spans_);
   select.bind(1, trace_id);
   while (select.step() == SQLITE_ROW) {
@@ -684,11 +683,7 @@ std::vector<std::string> DevStore::event_texts_locked(const std::string& trace_i
                                     ? std::max(event.time_unix_nano, *previous + 1)
                                     : event.time_unix_nano;
       previous = claim_seq(from);
-      text.clear();
-      text += event.head;
-      text += std::to_string(*previous);
-      text += event.tail;
-      rows.emplace_back(*previous, text);
+      rows.emplace_back(*previous, event.head + std::to_string(*previous) + event.tail);
     }
   }
   if (rows.size() > stored_events) {

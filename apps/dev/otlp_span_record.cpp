@@ -54,8 +54,8 @@ std::string encode_otlp_span_record(const std::vector<const OtlpEvent*>& events,
   std::string out;
   put_field(out, kFormat);
   put_field(out, trace_id);
-  const std::string& span_id = events.empty() ? std::string() : events.front()->span_id;
-  put_field(out, span_id.size() > 5 ? std::string_view(span_id).substr(5) : std::string_view());
+  const std::string_view span_id = events.empty() ? std::string_view() : std::string_view(events.front()->span_id);
+  put_field(out, span_id.size() > 5 ? span_id.substr(5) : std::string_view());  // "span_<16 hex>"
   put_field(out, parent_id ? std::string_view(*parent_id) : std::string_view());
   put_field(out, workspace_id);
   put_field(out, project_id);
